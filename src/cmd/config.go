@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/filter"
+	"github.com/pod-ashiato/ashiato/src/sink"
+	"github.com/pod-ashiato/ashiato/src/source"
+)
+
+// version is set at link time (-X main.version=...).
+var version = "dev"
+
+// usageError is a problem with what the user asked for: it exits 2, and
+// nothing has been done yet.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// config is everything the flags say, validated.
+type config struct {
+	kubeconfig   string
+	context      string
+	interval     time.Duration
+	oneshot      bool
+	filter       filter.Options
+	storeInCM    bool
+	cmNamespace  string
+	flushEvery   time.Duration
+	pageSize     int64
+	kubeQPS      float64
+	kubeBurst    int
+	logLevel     logrus.Level
+	printVersion bool
+}
+
+// parseFlags reads args into a config and validates it, without touching the
+// network. Flags keep the original tool's names and defaults.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("ashiato", flag.ContinueOnError)
+	// flag would print every error followed by the whole usage; errors are
+	// reported by main in one line instead, and usage only for --help.
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
+	fs.StringVar(&c.context, "context", "", "kubeconfig context to use (default: the current context)")
+	fs.DurationVar(&c.interval, "interval", 30*time.Second, "time between two listings of every pod")
+	fs.BoolVar(&c.oneshot, "oneshot", false, "list every pod once, print, store, and exit")
+	fs.StringVar(&c.filter.Namespace, "namespace", "", "only pods of this namespace (default: all namespaces)")
+	fs.StringVar(&c.filter.NamePrefix, "name", "", "only pods whose name starts with this prefix")
+	fs.StringVar(&c.filter.LabelSelector, "label", "", "only pods matching this label selector, e.g. 'app=nginx,tier!=cache'")
+	fs.BoolVar(&c.storeInCM, "store-in-cm", false, "also keep the history in hourly ConfigMaps pod-ashiato-YYYYMMDDHH")
+	fs.StringVar(&c.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the ConfigMaps")
+	fs.Int64Var(&c.pageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
+	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
+	fs.IntVar(&c.kubeBurst, "kube-api-burst", 100, "client-side burst of API requests")
+	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
+	fs.BoolVar(&c.printVersion, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: ashiato [flags]\n\nRecords where every pod runs: one JSON line per pod on stdout.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return nil, err
+		}
+		return nil, usageError{firstLine(err)}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
+	}
+	level, err := logrus.ParseLevel(*logLevel)
+	if err != nil {
+		return nil, usagef("invalid --log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	c.logLevel = level
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	if err := c.filter.Validate(); err != nil {
+		return usageError{err}
+	}
+	if !c.oneshot && c.interval <= 0 {
+		return usagef("invalid --interval %s: must be positive", c.interval)
+	}
+	if errs := validation.IsDNS1123Label(c.cmNamespace); len(errs) > 0 {
+		return usagef("invalid --cm-namespace %q: %s", c.cmNamespace, errs[0])
+	}
+	if c.flushEvery <= 0 {
+		return usagef("invalid --cm-flush-interval %s: must be positive", c.flushEvery)
+	}
+	if c.pageSize <= 0 {
+		return usagef("invalid --page-size %d: must be positive", c.pageSize)
+	}
+	if c.kubeQPS <= 0 || c.kubeBurst <= 0 {
+		return usagef("invalid --kube-api-qps %g / --kube-api-burst %d: must be positive", c.kubeQPS, c.kubeBurst)
+	}
+	return nil
+}
+
+// firstLine keeps flag's error to one line (it may print usage after it).
+func firstLine(err error) error {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return errors.New(msg)
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlagsDefaults(t *testing.T) {
+	c, err := parseFlags(nil, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The original tool's defaults.
+	if c.interval != 30*time.Second || c.oneshot || c.storeInCM || c.cmNamespace != "default" ||
+		c.filter.Namespace != "" || c.filter.NamePrefix != "" || c.filter.LabelSelector != "" {
+		t.Errorf("defaults changed: %+v", c)
+	}
+}
+
+func TestParseFlagsOriginalFlags(t *testing.T) {
+	args := []string{"--kubeconfig", "/k", "--interval", "1m", "--oneshot", "--namespace", "shop", "--name", "web-",
+		"--label", "app=web", "--store-in-cm", "--cm-namespace", "history", "--context", "prod"}
+	c, err := parseFlags(args, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.kubeconfig != "/k" || c.interval != time.Minute || !c.oneshot || c.filter.Namespace != "shop" ||
+		c.filter.NamePrefix != "web-" || c.filter.LabelSelector != "app=web" || !c.storeInCM ||
+		c.cmNamespace != "history" || c.context != "prod" {
+		t.Errorf("flags not taken: %+v", c)
+	}
+	// Go's flag package also takes the single-dash form the original's users may have in scripts.
+	if c, err := parseFlags([]string{"-oneshot", "-namespace=shop"}, &bytes.Buffer{}); err != nil || !c.oneshot || c.filter.Namespace != "shop" {
+		t.Errorf("single-dash flags: %+v, %v", c, err)
+	}
+}
+
+// TestInvalidInput is the table of every invalid flag value: each is a usage
+// error (exit 2) with one line that names the flag.
+func TestInvalidInput(t *testing.T) {
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad")
+	if err := os.WriteFile(badYAML, []byte("clusters: [[["), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	goodKubeconfig := filepath.Join(dir, "good")
+	if err := os.WriteFile(goodKubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{"positional argument", []string{"pods"}, `unexpected argument "pods"`},
+		{"interval not a duration", []string{"--interval", "often"}, `invalid value "often" for flag -interval`},
+		{"zero interval", []string{"--interval", "0s"}, "invalid --interval"},
+		{"negative interval", []string{"--interval=-5s"}, "invalid --interval"},
+		{"bad label selector", []string{"--label", "app=a=b"}, "invalid --label"},
+		{"bad namespace", []string{"--namespace", "Shop"}, "invalid --namespace"},
+		{"bad name prefix", []string{"--name", "Web_1"}, "invalid --name"},
+		{"bad cm namespace", []string{"--cm-namespace", "my_ns"}, "invalid --cm-namespace"},
+		{"empty cm namespace", []string{"--cm-namespace", ""}, "invalid --cm-namespace"},
+		{"zero flush interval", []string{"--cm-flush-interval", "0s"}, "invalid --cm-flush-interval"},
+		{"zero page size", []string{"--page-size", "0"}, "invalid --page-size"},
+		{"zero qps", []string{"--kube-api-qps", "0"}, "invalid --kube-api-qps"},
+		{"bad log level", []string{"--log-level", "loud"}, "invalid --log-level"},
+		{"oneshot takes no value", []string{"--oneshot=maybe"}, "-oneshot"},
+		{"missing kubeconfig", []string{"--kubeconfig", filepath.Join(dir, "nope")}, "invalid --kubeconfig"},
+		{"unreadable kubeconfig", []string{"--kubeconfig", badYAML}, "invalid kubeconfig"},
+		{"unknown context", []string{"--kubeconfig", goodKubeconfig, "--context", "nope"}, `context "nope" does not exist`},
+		{"kubeconfig is a directory", []string{"--kubeconfig", dir}, "invalid kubeconfig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tt.args, &stdout, &stderr)
+			var usage usageError
+			if !errors.As(err, &usage) {
+				t.Fatalf("run(%q) = %v, want a usage error", tt.args, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q: want one line containing %q", err, tt.want)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout got %q; it is for records only", stdout.String())
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+		t.Fatalf("--help: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "--store-in-cm") && !strings.Contains(stderr.String(), "-store-in-cm") {
+		t.Errorf("--help does not list the flags: %q", stderr.String())
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"--version"}, &stdout, &stderr); err != nil || strings.TrimSpace(stdout.String()) != version {
+		t.Errorf("--version printed %q, %v", stdout.String(), err)
+	}
+}

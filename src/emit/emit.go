@@ -1,0 +1,96 @@
+// Package emit is the stage that prints placements: one JSON object per line on
+// the program's standard output, through logrus's JSON formatter, so any log
+// pipeline (Fluent Bit, Vector, Loki, jq) keeps the history.
+package emit
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+)
+
+// Message is the "msg" of every record line.
+const Message = "pod placement"
+
+// NewLogger returns the logger records are written with: JSON, one object a
+// line, no logrus timestamp (each record carries its own observation time).
+// It is separate from the diagnostics logger, which writes to stderr.
+func NewLogger(w io.Writer) *logrus.Logger {
+	return &logrus.Logger{
+		Out:       w,
+		Formatter: &logrus.JSONFormatter{DisableTimestamp: true, DisableHTMLEscape: true},
+		Hooks:     make(logrus.LevelHooks),
+		Level:     logrus.InfoLevel,
+		ExitFunc:  func(int) {},
+	}
+}
+
+// Flusher is a buffered output (a *bufio.Writer around stdout).
+type Flusher interface{ Flush() error }
+
+// Emitter writes each placement as one line and passes it on downstream.
+type Emitter struct {
+	Log *logrus.Logger
+}
+
+// Run emits every placement from in, then sends it to out, until in closes;
+// then it closes out. When Log's output is buffered it is flushed whenever the
+// input is momentarily empty, so a burst is written in few system calls and a
+// quiet stream is never held back.
+func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<- record.Placement) error {
+	defer close(out)
+	flusher, _ := e.Log.Out.(Flusher)
+	defer func() {
+		if flusher != nil {
+			_ = flusher.Flush()
+		}
+	}()
+	for r := range in {
+		e.Log.WithFields(Fields(r)).Info(Message)
+		if flusher != nil && len(in) == 0 {
+			if err := flusher.Flush(); err != nil {
+				return err
+			}
+		}
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Fields is the record's JSON schema. The first seven names are the original
+// tool's and keep their meaning.
+func Fields(r record.Placement) logrus.Fields {
+	f := logrus.Fields{
+		"namespace":  r.Namespace,
+		"pod_name":   r.Pod,
+		"node_name":  r.Node,
+		"pod_ip":     r.PodIP,
+		"phase":      r.Phase,
+		"timestamp":  rfc3339(r.Timestamp),
+		"uid":        r.UID,
+		"host_ip":    r.HostIP,
+		"owner_kind": r.OwnerKind,
+		"owner_name": r.OwnerName,
+		"event":      string(r.Event),
+	}
+	if len(r.Conditions) > 0 {
+		f["conditions"] = r.Conditions
+	}
+	if !r.StartTime.IsZero() {
+		f["start_time"] = rfc3339(r.StartTime)
+	}
+	if r.PreviousNode != "" {
+		f["previous_node"] = r.PreviousNode
+	}
+	return f
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

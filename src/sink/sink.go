@@ -1,0 +1,288 @@
+// Package sink is the last stage of the pipeline: it keeps the history in the
+// cluster itself, in hourly ConfigMaps laid out by package store.
+//
+// Placements are batched per hour and written on a ticker and when the input
+// closes: one read and at most one write per ConfigMap per flush, never one
+// request per pod. Each flush merges into what is stored (read, merge, write
+// with the read resourceVersion, again on Conflict), so neither a restart in the
+// middle of the hour nor a concurrent writer loses a placement.
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/store"
+)
+
+// FieldManager names Pod Ashiato's writes in managedFields.
+const FieldManager = "pod-ashiato"
+
+// Defaults for ConfigMaps' zero fields.
+const (
+	DefaultFlushInterval = 30 * time.Second
+	DefaultFinalTimeout  = 30 * time.Second
+	// maxConflicts bounds the read-merge-write rounds of one flush; a writer
+	// that loses this many races in a row tries again at the next flush.
+	maxConflicts = 10
+)
+
+// ConfigMaps stores placements in the hour ConfigMaps of Namespace.
+type ConfigMaps struct {
+	Client    kubernetes.Interface
+	Namespace string
+	// FlushInterval is how often pending placements are written.
+	FlushInterval time.Duration
+	// FinalTimeout bounds the last flush after the input closes. It gets its own
+	// context, so a shutdown signal does not cut the draining short.
+	FinalTimeout time.Duration
+	// Retry is used for each API call; its MaxElapsed is capped per flush so a
+	// long outage does not stall the stage (pending placements wait for the next).
+	Retry retry.Policy
+	Log   logrus.FieldLogger
+	// Observe, when set, is told about each write (metrics).
+	Observe func(w Write)
+}
+
+// Write describes one ConfigMap write, for metrics.
+type Write struct {
+	Object string
+	Bytes  int
+	Err    error
+}
+
+// errConflict is a lost race: read again and merge.
+var errConflict = errors.New("conflict")
+
+// Run batches placements from in and writes them until in closes, then flushes
+// what is pending under its own deadline.
+func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error {
+	pending := map[time.Time]*store.Hour{}
+	ticker := time.NewTicker(s.flushInterval())
+	defer ticker.Stop()
+	for {
+		select {
+		case r, ok := <-in:
+			if !ok {
+				final, cancel := context.WithTimeout(context.Background(), s.finalTimeout())
+				defer cancel()
+				return s.flush(final, pending, retry.Policy{Backoff: s.Retry.Backoff, Log: s.Retry.Log})
+			}
+			add(pending, r)
+		case <-ticker.C:
+			if ctx.Err() != nil {
+				continue // the pipeline is stopping; the final flush follows when in closes
+			}
+			policy := s.Retry
+			if half := s.flushInterval() / 2; policy.MaxElapsed == 0 || policy.MaxElapsed > half {
+				policy.MaxElapsed = half
+			}
+			err := s.flush(ctx, pending, policy)
+			if err != nil && !retry.Retryable(err) && !errors.Is(err, errConflict) && ctx.Err() == nil {
+				return err
+			}
+			if err != nil {
+				s.log().WithError(err).Warn("storing placements failed; they stay pending for the next flush")
+			}
+		}
+	}
+}
+
+// add files the placement under its hour. Pods not yet bound to a node have no
+// placement to keep.
+func add(pending map[time.Time]*store.Hour, r record.Placement) {
+	if r.Node == "" {
+		return
+	}
+	hour := store.HourOf(r.Timestamp)
+	h := pending[hour]
+	if h == nil {
+		h = store.NewHour(hour)
+		pending[hour] = h
+	}
+	h.Add(store.PodRef{Namespace: r.Namespace, Name: r.Pod}, r.Node, r.Timestamp)
+}
+
+// flush writes every pending hour, oldest first, and forgets the hours it
+// stored. An hour that fails stays pending; the first error is returned.
+func (s *ConfigMaps) flush(ctx context.Context, pending map[time.Time]*store.Hour, policy retry.Policy) error {
+	hours := make([]time.Time, 0, len(pending))
+	for h := range pending {
+		hours = append(hours, h)
+	}
+	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
+	var firstErr error
+	for _, hour := range hours {
+		if err := s.flushHour(ctx, pending[hour], policy); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("storing %d pods of %s: %w", pending[hour].Len(), store.NameFor(hour), err)
+			}
+			continue
+		}
+		delete(pending, hour)
+	}
+	return firstErr
+}
+
+// flushHour merges add into the stored hour: read every shard, merge, encode,
+// write the shards whose content changed, each with the resourceVersion it was
+// read at. A Conflict means another writer got there first: read again.
+func (s *ConfigMaps) flushHour(ctx context.Context, add *store.Hour, policy retry.Policy) error {
+	for range maxConflicts {
+		stored, err := s.read(ctx, add.Start, policy)
+		if err != nil {
+			return err
+		}
+		merged, shards, warnings := store.Decode(add.Start, stored)
+		for _, w := range warnings {
+			s.log().WithFields(logrus.Fields{"object": w.Object, "key": w.Key}).Warnf("damaged value in the store, left out: %s", w.Reason)
+		}
+		merged.Merge(add)
+		want, err := store.Encode(merged, s.Namespace, shards)
+		if err != nil {
+			return fmt.Errorf("encoding: %w", err)
+		}
+		err = s.write(ctx, stored, want, policy)
+		if errors.Is(err, errConflict) {
+			continue
+		}
+		return err
+	}
+	return fmt.Errorf("%w: lost %d races with another writer", errConflict, maxConflicts)
+}
+
+// read returns every stored object of the hour: its shards by label, and shard
+// 0 by name when the label finds none (the original tool labelled only app and
+// type).
+func (s *ConfigMaps) read(ctx context.Context, hour time.Time, policy retry.Policy) ([]corev1.ConfigMap, error) {
+	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
+	var objs []corev1.ConfigMap
+	err := retry.Do(ctx, policy, "reading the hour's ConfigMaps", func(ctx context.Context) error {
+		list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: store.HourSelector(hour)})
+		if err != nil {
+			return err
+		}
+		objs = list.Items
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	name := store.NameFor(hour)
+	for _, o := range objs {
+		if o.Name == name {
+			return objs, nil
+		}
+	}
+	err = retry.Do(ctx, policy, "reading "+name, func(ctx context.Context) error {
+		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		objs = append(objs, *cm)
+		return nil
+	})
+	return objs, err
+}
+
+// write creates or updates each wanted object whose content differs from the
+// stored one.
+func (s *ConfigMaps) write(ctx context.Context, stored []corev1.ConfigMap, want []*corev1.ConfigMap, policy retry.Policy) error {
+	byName := make(map[string]*corev1.ConfigMap, len(stored))
+	for i := range stored {
+		byName[stored[i].Name] = &stored[i]
+	}
+	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
+	for _, cm := range want {
+		old := byName[cm.Name]
+		if old != nil && store.SameContent(old, cm) {
+			continue
+		}
+		err := retry.Do(ctx, policy, "writing "+cm.Name, func(ctx context.Context) error {
+			var err error
+			if old == nil {
+				_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: FieldManager})
+			} else {
+				update := cm.DeepCopy()
+				update.ResourceVersion = old.ResourceVersion
+				// Keep what others put on the object (labels, annotations of their own).
+				update.Labels = union(old.Labels, cm.Labels)
+				update.Annotations = union(old.Annotations, cm.Annotations)
+				_, err = cms.Update(ctx, update, metav1.UpdateOptions{FieldManager: FieldManager})
+			}
+			return err
+		})
+		if s.Observe != nil {
+			s.Observe(Write{Object: cm.Name, Bytes: size(cm), Err: err})
+		}
+		switch {
+		case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err), old != nil && apierrors.IsNotFound(err):
+			return errConflict
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// union is a copy of a with b's entries set on top.
+func union(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// size is the bytes the API server counts against its 1 MiB limit.
+func size(cm *corev1.ConfigMap) int {
+	n := 0
+	for _, v := range cm.Data {
+		n += len(v)
+	}
+	for _, v := range cm.BinaryData {
+		n += len(v)
+	}
+	return n
+}
+
+func (s *ConfigMaps) flushInterval() time.Duration {
+	if s.FlushInterval > 0 {
+		return s.FlushInterval
+	}
+	return DefaultFlushInterval
+}
+
+func (s *ConfigMaps) finalTimeout() time.Duration {
+	if s.FinalTimeout > 0 {
+		return s.FinalTimeout
+	}
+	return DefaultFinalTimeout
+}
+
+func (s *ConfigMaps) log() logrus.FieldLogger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return discard
+}
+
+var discard = &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}

@@ -1,0 +1,283 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/store"
+)
+
+const ns = "ashiato"
+
+var (
+	hour14 = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	hour15 = hour14.Add(time.Hour)
+	cmRes  = schema.GroupResource{Resource: "configmaps"}
+)
+
+func placement(pod, node string, at time.Time) record.Placement {
+	return record.Placement{Namespace: "shop", Pod: pod, Node: node, Timestamp: at, Event: record.EventSnapshot}
+}
+
+// legacy is a ConfigMap as the original tool wrote it: no hour label, no annotations.
+func legacy(hour time.Time, data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: store.NameFor(hour), Namespace: ns, Labels: map[string]string{"app": "pod-ashiato", "type": "pod-node-mapping"}},
+		Data:       data,
+	}
+}
+
+func newSink(client *fake.Clientset) *ConfigMaps {
+	return &ConfigMaps{
+		Client: client, Namespace: ns, FlushInterval: time.Hour, FinalTimeout: 5 * time.Second,
+		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}},
+	}
+}
+
+// run feeds the placements through a sink and returns its error.
+func run(t *testing.T, s *ConfigMaps, in ...record.Placement) error {
+	t.Helper()
+	ch := make(chan record.Placement, len(in))
+	for _, p := range in {
+		ch <- p
+	}
+	close(ch)
+	return s.Run(t.Context(), ch)
+}
+
+// hourOf reads back what the store holds for the hour.
+func hourOf(t *testing.T, client *fake.Clientset, hour time.Time) map[string]string {
+	t.Helper()
+	list, err := client.CoreV1().ConfigMaps(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []corev1.ConfigMap
+	for _, cm := range list.Items {
+		if h, _, ok := store.ParseName(cm.Name); ok && h.Equal(hour) {
+			objs = append(objs, cm)
+		}
+	}
+	h, _, warnings := store.Decode(hour, objs)
+	if len(warnings) > 0 {
+		t.Fatalf("store holds damaged values: %v", warnings)
+	}
+	got := map[string]string{}
+	for ref, seen := range h.Pods {
+		var nodes []string
+		for _, s := range seen {
+			nodes = append(nodes, s.Node)
+		}
+		got[ref.Namespace+"_"+ref.Name] = strings.Join(nodes, ",")
+	}
+	return got
+}
+
+func writes(client *fake.Clientset) (n int) {
+	for _, a := range client.Actions() {
+		if a.GetResource().Resource == "configmaps" && (a.GetVerb() == "create" || a.GetVerb() == "update") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRun(t *testing.T) {
+	at := hour14.Add(2 * time.Minute)
+	tests := []struct {
+		name       string
+		existing   []runtime.Object
+		in         []record.Placement
+		want       map[time.Time]map[string]string
+		wantWrites int
+	}{
+		{
+			name:       "one write for many pods",
+			in:         []record.Placement{placement("a", "n1", at), placement("b", "n1", at), placement("c", "n2", at)},
+			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1", "shop_b": "n1", "shop_c": "n2"}},
+			wantWrites: 1,
+		},
+		{
+			name:       "unscheduled pods are not stored",
+			in:         []record.Placement{placement("a", "n1", at), placement("pending", "", at)},
+			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1"}},
+			wantWrites: 1,
+		},
+		{
+			name:       "each hour its own ConfigMap",
+			in:         []record.Placement{placement("a", "n1", at), placement("b", "n2", hour15.Add(time.Second))},
+			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1"}, hour15: {"shop_b": "n2"}},
+			wantWrites: 2,
+		},
+		{
+			name:       "merges into the original tool's ConfigMap",
+			existing:   []runtime.Object{legacy(hour14, map[string]string{"kube-system_dns": "n9"})},
+			in:         []record.Placement{placement("a", "n1", at)},
+			want:       map[time.Time]map[string]string{hour14: {"kube-system_dns": "n9", "shop_a": "n1"}},
+			wantWrites: 1,
+		},
+		{
+			name:       "a pod on two nodes keeps both",
+			in:         []record.Placement{placement("web-0", "n1", at), placement("web-0", "n2", at.Add(time.Minute))},
+			want:       map[time.Time]map[string]string{hour14: {"shop_web-0": "n1,n2"}},
+			wantWrites: 1,
+		},
+		{
+			name:       "nothing new, no write",
+			existing:   []runtime.Object{legacy(hour14, map[string]string{"shop_a": "n1"})},
+			in:         nil,
+			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1"}},
+			wantWrites: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.existing...)
+			if err := run(t, newSink(client), tt.in...); err != nil {
+				t.Fatal(err)
+			}
+			for hour, want := range tt.want {
+				if got := hourOf(t, client, hour); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s holds %v, want %v", store.NameFor(hour), got, want)
+				}
+			}
+			if got := writes(client); got != tt.wantWrites {
+				t.Errorf("%d writes, want %d", got, tt.wantWrites)
+			}
+		})
+	}
+}
+
+func TestSecondRunInTheHourKeepsTheFirst(t *testing.T) {
+	client := fake.NewClientset()
+	at := hour14.Add(10 * time.Minute)
+	if err := run(t, newSink(client), placement("a", "n1", at)); err != nil {
+		t.Fatal(err)
+	}
+	// A restart: a new sink with nothing in memory.
+	if err := run(t, newSink(client), placement("b", "n2", at.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"shop_a": "n1", "shop_b": "n2"}
+	if got := hourOf(t, client, hour14); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("store holds %v, want %v", got, want)
+	}
+}
+
+// TestConflictRereadsAndMerges races a concurrent writer: it adds a key of its
+// own just before our update lands. The sink must read again and keep both.
+func TestConflictRereadsAndMerges(t *testing.T) {
+	client := fake.NewClientset(legacy(hour14, map[string]string{"shop_a": "n1"}))
+	raced := false
+	client.PrependReactor("update", "configmaps", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		if raced {
+			return false, nil, nil
+		}
+		raced = true
+		theirs := legacy(hour14, map[string]string{"shop_a": "n1", "other_x": "n7"})
+		if err := client.Tracker().Update(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, theirs, ns); err != nil {
+			t.Errorf("concurrent write: %v", err)
+		}
+		return true, nil, apierrors.NewConflict(cmRes, theirs.Name, errors.New("the object has been modified"))
+	})
+	if err := run(t, newSink(client), placement("b", "n2", hour14.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if !raced {
+		t.Fatal("the race was not exercised")
+	}
+	want := map[string]string{"other_x": "n7", "shop_a": "n1", "shop_b": "n2"}
+	if got := hourOf(t, client, hour14); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("store holds %v, want %v", got, want)
+	}
+}
+
+func TestUpdateCarriesTheReadResourceVersion(t *testing.T) {
+	old := legacy(hour14, map[string]string{"shop_a": "n1"})
+	old.ResourceVersion = "42"
+	client := fake.NewClientset(old)
+	var sent string
+	client.PrependReactor("update", "configmaps", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		sent = action.(k8stesting.UpdateAction).GetObject().(*corev1.ConfigMap).ResourceVersion
+		return false, nil, nil
+	})
+	if err := run(t, newSink(client), placement("b", "n2", hour14.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if sent != "42" {
+		t.Fatalf("update sent resourceVersion %q, want the one read (42)", sent)
+	}
+}
+
+func TestRetriesTransientErrors(t *testing.T) {
+	client := fake.NewClientset()
+	failures := 3
+	client.PrependReactor("create", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failures > 0 {
+			failures--
+			return true, nil, apierrors.NewServiceUnavailable("etcd leader election")
+		}
+		return false, nil, nil
+	})
+	if err := run(t, newSink(client), placement("a", "n1", hour14)); err != nil {
+		t.Fatal(err)
+	}
+	if got := hourOf(t, client, hour14); got["shop_a"] != "n1" {
+		t.Fatalf("store holds %v after transient errors", got)
+	}
+}
+
+func TestPermanentErrorFails(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("create", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(cmRes, "x", errors.New("RBAC"))
+	})
+	err := run(t, newSink(client), placement("a", "n1", hour14))
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("Run = %v, want the Forbidden error", err)
+	}
+}
+
+// TestFlushesOnTicker checks that a long-running sink writes while its input
+// stays open, once per flush, not once per pod.
+func TestFlushesOnTicker(t *testing.T) {
+	client := fake.NewClientset()
+	s := newSink(client)
+	s.FlushInterval = 20 * time.Millisecond
+	in := make(chan record.Placement)
+	done := make(chan error)
+	go func() { done <- s.Run(context.Background(), in) }()
+	now := time.Now().UTC()
+	for i := range 50 {
+		in <- placement(fmt.Sprintf("p%d", i), "n1", now)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(hourOf(t, client, store.HourOf(now))) < 50 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(hourOf(t, client, store.HourOf(now))); n != 50 {
+		t.Fatalf("after the ticker, store holds %d pods, want 50", n)
+	}
+	if w := writes(client); w > 2 {
+		t.Errorf("%d writes for 50 pods, want one per flush", w)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,34 @@
+package store
+
+import "testing"
+
+func BenchmarkEncode150k(b *testing.B) {
+	h := realistic(150000, 1)
+	for b.Loop() {
+		if _, err := Encode(h, "ns", 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecode150k(b *testing.B) {
+	h := realistic(150000, 1)
+	cms, err := Encode(h, "ns", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := values(cms)
+	for b.Loop() {
+		Decode(testHour, v)
+	}
+}
+
+// BenchmarkEncode150kSteady is the sink's usual flush: the shard count is known.
+func BenchmarkEncode150kSteady(b *testing.B) {
+	h := realistic(150000, 1)
+	for b.Loop() {
+		if _, err := Encode(h, "ns", 8); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

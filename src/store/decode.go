@@ -1,0 +1,284 @@
+package store
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+const (
+	// maxUnpacked bounds what one placements.gz may unpack to. A full shard of
+	// real names unpacks to a few MiB; a hand-made gzip bomb must not take the
+	// reader down.
+	maxUnpacked = 64 << 20
+	// maxValueWarnings caps the warnings of one value, so that a value damaged
+	// throughout does not bury the reader in 100,000 lines of warnings.
+	maxValueWarnings = 10
+)
+
+// Decode reads the objects of one hour (any order, any subset, either form,
+// including the original tool's ConfigMap) back into an Hour. shards is the
+// shard count stored for the hour, the prevShards to pass to Encode; 0 when cms
+// holds nothing of the hour. Damaged values become warnings; Decode never fails.
+func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnings []Warning) {
+	d := &decoder{h: NewHour(hour)}
+	for i := range cms {
+		d.object(&cms[i])
+	}
+	return d.h, d.shards, d.warnings
+}
+
+type decoder struct {
+	h        *Hour
+	shards   int
+	warnings []Warning
+}
+
+func (d *decoder) warn(object, key, format string, args ...any) {
+	d.warnings = append(d.warnings, Warning{Object: object, Key: key, Reason: fmt.Sprintf(format, args...)})
+}
+
+// object decodes one ConfigMap by its content, whatever its annotation says,
+// so that a hand-edited or half-converted object still yields what it holds.
+func (d *decoder) object(cm *corev1.ConfigMap) {
+	hour, shard, ok := ParseName(cm.Name)
+	switch {
+	case !ok:
+		d.warn(cm.Name, "", "not a pod-ashiato object name; skipped")
+		return
+	case !hour.Equal(d.h.Start):
+		d.warn(cm.Name, "", "belongs to hour %s, not %s; skipped", hourLabel(hour), hourLabel(d.h.Start))
+		return
+	case shard >= MaxShards:
+		d.warn(cm.Name, "", "shard %d is beyond the limit of %d; skipped", shard, MaxShards)
+		return
+	}
+	d.shards = max(d.shards, shard+1)
+	if shard == 0 {
+		d.annotations(cm)
+	}
+
+	// Decode into a hour of its own first: ashiato.seen gives times only to the
+	// placements this object's pod keys list.
+	local := NewHour(d.h.Start)
+	for _, key := range slices.Sorted(maps.Keys(cm.Data)) {
+		if key != KeySeen {
+			d.podKey(cm.Name, key, cm.Data[key], local)
+		}
+	}
+	if seen, ok := cm.Data[KeySeen]; ok {
+		d.seenLines(cm.Name, seen, local)
+	}
+	for _, key := range slices.Sorted(maps.Keys(cm.BinaryData)) {
+		if key != KeyPacked {
+			d.warn(cm.Name, key, "unknown binaryData key; skipped")
+			continue
+		}
+		d.packed(cm.Name, cm.BinaryData[key], local)
+	}
+	d.h.Merge(local)
+}
+
+func (d *decoder) annotations(cm *corev1.ConfigMap) {
+	switch f := cm.Annotations[AnnotationFormat]; f {
+	case "", FormatPlain, FormatPacked: // "" is the original tool's
+	default:
+		d.warn(cm.Name, AnnotationFormat, "unknown format %q; read by content", f)
+	}
+	if s, ok := cm.Annotations[AnnotationShards]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxShards {
+			d.warn(cm.Name, AnnotationShards, "shard count %q is not in 1..%d; ignored", s, MaxShards)
+			return
+		}
+		d.shards = max(d.shards, n)
+	}
+}
+
+// podKey decodes a plain-form key <namespace>_<pod> with its node list.
+func (d *decoder) podKey(object, key, value string, local *Hour) {
+	ns, name, _ := strings.Cut(key, "_")
+	ref := PodRef{Namespace: ns, Name: name}
+	if err := validRef(ref); err != nil {
+		d.warn(object, key, "not a <namespace>_<pod> key (%v); skipped", err)
+		return
+	}
+	for node := range strings.SplitSeq(value, ",") {
+		if !validName(node) {
+			d.warn(object, key, "node %q is not a DNS subdomain; skipped", node)
+			continue
+		}
+		local.see(ref, Seen{Node: node})
+	}
+}
+
+// seenLines gives times to the placements of local: lines of
+// "<namespace>_<pod> <node> <first> <last>".
+func (d *decoder) seenLines(object, text string, local *Hour) {
+	w := d.valueWarnings(object, KeySeen)
+	defer w.done()
+	for line := range strings.SplitSeq(text, "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Split(line, " ")
+		if len(f) != 4 {
+			w.add("line %q: want 4 space-separated fields; skipped", line)
+			continue
+		}
+		ns, name, _ := strings.Cut(f[0], "_")
+		ref := PodRef{Namespace: ns, Name: name}
+		if !slices.ContainsFunc(local.Pods[ref], func(s Seen) bool { return s.Node == f[1] }) {
+			w.add("line %q: no pod key lists this placement; skipped", line)
+			continue
+		}
+		s, err := local.times(f[1], f[2], f[3])
+		if err != nil {
+			w.add("line %q: %v; skipped", line, err)
+			continue
+		}
+		local.see(ref, s)
+	}
+}
+
+// packed decodes a placements.gz value. The complete lines before a gzip error
+// are kept: a stream damaged at its end still holds good history.
+func (d *decoder) packed(object string, gz []byte, local *Hour) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		d.warn(object, KeyPacked, "bad gzip: %v; skipped", err)
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, maxUnpacked+1))
+	switch {
+	case err != nil:
+		d.warn(object, KeyPacked, "bad gzip: %v; kept the complete lines before it", err)
+		raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
+	case len(raw) > maxUnpacked:
+		d.warn(object, KeyPacked, "unpacks to more than %d bytes; kept the complete lines before that", maxUnpacked)
+		raw = raw[:bytes.LastIndexByte(raw[:maxUnpacked], '\n')+1]
+	}
+
+	w := d.valueWarnings(object, KeyPacked)
+	defer w.done()
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			w.add("line %q: want 4 tab-separated fields; skipped", line)
+			continue
+		}
+		ns, name, _ := strings.Cut(f[0], "/")
+		ref := PodRef{Namespace: ns, Name: name}
+		if err := validRef(ref); err != nil {
+			w.add("line %q: not <namespace>/<pod> (%v); skipped", line, err)
+			continue
+		}
+		s, err := local.times(f[1], f[2], f[3])
+		if err != nil {
+			w.add("line %q: %v; skipped", line, err)
+			continue
+		}
+		local.see(ref, s)
+	}
+}
+
+// times parses a placement's node and first/last offsets: decimal seconds
+// 0..3599 with first <= last, or both "-" for unknown.
+func (h *Hour) times(node, first, last string) (Seen, error) {
+	if !validName(node) {
+		return Seen{}, fmt.Errorf("node %q is not a DNS subdomain", node)
+	}
+	if first == "-" && last == "-" {
+		return Seen{Node: node}, nil
+	}
+	f, err1 := strconv.ParseUint(first, 10, 16)
+	l, err2 := strconv.ParseUint(last, 10, 16)
+	if err := errors.Join(err1, err2); err != nil {
+		return Seen{}, fmt.Errorf("bad time: %w", err)
+	}
+	if f > l || l >= uint64(time.Hour/time.Second) {
+		return Seen{}, fmt.Errorf("times %d..%d are not within the hour in order", f, l)
+	}
+	return Seen{
+		Node:  node,
+		First: h.Start.Add(time.Duration(f) * time.Second),
+		Last:  h.Start.Add(time.Duration(l) * time.Second),
+	}, nil
+}
+
+// valueWarnings collects the warnings of one value, up to maxValueWarnings.
+type valueWarnings struct {
+	d           *decoder
+	object, key string
+	n           int
+}
+
+func (d *decoder) valueWarnings(object, key string) *valueWarnings {
+	return &valueWarnings{d: d, object: object, key: key}
+}
+
+func (w *valueWarnings) add(format string, args ...any) {
+	if w.n++; w.n <= maxValueWarnings {
+		w.d.warn(w.object, w.key, format, args...)
+	}
+}
+
+func (w *valueWarnings) done() {
+	if w.n > maxValueWarnings {
+		w.d.warn(w.object, w.key, "%d more damaged lines skipped", w.n-maxValueWarnings)
+	}
+}
+
+// validRef checks that ref is a namespace and a pod name as the API server
+// allows them: that is what makes "_" and "/" safe separators and every key
+// a valid ConfigMap key.
+func validRef(ref PodRef) error {
+	if !isDNSName(ref.Namespace, validation.DNS1123LabelMaxLength, false) {
+		return fmt.Errorf("namespace %q is not a DNS label", ref.Namespace)
+	}
+	if !validName(ref.Name) {
+		return fmt.Errorf("pod name %q is not a DNS subdomain", ref.Name)
+	}
+	return nil
+}
+
+// validName checks a pod or node name: a DNS subdomain, so it has no ",", "_",
+// "/", space or newline to break a key or a line.
+func validName(s string) bool {
+	return isDNSName(s, validation.DNS1123SubdomainMaxLength, true)
+}
+
+// isDNSName is validation.IsDNS1123Subdomain (dots) or IsDNS1123Label (no dots)
+// without their regular expressions, which took a fifth of the time to encode
+// a big hour. The fuzz tests hold it to apimachinery's answers.
+func isDNSName(s string, maxLen int, dots bool) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	prev := byte('.') // a label starts as after a dot: alphanumeric
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case c == '-' && prev != '.':
+		case c == '.' && dots && prev != '.' && prev != '-':
+		default:
+			return false
+		}
+		prev = c
+	}
+	return prev != '-' && prev != '.'
+}

@@ -1,0 +1,79 @@
+// Package store is the ConfigMap codec of Pod Ashiato's history: how one UTC hour
+// of placements is laid out in ConfigMaps and read back. The sink (which writes)
+// and the history query (which reads) share it, so the format is defined in
+// exactly one place. This comment is the on-disk contract; change it only with a
+// reader that still understands what was written before.
+//
+// # Objects
+//
+// An hour is stored in N ≥ 1 ConfigMaps ("shards") in one namespace. Shard 0 is
+// named pod-ashiato-YYYYMMDDHH (the hour in UTC, the original tool's name);
+// shard i ≥ 1 is pod-ashiato-YYYYMMDDHH-i. Every shard has the labels
+//
+//	app: pod-ashiato
+//	type: pod-node-mapping
+//	pod-ashiato/hour: "YYYYMMDDHH"
+//	pod-ashiato/shard: "<i>"
+//
+// and shard 0 also has the annotations
+//
+//	pod-ashiato/format: plain | packed
+//	pod-ashiato/shards: "<N>"
+//
+// The original tool's ConfigMaps have only the first two labels, so a reader
+// that wants them too selects with AllSelector (or gets NameFor(hour) by name)
+// rather than HourSelector.
+//
+// Times are whole seconds since the start of the hour, written in decimal
+// (0..3599), or "-" when not known (values written by the original tool). A
+// placement's last-seen time is only advanced once it moves into a later
+// LastSeenStep, so it is accurate to that step: the pod was last seen on the
+// node within [last, last+LastSeenStep).
+//
+// # Plain form
+//
+// One object (N = 1), readable with kubectl get cm -o yaml, and the original
+// tool's layout. Each pod is a data key
+//
+//	<namespace>_<pod>: <node>[,<node>...]
+//
+// with the nodes it ran on during the hour in the order first seen
+// (namespaces and pod names never contain "_", node names never ","). One more
+// data key, ashiato.seen (no "_", so it never clashes with a pod), holds the
+// times: one line per placement whose times are known, pods in order of
+// namespace then name, each pod's nodes in the order first seen:
+//
+//	<namespace>_<pod> <node> <first> <last>\n
+//
+// A placement listed in a pod key but absent from ashiato.seen has unknown
+// times; a line in ashiato.seen for a placement that no pod key lists is
+// ignored, so the pod keys stay the authority a person can edit.
+//
+// The plain form is used when every <namespace>_<pod> key fits the 253
+// characters a ConfigMap key may have and the object's values total at most
+// 256 KiB, and when no more than one shard is already stored for the hour.
+//
+// # Packed form
+//
+// Every other hour. Each shard has one binaryData key, placements.gz: a gzip
+// stream (no name, mtime 0, level 5) of the lines
+//
+//	<namespace>/<pod>\t<node>\t<first>\t<last>\n
+//
+// one per placement, sorted by namespace, pod, then first-seen time and node.
+// Pod ns/p lives in shard fnv32a("ns/p") % N, so adding a pod rewrites one
+// shard only. N is a power of two chosen from the compressed size so that
+// every shard's raw values stay within 700 KiB (base64 in a JSON request keeps
+// it under 1 MiB, well below etcd's limit), aiming at 3/4 of that since names
+// hash unevenly; it never shrinks within an hour and at least doubles whenever
+// a shard would overflow. An hour has at most MaxShards shards.
+//
+// # Reading
+//
+// Decode accepts any subset of an hour's objects in any order, in either
+// form, including the original tool's (times unknown). A placement present in
+// several objects is merged: earliest first-seen, latest last-seen. A damaged
+// value (bad gzip, bad line, bad number, a key that is not <namespace>_<pod>,
+// an unknown format) becomes a Warning and everything else is still read; the
+// complete lines of a gzip stream that breaks part way are kept.
+package store

@@ -1,0 +1,254 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Labels every object of the store carries. LabelApp and LabelType are the
+// original tool's, kept so that existing selectors keep working.
+const (
+	LabelApp       = "app"
+	LabelAppValue  = "pod-ashiato"
+	LabelType      = "type"
+	LabelTypeValue = "pod-node-mapping"
+	// LabelHour holds the hour, YYYYMMDDHH in UTC; it finds every shard of an hour
+	// and lets retention select whole hours.
+	LabelHour = "pod-ashiato/hour"
+	// LabelShard is the shard's index; shard 0 is named NameFor(hour).
+	LabelShard = "pod-ashiato/shard"
+)
+
+// Annotations on shard 0 and the keys of the two forms (see the package
+// documentation).
+const (
+	AnnotationFormat = "pod-ashiato/format"
+	AnnotationShards = "pod-ashiato/shards"
+	FormatPlain      = "plain"
+	FormatPacked     = "packed"
+	// KeySeen is the plain form's times; it has no "_", so no pod key can be it.
+	KeySeen = "ashiato.seen"
+	// KeyPacked is the packed form's gzip of placement lines, in binaryData.
+	KeyPacked = "placements.gz"
+)
+
+// LastSeenStep is the granularity at which Last advances. The sink re-sees every
+// running pod on every listing; without a step each flush would rewrite the
+// whole hour just to move last-seen times by seconds.
+const LastSeenStep = 5 * time.Minute
+
+const (
+	namePrefix = "pod-ashiato-"
+	hourLayout = "2006010215"
+)
+
+// PodRef names a pod the way history is kept: by namespace and name, not UID.
+type PodRef struct {
+	Namespace string
+	Name      string
+}
+
+func (r PodRef) String() string { return r.Namespace + "/" + r.Name }
+
+func (r PodRef) compare(o PodRef) int {
+	return cmp.Or(strings.Compare(r.Namespace, o.Namespace), strings.Compare(r.Name, o.Name))
+}
+
+// Seen is one placement of a pod within the hour: the node and when it was
+// first and last observed there (UTC, whole seconds; zero when not known, such
+// as for values written by the original tool).
+type Seen struct {
+	Node  string
+	First time.Time
+	Last  time.Time
+}
+
+// known reports whether the placement's times are known. First and Last are
+// either both known or both zero.
+func (s Seen) known() bool { return !s.First.IsZero() }
+
+// Hour is every placement recorded in one UTC hour. Each pod's placements are
+// kept in the order first seen (unknown times first, ties by node name), one
+// per node, so that equal contents always encode to equal bytes.
+type Hour struct {
+	Start time.Time // the hour, truncated, UTC
+	Pods  map[PodRef][]Seen
+}
+
+// Warning reports a value that could not be decoded; the rest of the hour is
+// still read.
+type Warning struct {
+	Object string // the ConfigMap's name
+	Key    string
+	Reason string
+}
+
+func (w Warning) String() string { return w.Object + " " + w.Key + ": " + w.Reason }
+
+// HourOf is the hour bucket t belongs to.
+func HourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+
+// NameFor is the name of an hour's shard 0, the original tool's object name.
+func NameFor(hour time.Time) string { return namePrefix + hourLabel(hour) }
+
+// hourLabel is the hour as YYYYMMDDHH in UTC, as in names and LabelHour.
+func hourLabel(hour time.Time) string { return HourOf(hour).Format(hourLayout) }
+
+// ShardName is the name of an hour's shard; shard 0 is NameFor(hour).
+func ShardName(hour time.Time, shard int) string {
+	if shard == 0 {
+		return NameFor(hour)
+	}
+	return NameFor(hour) + "-" + strconv.Itoa(shard)
+}
+
+// ParseName is the inverse of ShardName; ok is false for any other name, so it
+// also tells the store's objects from others.
+func ParseName(name string) (hour time.Time, shard int, ok bool) {
+	rest, found := strings.CutPrefix(name, namePrefix)
+	if !found || len(rest) < len(hourLayout) {
+		return time.Time{}, 0, false
+	}
+	hour, err := time.Parse(hourLayout, rest[:len(hourLayout)])
+	if err != nil {
+		return time.Time{}, 0, false
+	}
+	if tail := rest[len(hourLayout):]; tail != "" {
+		shard, err = strconv.Atoi(strings.TrimPrefix(tail, "-"))
+		if err != nil || shard < 1 {
+			return time.Time{}, 0, false
+		}
+	}
+	// Only the canonical spelling: no "-01", "-0" or "+1".
+	if ShardName(hour, shard) != name {
+		return time.Time{}, 0, false
+	}
+	return hour, shard, true
+}
+
+// AllSelector selects every object of the store, of every hour, including the
+// original tool's.
+func AllSelector() string {
+	return LabelApp + "=" + LabelAppValue + "," + LabelType + "=" + LabelTypeValue
+}
+
+// HourSelector selects every shard of one hour written by Pod Ashiato. The
+// original tool's object has no hour label; get it by NameFor(hour).
+func HourSelector(hour time.Time) string {
+	return AllSelector() + "," + LabelHour + "=" + hourLabel(hour)
+}
+
+// NewHour returns an empty hour; start may be any time within it.
+func NewHour(start time.Time) *Hour {
+	return &Hour{Start: HourOf(start), Pods: map[PodRef][]Seen{}}
+}
+
+// Add records that ref was seen on node at time at. at is cut to whole seconds
+// and clamped into the hour. It reports whether the encoded form changes: a new
+// pod or node, First moved earlier, or Last moved into a later LastSeenStep.
+func (h *Hour) Add(ref PodRef, node string, at time.Time) bool {
+	t := h.clamp(at)
+	return h.see(ref, Seen{Node: node, First: t, Last: t})
+}
+
+// Merge adds every placement of o to h, with the rules of Add, and reports
+// whether h changed. Known times beat unknown ones.
+func (h *Hour) Merge(o *Hour) bool {
+	changed := false
+	for ref, seen := range o.Pods {
+		for _, s := range seen {
+			if s.known() {
+				s.First, s.Last = h.clamp(s.First), h.clamp(s.Last)
+			}
+			changed = h.see(ref, s) || changed
+		}
+	}
+	return changed
+}
+
+// see merges one placement into h.
+func (h *Hour) see(ref PodRef, s Seen) bool {
+	if h.Pods == nil {
+		h.Pods = map[PodRef][]Seen{}
+	}
+	seen := h.Pods[ref]
+	i := slices.IndexFunc(seen, func(x Seen) bool { return x.Node == s.Node })
+	if i < 0 {
+		h.Pods[ref] = sortSeen(append(seen, s))
+		return true
+	}
+	old := &seen[i]
+	switch {
+	case !s.known():
+		return false
+	case !old.known():
+		old.First, old.Last = s.First, s.Last
+	default:
+		earlier := s.First.Before(old.First)
+		later := h.step(s.Last) > h.step(old.Last)
+		if !earlier && !later {
+			return false
+		}
+		if earlier {
+			old.First = s.First
+		}
+		if later {
+			old.Last = s.Last
+		}
+	}
+	sortSeen(seen)
+	return true
+}
+
+func (h *Hour) step(t time.Time) time.Duration { return t.Sub(h.Start) / LastSeenStep }
+
+// clamp cuts t to whole seconds within the hour, the resolution the store keeps.
+func (h *Hour) clamp(t time.Time) time.Time {
+	off := min(max(t.Sub(h.Start)/time.Second, 0), time.Hour/time.Second-1)
+	return h.Start.Add(off * time.Second)
+}
+
+// offset is t in seconds since the hour start.
+func (h *Hour) offset(t time.Time) int64 { return int64(t.Sub(h.Start) / time.Second) }
+
+func sortSeen(seen []Seen) []Seen {
+	slices.SortFunc(seen, func(a, b Seen) int {
+		return cmp.Or(a.First.Compare(b.First), strings.Compare(a.Node, b.Node))
+	})
+	return seen
+}
+
+// Len is the number of pods in the hour.
+func (h *Hour) Len() int { return len(h.Pods) }
+
+// Refs lists the pods that have placements, sorted by namespace and name.
+func (h *Hour) Refs() []PodRef {
+	refs := make([]PodRef, 0, len(h.Pods))
+	for ref, seen := range h.Pods {
+		if len(seen) > 0 {
+			refs = append(refs, ref)
+		}
+	}
+	slices.SortFunc(refs, PodRef.compare)
+	return refs
+}
+
+// Pod returns the pod's placements in the order first seen (a copy).
+func (h *Hour) Pod(ref PodRef) []Seen { return slices.Clone(h.Pods[ref]) }
+
+// OnNode returns every pod that ran on node during the hour; a pod is on a node
+// at most once per hour, so the map holds its one placement there.
+func (h *Hour) OnNode(node string) map[PodRef]Seen {
+	out := map[PodRef]Seen{}
+	for ref, seen := range h.Pods {
+		for _, s := range seen {
+			if s.Node == node {
+				out[ref] = s
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	local := time.FixedZone("UTC+9", 9*3600)
+	tests := []struct {
+		name  string
+		hour  time.Time
+		shard int
+		want  string
+	}{
+		{"shard 0 is the original name", testHour, 0, "pod-ashiato-2026031415"},
+		{"later shards", testHour, 3, "pod-ashiato-2026031415-3"},
+		{"any time in the hour", testHour.Add(59*time.Minute + 59*time.Second), 1, "pod-ashiato-2026031415-1"},
+		{"named in UTC", time.Date(2026, 3, 15, 0, 30, 0, 0, local), 0, "pod-ashiato-2026031415"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := ShardName(tt.hour, tt.shard)
+			if got != tt.want {
+				t.Fatalf("ShardName = %q, want %q", got, tt.want)
+			}
+			hour, shard, ok := ParseName(got)
+			if !ok || !hour.Equal(HourOf(tt.hour)) || shard != tt.shard {
+				t.Errorf("ParseName(%q) = %s, %d, %v", got, hour, shard, ok)
+			}
+		})
+	}
+}
+
+func TestParseNameRejects(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{
+		"", "pod-ashiato-", "pod-ashiato-202603141", "pod-ashiato-2026031415-0",
+		"pod-ashiato-2026031415-01", "pod-ashiato-2026031415-+1", "pod-ashiato-2026031415-",
+		"pod-ashiato-2026031415x", "pod-ashiato-2026131415", "pod-ashiato-2026031425",
+		"pod-ashiato-2026031415--1", "other-2026031415", "pod-ashiato-2026031415-1-1",
+	} {
+		if h, s, ok := ParseName(name); ok {
+			t.Errorf("ParseName(%q) = %s, %d, true; want false", name, h, s)
+		}
+	}
+}
+
+func TestSelectors(t *testing.T) {
+	t.Parallel()
+	if got, want := AllSelector(), "app=pod-ashiato,type=pod-node-mapping"; got != want {
+		t.Errorf("AllSelector = %q, want %q", got, want)
+	}
+	if got, want := HourSelector(testHour.Add(time.Minute)), "app=pod-ashiato,type=pod-node-mapping,pod-ashiato/hour=2026031415"; got != want {
+		t.Errorf("HourSelector = %q, want %q", got, want)
+	}
+}
+
+func TestAdd(t *testing.T) {
+	t.Parallel()
+	a := PodRef{"default", "a"}
+	type add struct {
+		ref     PodRef
+		node    string
+		at      time.Time
+		changed bool
+	}
+	tests := []struct {
+		name string
+		adds []add
+		want string
+	}{
+		{"new pod", []add{{a, "n1", at(10), true}},
+			"default/a n1 10 10\n"},
+		{"re-seen within the step", []add{{a, "n1", at(10), true}, {a, "n1", at(40), false}, {a, "n1", at(299), false}},
+			"default/a n1 10 10\n"},
+		{"last advances a step", []add{{a, "n1", at(10), true}, {a, "n1", at(300), true}, {a, "n1", at(310), false}},
+			"default/a n1 10 300\n"},
+		{"earlier first", []add{{a, "n1", at(100), true}, {a, "n1", at(90), true}},
+			"default/a n1 90 100\n"},
+		{"moved: both nodes in order first seen", []add{{a, "n2", at(10), true}, {a, "n1", at(900), true}, {a, "n2", at(20), false}},
+			"default/a n2 10 10\ndefault/a n1 900 900\n"},
+		{"out of order sighting reorders", []add{{a, "n2", at(500), true}, {a, "n1", at(100), true}},
+			"default/a n1 100 100\ndefault/a n2 500 500\n"},
+		{"clamped into the hour and to seconds", []add{{a, "n1", at(-50), true}, {a, "n1", testHour.Add(2*time.Hour + 500*time.Millisecond), true}},
+			"default/a n1 0 3599\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := NewHour(testHour)
+			for i, ad := range tt.adds {
+				if got := h.Add(ad.ref, ad.node, ad.at); got != ad.changed {
+					t.Errorf("add %d: changed = %v, want %v", i, got, ad.changed)
+				}
+			}
+			if got, want := dump(h), "hour 2026-03-14T15:00:00Z\n"+tt.want; got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestMerge(t *testing.T) {
+	t.Parallel()
+	a, b := PodRef{"default", "a"}, PodRef{"kube-system", "b"}
+	stored := NewHour(testHour)
+	stored.Pods[a] = []Seen{{Node: "n1"}} // the original tool's: times unknown
+	stored.Add(b, "n2", at(5))
+
+	pending := NewHour(testHour)
+	pending.Add(a, "n1", at(30))
+	pending.Add(b, "n2", at(200)) // same step as 5: no change
+	if !stored.Merge(pending) {
+		t.Fatal("Merge of known times over unknown reported no change")
+	}
+	want := "hour 2026-03-14T15:00:00Z\ndefault/a n1 30 30\nkube-system/b n2 5 5\n"
+	if got := dump(stored); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if stored.Merge(pending) {
+		t.Error("second Merge of the same hour reported a change")
+	}
+	unknown := NewHour(testHour)
+	unknown.Pods[a] = []Seen{{Node: "n1"}}
+	if stored.Merge(unknown) {
+		t.Error("Merge of unknown times over known reported a change")
+	}
+}
+
+func TestLookups(t *testing.T) {
+	t.Parallel()
+	h := NewHour(testHour)
+	a, b := PodRef{"default", "a"}, PodRef{"default", "b"}
+	h.Add(a, "n1", at(10))
+	h.Add(a, "n2", at(700))
+	h.Add(b, "n2", at(20))
+	if got := h.Pod(a); len(got) != 2 || got[0].Node != "n1" || got[1].Node != "n2" || !got[1].First.Equal(at(700)) {
+		t.Errorf("Pod(a) = %v", got)
+	}
+	got := h.OnNode("n2")
+	if len(got) != 2 || !got[a].First.Equal(at(700)) || !got[b].First.Equal(at(20)) {
+		t.Errorf("OnNode(n2) = %v", got)
+	}
+	if h.Len() != 2 {
+		t.Errorf("Len = %d, want 2", h.Len())
+	}
+	h.Pod(a)[0].Node = "changed"
+	if h.Pods[a][0].Node != "n1" {
+		t.Error("Pod returned the hour's own slice")
+	}
+}
