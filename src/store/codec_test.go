@@ -53,7 +53,6 @@ func TestRoundTrip(t *testing.T) {
 		{"big hour is packed", func() *Hour { return realistic(5000, 2) }, 0, FormatPacked, 1},
 		{"shards never shrink", func() *Hour { return realistic(100, 3) }, 4, FormatPacked, 4},
 		{"shards round up to a power of two", func() *Hour { return realistic(100, 3) }, 3, FormatPacked, 4},
-		{"many pods need several shards", func() *Hour { return realistic(60000, 4) }, 0, FormatPacked, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,6 +201,18 @@ func TestDuplicatesMerge(t *testing.T) {
 	}
 	if got, want := dump(h), "hour 2026-03-14T15:00:00Z\ndb/"+ref.Name+" n1 50 3000\n"; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestShardsGrow: an hour too big for one shard is split into a power of two.
+func TestShardsGrow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large hour")
+	}
+	t.Parallel()
+	cms := roundTrip(t, realistic(60000, 4), 0)
+	if len(cms) != 4 || cms[0].Annotations[AnnotationShards] != "4" {
+		t.Errorf("%d shards (annotation %q), want 4", len(cms), cms[0].Annotations[AnnotationShards])
 	}
 }
 
