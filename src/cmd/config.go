@@ -43,6 +43,10 @@ type config struct {
 	kubeBurst    int
 	logLevel     logrus.Level
 	printVersion bool
+	source       string
+	metricsAddr  string
+	leaderElect  bool
+	leaseName    string
 }
 
 // parseFlags reads args into a config and validates it, without touching the
@@ -66,6 +70,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&c.pageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
 	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
 	fs.IntVar(&c.kubeBurst, "kube-api-burst", 100, "client-side burst of API requests")
+	fs.StringVar(&c.source, "source", "watch", "how continuous mode reads pods: watch (one LIST, then WATCH; every change as it happens) or list (a LIST every --interval)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address, e.g. :8080 (default: off)")
+	fs.BoolVar(&c.leaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease in --cm-namespace emits and writes")
+	fs.StringVar(&c.leaseName, "leader-elect-lease", "pod-ashiato", "name of the leader-election Lease")
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.BoolVar(&c.printVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -101,6 +109,15 @@ func (c *config) validate() error {
 	}
 	if errs := validation.IsDNS1123Label(c.cmNamespace); len(errs) > 0 {
 		return usagef("invalid --cm-namespace %q: %s", c.cmNamespace, errs[0])
+	}
+	if c.source != "watch" && c.source != "list" {
+		return usagef("invalid --source %q: want watch or list", c.source)
+	}
+	if c.leaderElect && c.oneshot {
+		return usagef("--leader-elect needs continuous mode: a --oneshot run has nothing to hand over")
+	}
+	if errs := validation.IsDNS1123Subdomain(c.leaseName); c.leaderElect && len(errs) > 0 {
+		return usagef("invalid --leader-elect-lease %q: %s", c.leaseName, errs[0])
 	}
 	if c.flushEvery <= 0 {
 		return usagef("invalid --cm-flush-interval %s: must be positive", c.flushEvery)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/emit"
+	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/pipeline"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
@@ -48,25 +49,72 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usagef("invalid kubeconfig: %w", err)
 	}
 	namespaces := map[string]string{"namespace": cfg.filter.Namespace}
-	if cfg.storeInCM {
+	if cfg.storeInCM || cfg.leaderElect {
 		namespaces["cm-namespace"] = cfg.cmNamespace
 	}
 	if err := checkNamespaces(ctx, client, log, namespaces); err != nil {
 		return err
 	}
 
-	policy := retry.Policy{Backoff: retry.DefaultBackoff(), Log: log}
-	interval := cfg.interval
-	if cfg.oneshot {
-		policy.MaxElapsed, interval = oneshotRetry, 0
+	m := metrics.New()
+	m.SetLeader(!cfg.leaderElect)
+	stopServing := func() {}
+	serveErr := make(chan error, 1)
+	if cfg.metricsAddr != "" {
+		serve, err := m.Listen(cfg.metricsAddr)
+		if err != nil {
+			return usagef("invalid --metrics-addr: %w", err)
+		}
+		serveCtx, cancel := context.WithCancel(context.Background())
+		stopServing = cancel
+		go func() { serveErr <- serve(serveCtx) }()
 	}
-	src := &source.List{
-		Client:    client,
-		Selection: source.Selection{Namespace: cfg.filter.Namespace, LabelSelector: cfg.filter.LabelSelector},
-		PageSize:  cfg.pageSize,
-		Interval:  interval,
-		Retry:     policy,
-		Log:       log,
+	defer stopServing()
+
+	log.WithFields(logrus.Fields{
+		"server": restCfg.Host, "oneshot": cfg.oneshot, "interval": cfg.interval.String(), "source": cfg.source,
+		"namespace": cfg.filter.Namespace, "name": cfg.filter.NamePrefix, "label": cfg.filter.LabelSelector,
+		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "leader_elect": cfg.leaderElect, "version": version,
+	}).Info("starting")
+
+	work := func(ctx context.Context) error { return runPipeline(ctx, cfg, client, log, m, stdout) }
+	if cfg.leaderElect {
+		err = lead(ctx, cfg, client, log, m, work)
+	} else {
+		err = work(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		log.Info("stopped by signal; everything read was emitted and stored")
+	}
+	select {
+	case err := <-serveErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// runPipeline builds the stages the flags ask for and runs them until ctx
+// ends (continuous) or the listing is done (--oneshot).
+func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, stdout io.Writer) error {
+	policy := retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError}
+	selection := source.Selection{Namespace: cfg.filter.Namespace, LabelSelector: cfg.filter.LabelSelector}
+	m.SetReady(false)
+	synced := func(n int) {
+		m.Synced(time.Now())
+		m.SetTracked(func() int { return n })
+	}
+
+	var src pipeline.Source
+	switch {
+	case cfg.oneshot:
+		policy.MaxElapsed = oneshotRetry
+		src = (&source.List{Client: client, Selection: selection, PageSize: cfg.pageSize, Retry: policy, Log: log, OnCycle: synced}).Run
+	default:
+		src = (&source.List{Client: client, Selection: selection, PageSize: cfg.pageSize, Interval: cfg.interval, Retry: policy, Log: log, OnCycle: synced}).Run
 	}
 
 	var stages []pipeline.Stage
@@ -74,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		stages = append(stages, chain.Run)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	stages = append(stages, (&emit.Emitter{Log: emit.NewLogger(out)}).Run)
+	stages = append(stages, m.Count, (&emit.Emitter{Log: emit.NewLogger(out)}).Run)
 
 	var store pipeline.Sink
 	if cfg.storeInCM {
@@ -84,22 +132,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			FlushInterval: cfg.flushEvery,
 			Retry:         policy,
 			Log:           log,
+			Observe:       func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
 		}).Run
 	}
-
-	log.WithFields(logrus.Fields{
-		"server": restCfg.Host, "oneshot": cfg.oneshot, "interval": cfg.interval.String(),
-		"namespace": cfg.filter.Namespace, "name": cfg.filter.NamePrefix, "label": cfg.filter.LabelSelector,
-		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "version": version,
-	}).Info("starting")
-	err = pipeline.Run(ctx, src.Run, stages, store)
-	if err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		log.Info("stopped by signal; everything read was emitted and stored")
-	}
-	return nil
+	return pipeline.Run(ctx, src, stages, store)
 }
 
 // newDiagnostics is the stderr logger, JSON like the records so one log

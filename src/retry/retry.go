@@ -64,6 +64,9 @@ type Policy struct {
 	MaxElapsed time.Duration
 	// Log receives one warning per failed try; nil logs nothing.
 	Log logrus.FieldLogger
+	// OnFailure, when set, is told about every failed try, retryable or not
+	// (the API error metric).
+	OnFailure func(error)
 }
 
 // Do calls fn until it succeeds, returns an error that is not Retryable, the
@@ -77,6 +80,9 @@ func Do(ctx context.Context, p Policy, what string, fn func(context.Context) err
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
+		if err != nil && p.OnFailure != nil {
+			p.OnFailure(err)
+		}
 		if err == nil || !Retryable(err) {
 			return err
 		}

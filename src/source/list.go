@@ -29,6 +29,9 @@ type List struct {
 	Retry     retry.Policy
 	Log       logrus.FieldLogger
 	Now       func() time.Time // time.Now when nil
+	// OnCycle, when set, is told after each complete listing how many pods it
+	// sent (readiness and the last-sync metric).
+	OnCycle func(pods int)
 }
 
 // Run implements Source.
@@ -50,6 +53,9 @@ func (l *List) Run(ctx context.Context, out chan<- record.Placement) error {
 		}
 		if l.Log != nil {
 			l.Log.WithField("pods", n).Debug("list cycle done")
+		}
+		if l.OnCycle != nil {
+			l.OnCycle(n)
 		}
 		if tick == nil {
 			return nil

@@ -1,0 +1,236 @@
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// process is one control-plane binary. The exported fields are what the state file keeps
+// so that another process (the local cluster's `down`) can find, check and stop it.
+type process struct {
+	Name string   `json:"name"`
+	Path string   `json:"path"`
+	Args []string `json:"args"`
+	// Env is added to this process's environment (kwok reads its work dir from it).
+	Env []string `json:"env,omitempty"`
+	Log string   `json:"log"`
+	PID int      `json:"pid"`
+	// StartTicks is field 22 of /proc/<pid>/stat. A pid alone can be reused after the
+	// process died; pid and start time together identify it, so Stop never signals a
+	// stranger.
+	StartTicks uint64 `json:"startTicks"`
+
+	// cmd and done exist only in the process that started it; a loaded process has
+	// only its pid.
+	cmd  *exec.Cmd
+	done chan struct{}
+	// waitErr is set before done is closed.
+	waitErr error
+}
+
+// start launches the binary with its output appended to its log file. A detached
+// process gets its own session so that it survives the terminal and the starting
+// process; an attached one is killed by the kernel if the starting process dies
+// (a go test timeout, a panic), so a test run never leaves an API server behind.
+func (p *process) start(dir string, detach bool) error {
+	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open log of %s: %w", p.Name, err)
+	}
+	defer logf.Close() // the child has its own descriptor
+	fmt.Fprintf(logf, "\n=== %s: %s %s\n", time.Now().Format(time.RFC3339), p.Path, strings.Join(p.Args, " "))
+
+	cmd := exec.Command(p.Path, p.Args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), p.Env...)
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	if detach {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	} else {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.Name, err)
+	}
+	p.cmd = cmd
+	p.PID = cmd.Process.Pid
+	p.StartTicks, _ = startTicks(p.PID) // 0 if /proc is unreadable: identity then rests on the pid
+	p.done = make(chan struct{})
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	return nil
+}
+
+// alive reports whether the process still runs. A zombie counts as dead.
+func (p *process) alive() bool {
+	if p.PID == 0 {
+		return false
+	}
+	if p.done != nil {
+		select {
+		case <-p.done:
+			return false
+		default:
+			return true
+		}
+	}
+	state, ticks, err := procStat(p.PID)
+	if err != nil || state == 'Z' || state == 'X' {
+		return false
+	}
+	return p.StartTicks == 0 || ticks == p.StartTicks
+}
+
+// exitErr describes how the process ended, for error messages.
+func (p *process) exitErr() error {
+	if p.done != nil {
+		select {
+		case <-p.done:
+			if p.waitErr == nil {
+				return errors.New("exit status 0")
+			}
+			return p.waitErr
+		default:
+		}
+	}
+	return errors.New("not a child of this process")
+}
+
+// stop sends SIGTERM, waits up to grace, then sends SIGKILL and waits again. It is a
+// no-op for a process that is already gone.
+func (p *process) stop(grace time.Duration) error {
+	if !p.alive() {
+		return nil
+	}
+	_ = syscall.Kill(p.PID, syscall.SIGTERM)
+	if p.waitGone(grace) {
+		return nil
+	}
+	_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	if p.waitGone(10 * time.Second) {
+		return nil
+	}
+	return fmt.Errorf("%s (pid %d) still runs after SIGKILL", p.Name, p.PID)
+}
+
+func (p *process) waitGone(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for p.alive() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		if p.done != nil {
+			select {
+			case <-p.done:
+			case <-time.After(time.Until(deadline)):
+			}
+			continue
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// logSize is where the next start's output begins in the log.
+func (p *process) logSize() int64 {
+	fi, err := os.Stat(p.Log)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logSince returns the log written since offset, at most its last max bytes.
+func (p *process) logSince(offset int64, max int64) string {
+	f, err := os.Open(p.Log)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ""
+	}
+	if fi.Size()-offset > max {
+		offset = fi.Size() - max
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// tail is the last lines of the log, for start errors: the reason a binary refused to
+// start is almost always in its last few lines.
+func (p *process) tail(offset int64) string {
+	s := p.logSince(offset, 16<<10)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > 25 {
+		lines = lines[len(lines)-25:]
+	}
+	return fmt.Sprintf("last lines of %s:\n%s", p.Log, strings.Join(lines, "\n"))
+}
+
+// procStat returns the state letter and the start time of a pid from /proc.
+func procStat(pid int) (byte, uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name (field 2) may contain spaces and parentheses: the fields we
+	// want come after its last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	// fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+	if len(fields) < 20 || len(fields[0]) != 1 {
+		return 0, 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
+	}
+	ticks, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return fields[0][0], ticks, nil
+}
+
+func startTicks(pid int) (uint64, error) {
+	_, ticks, err := procStat(pid)
+	return ticks, err
+}
+
+// waitFor polls check until it succeeds, the process dies, or ctx ends. The error names
+// the process and carries the tail of its log.
+func waitFor(ctx context.Context, p *process, logOffset int64, check func(context.Context) error) error {
+	var last error
+	for {
+		if !p.alive() {
+			return fmt.Errorf("%s exited before it was ready (%v)\n%s", p.Name, p.exitErr(), p.tail(logOffset))
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		last = check(cctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w (last check: %v)\n%s", p.Name, context.Cause(ctx), last, p.tail(logOffset))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,184 @@
+// Package metrics exposes what Pod Ashiato does as Prometheus metrics, plus the
+// /healthz and /readyz endpoints a Deployment probes, on one HTTP address.
+//
+// The counters are fed from the outside of the stages: a pass-through stage
+// counts records by event, and the sink and the retry policy report writes and
+// API errors through hooks. No stage imports this package.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+)
+
+// Metrics holds every ashiato_ metric in its own registry (never the global
+// one, so tests and several instances do not collide).
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	records     *prometheus.CounterVec
+	moves       prometheus.Counter
+	cmWrites    *prometheus.CounterVec
+	cmBytes     prometheus.Counter
+	apiErrors   *prometheus.CounterVec
+	lastSync    prometheus.Gauge
+	leader      prometheus.Gauge
+	ready       atomic.Bool
+	trackedFunc atomic.Pointer[func() int]
+}
+
+// New registers the metrics. tracked, when set later with SetTracked, reports
+// the pods the source currently tracks.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_records_emitted_total", Help: "Placement records printed, by event.",
+		}, []string{"event"}),
+		moves: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ashiato_pod_moves_total", Help: "Pods seen on another node than before (records with event moved).",
+		}),
+		cmWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_configmap_writes_total", Help: "ConfigMap creates and updates of the history store, by result.",
+		}, []string{"result"}),
+		cmBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ashiato_configmap_written_bytes_total", Help: "Bytes of ConfigMap values written successfully (what the API server's 1 MiB limit counts).",
+		}),
+		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_api_errors_total", Help: "Failed API requests (each try of a retried request counts), by reason.",
+		}, []string{"reason"}),
+		lastSync: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ashiato_last_sync_timestamp_seconds", Help: "Unix time of the last complete view of the selected pods (a full listing, or a snapshot of the synced watch cache).",
+		}),
+		leader: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ashiato_leader", Help: "1 while this instance emits and writes (always, without --leader-elect), 0 while it stands by.",
+		}),
+	}
+	tracked := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ashiato_pods_tracked", Help: "Pods the source currently tracks (the watch cache, or the last listing).",
+	}, func() float64 {
+		if f := m.trackedFunc.Load(); f != nil {
+			return float64((*f)())
+		}
+		return 0
+	})
+	m.Registry.MustRegister(m.records, m.moves, m.cmWrites, m.cmBytes, m.apiErrors, m.lastSync, m.leader, tracked,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// SetTracked sets the function ashiato_pods_tracked reads.
+func (m *Metrics) SetTracked(f func() int) { m.trackedFunc.Store(&f) }
+
+// Synced marks a complete view of the pods: it sets the last-sync time and,
+// the first time, makes /readyz answer ready.
+func (m *Metrics) Synced(at time.Time) {
+	m.lastSync.Set(float64(at.UnixNano()) / 1e9)
+	m.ready.Store(true)
+}
+
+// SetReady sets /readyz directly (a standby replica is ready: it has nothing to sync).
+func (m *Metrics) SetReady(ready bool) { m.ready.Store(ready) }
+
+// SetLeader records whether this instance leads.
+func (m *Metrics) SetLeader(leading bool) {
+	if leading {
+		m.leader.Set(1)
+	} else {
+		m.leader.Set(0)
+	}
+}
+
+// ConfigMapWrite counts one write of the store.
+func (m *Metrics) ConfigMapWrite(bytes int, err error) {
+	if err != nil {
+		m.cmWrites.WithLabelValues("error").Inc()
+		return
+	}
+	m.cmWrites.WithLabelValues("ok").Inc()
+	m.cmBytes.Add(float64(bytes))
+}
+
+// APIError counts one failed API request by its reason (Conflict,
+// TooManyRequests, ...), or "network" when the server was not reached.
+func (m *Metrics) APIError(err error) {
+	reason := string(apierrors.ReasonForError(err))
+	if reason == string(metav1.StatusReasonUnknown) {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) {
+			reason = "network"
+		}
+	}
+	if reason == "" {
+		reason = "Unknown"
+	}
+	m.apiErrors.WithLabelValues(reason).Inc()
+}
+
+// Count is a pipeline stage that counts records by event and passes them on.
+func (m *Metrics) Count(ctx context.Context, in <-chan record.Placement, out chan<- record.Placement) error {
+	defer close(out)
+	for r := range in {
+		m.records.WithLabelValues(string(r.Event)).Inc()
+		if r.Event == record.EventMoved {
+			m.moves.Inc()
+		}
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Handler serves /metrics, /healthz (the process is alive and serving) and
+// /readyz (the first sync is done).
+func (m *Metrics) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !m.ready.Load() {
+			http.Error(w, "not ready: first sync not done", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// Listen binds addr at once, so a port already in use is a start-up error,
+// and returns a function that serves until ctx ends.
+func (m *Metrics) Listen(addr string) (serve func(ctx context.Context) error, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics address %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	return func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdown)
+		}()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving metrics: %w", err)
+		}
+		return nil
+	}, nil
+}

@@ -1,0 +1,91 @@
+package metrics
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+)
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	m := New()
+	h := m.Handler()
+	if code, _ := get(t, h, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d, want 200 from the start", code)
+	}
+	if code, _ := get(t, h, "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz before the first sync = %d, want 503", code)
+	}
+	m.Synced(time.Unix(1700000000, 0))
+	if code, _ := get(t, h, "/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz after the first sync = %d, want 200", code)
+	}
+	if got := testutil.ToFloat64(m.lastSync); got != 1700000000 {
+		t.Errorf("last sync = %v", got)
+	}
+}
+
+func TestCountersMove(t *testing.T) {
+	m := New()
+	in := make(chan record.Placement, 4)
+	out := make(chan record.Placement, 4)
+	for _, e := range []record.Event{record.EventSnapshot, record.EventSnapshot, record.EventMoved, record.EventDeleted} {
+		in <- record.Placement{Event: e}
+	}
+	close(in)
+	if err := m.Count(t.Context(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(out); n != 4 {
+		t.Fatalf("passed on %d records, want 4", n)
+	}
+	m.ConfigMapWrite(100, nil)
+	m.ConfigMapWrite(50, errors.New("boom"))
+	m.APIError(apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("c")))
+	m.APIError(syscall.ECONNREFUSED)
+	m.SetTracked(func() int { return 42 })
+
+	tests := []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"snapshot records", testutil.ToFloat64(m.records.WithLabelValues("snapshot")), 2},
+		{"moved records", testutil.ToFloat64(m.records.WithLabelValues("moved")), 1},
+		{"moves", testutil.ToFloat64(m.moves), 1},
+		{"ok writes", testutil.ToFloat64(m.cmWrites.WithLabelValues("ok")), 1},
+		{"failed writes", testutil.ToFloat64(m.cmWrites.WithLabelValues("error")), 1},
+		{"bytes written", testutil.ToFloat64(m.cmBytes), 100},
+		{"conflicts", testutil.ToFloat64(m.apiErrors.WithLabelValues("Conflict")), 1},
+		{"network errors", testutil.ToFloat64(m.apiErrors.WithLabelValues("network")), 1},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	_, body := get(t, m.Handler(), "/metrics")
+	for _, name := range []string{"ashiato_pods_tracked 42", "ashiato_records_emitted_total", "ashiato_configmap_writes_total", "ashiato_api_errors_total", "ashiato_last_sync_timestamp_seconds", "go_goroutines"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
+	}
+}

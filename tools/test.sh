@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# test.sh runs every check Pod Ashiato's CI runs, in order, and stops at the
+# first failure. It is README's test command and what .ci/run calls.
+#
+#   bash tools/test.sh            everything
+#   bash tools/test.sh unit       formatting, vet, unit tests (no cluster needed)
+#   bash tools/test.sh bazel      Gazelle in sync, buildifier clean, @repos declared
+#   bash tools/test.sh e2e        the e2e suite against the local control plane
+#
+# The control-plane binaries are built once into a versioned cache folder
+# (tools/controlplane/build.sh); a warm machine skips that build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+step() { printf '\n== %s\n' "$*"; }
+
+unit() {
+  step "gofmt"
+  bad=$(gofmt -l src e2e tools)
+  if [ -n "$bad" ]; then echo "not gofmt'ed:"; echo "$bad"; return 1; fi
+  step "go vet"
+  go vet ./...
+  (cd tools && go vet ./...)
+  step "unit tests (go test -race)"
+  go test -race -count=1 ./...
+  (cd tools && go test -count=1 ./...)
+}
+
+bazel_checks() {
+  step "Bazel files: Gazelle in sync, buildifier -lint=warn, every @repo declared"
+  (cd tools && go run ./bazelcheck -root "$root")
+}
+
+e2e() {
+  step "control-plane binaries"
+  ASHIATO_CONTROLPLANE_BIN=$(bash tools/controlplane/build.sh --all | tail -n 1)
+  export ASHIATO_CONTROLPLANE_BIN
+  step "e2e suite against a real kube-apiserver"
+  go test -count=1 -timeout 30m -v ./e2e/...
+}
+
+case "${1:-all}" in
+  unit) unit ;;
+  bazel) bazel_checks ;;
+  e2e) e2e ;;
+  all) unit; bazel_checks; e2e ;;
+  *) echo "usage: bash tools/test.sh [all|unit|bazel|e2e]" >&2; exit 2 ;;
+esac
+step "all checks passed"
