@@ -373,6 +373,10 @@ func (cp *ControlPlane) start(ctx context.Context, opts Options) error {
 				"--manage-all-nodes=false",
 				"--manage-nodes-with-annotation-selector=" + KwokNodeAnnotation + "=" + KwokNodeAnnotationValue,
 				"--cidr=" + KwokPodCIDR,
+				// kwok v0.8.0 defaults this to 0, which means no node Leases at all; the
+				// controller-manager then declares every kwok node NotReady after 50 s and
+				// marks its pods NotReady for good. 40 s is the kubelet's default.
+				"--node-lease-duration-seconds=40",
 				// The server exists only for its /healthz, which answers once kwok's
 				// controllers have started: our readiness signal.
 				"--server-address=127.0.0.1:" + strconv.Itoa(cp.st.Ports.Kwok),

@@ -178,7 +178,7 @@ func TestAllComponents(t *testing.T) {
 	if err := fixture.CreateNamespaces(ctx, client, "ashiato-fresh"); err != nil {
 		t.Fatal(err)
 	}
-	if err := fixture.CreatePlacedPods(ctx, client, fixture.PlacedPods("ashiato-fresh", 5, []string{"elsewhere"}), 5); err != nil {
+	if err := fixture.CreatePlacedPods(ctx, client, fixture.PlacedPods("ashiato-fresh", 5, []string{"full-a"}), 5); err != nil {
 		t.Fatal(err)
 	}
 	replicas := int32(3)

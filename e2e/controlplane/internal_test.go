@@ -140,4 +140,3 @@ func TestFreePort(t *testing.T) {
 		seen[p] = true
 	}
 }
-

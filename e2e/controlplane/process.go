@@ -39,8 +39,11 @@ type process struct {
 
 // start launches the binary with its output appended to its log file. A detached
 // process gets its own session so that it survives the terminal and the starting
-// process; an attached one is killed by the kernel if the starting process dies
-// (a go test timeout, a panic), so a test run never leaves an API server behind.
+// process; an attached one is killed by the kernel (Pdeathsig) if the starting process
+// dies (a go test timeout, a panic), so a test run never leaves an API server behind.
+// Strictly, Pdeathsig fires when the starting OS thread exits; the Go runtime only ends
+// threads whose goroutine exits while locked with runtime.LockOSThread, which does not
+// happen on the goroutines that call Start or StartAPIServer in our tests.
 func (p *process) start(dir string, detach bool) error {
 	logf, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

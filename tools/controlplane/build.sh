@@ -49,7 +49,10 @@ done
 
 # has_version BIN WANT: the cached binary exists and reports WANT.
 has_version() {
-  [ -x "$bin_dir/$1" ] && "$bin_dir/$1" --version 2>&1 | grep -qF "$2"
+  local out
+  # Not `--version | grep -q`: grep exits at the first match and, under
+  # pipefail, the binary's SIGPIPE would fail the check.
+  [ -x "$bin_dir/$1" ] && out=$("$bin_dir/$1" --version 2>&1) && grep -qF "$2" <<<"$out"
 }
 
 prepare_scratch() {
