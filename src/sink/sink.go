@@ -69,7 +69,7 @@ var errConflict = errors.New("conflict")
 // Run batches placements from in and writes them until in closes, then flushes
 // what is pending under its own deadline.
 func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error {
-	pending := map[time.Time]*store.Hour{}
+	b := &batches{pending: map[time.Time]*store.Hour{}, written: map[time.Time]*store.Hour{}}
 	ticker := time.NewTicker(s.flushInterval())
 	defer ticker.Stop()
 	for {
@@ -78,9 +78,11 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 			if !ok {
 				final, cancel := context.WithTimeout(context.Background(), s.finalTimeout())
 				defer cancel()
-				return s.flush(final, pending, retry.Policy{Backoff: s.Retry.Backoff, Log: s.Retry.Log})
+				policy := s.Retry
+				policy.MaxElapsed = 0 // bounded by the final deadline instead
+				return s.flush(final, b, policy)
 			}
-			add(pending, r)
+			b.add(r)
 		case <-ticker.C:
 			if ctx.Err() != nil {
 				continue // the pipeline is stopping; the final flush follows when in closes
@@ -89,7 +91,7 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 			if half := s.flushInterval() / 2; policy.MaxElapsed == 0 || policy.MaxElapsed > half {
 				policy.MaxElapsed = half
 			}
-			err := s.flush(ctx, pending, policy)
+			err := s.flush(ctx, b, policy)
 			if err != nil && !retry.Retryable(err) && !errors.Is(err, errConflict) && ctx.Err() == nil {
 				return err
 			}
@@ -100,38 +102,68 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 	}
 }
 
+// batches is the sink's memory. pending holds what was received and not yet
+// stored. written holds, for the recent hours, everything this sink has stored:
+// every flush writes it again (merged into what is there), so an hour whose
+// ConfigMap was deleted by hand is recreated whole at the next flush, not only
+// with what arrived since the last one.
+type batches struct {
+	pending map[time.Time]*store.Hour
+	written map[time.Time]*store.Hour
+}
+
+// keepWritten is how many hours back written is kept: the current hour and the
+// one before, which late records and the first flush after the turn of the hour
+// still touch.
+const keepWritten = 2 * time.Hour
+
 // add files the placement under its hour. Pods not yet bound to a node have no
 // placement to keep.
-func add(pending map[time.Time]*store.Hour, r record.Placement) {
+func (b *batches) add(r record.Placement) {
 	if r.Node == "" {
 		return
 	}
 	hour := store.HourOf(r.Timestamp)
-	h := pending[hour]
+	h := b.pending[hour]
 	if h == nil {
 		h = store.NewHour(hour)
-		pending[hour] = h
+		b.pending[hour] = h
 	}
 	h.Add(store.PodRef{Namespace: r.Namespace, Name: r.Pod}, r.Node, r.Timestamp)
 }
 
-// flush writes every pending hour, oldest first, and forgets the hours it
-// stored. An hour that fails stays pending; the first error is returned.
-func (s *ConfigMaps) flush(ctx context.Context, pending map[time.Time]*store.Hour, policy retry.Policy) error {
-	hours := make([]time.Time, 0, len(pending))
-	for h := range pending {
+// flush writes every pending hour, oldest first, merged with what this sink
+// wrote of that hour before. An hour that fails stays pending; the first error
+// is returned.
+func (s *ConfigMaps) flush(ctx context.Context, b *batches, policy retry.Policy) error {
+	hours := make([]time.Time, 0, len(b.pending))
+	for h := range b.pending {
 		hours = append(hours, h)
 	}
 	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
 	var firstErr error
 	for _, hour := range hours {
-		if err := s.flushHour(ctx, pending[hour], policy); err != nil {
+		all := store.NewHour(hour)
+		if w := b.written[hour]; w != nil {
+			all.Merge(w)
+		}
+		all.Merge(b.pending[hour])
+		if err := s.flushHour(ctx, all, policy); err != nil {
 			if firstErr == nil {
-				firstErr = fmt.Errorf("storing %d pods of %s: %w", pending[hour].Len(), store.NameFor(hour), err)
+				firstErr = fmt.Errorf("storing %d pods of %s: %w", all.Len(), store.NameFor(hour), err)
 			}
 			continue
 		}
-		delete(pending, hour)
+		b.written[hour] = all
+		delete(b.pending, hour)
+	}
+	if len(hours) > 0 {
+		newest := hours[len(hours)-1]
+		for hour := range b.written {
+			if hour.Before(newest.Add(-keepWritten + time.Hour)) {
+				delete(b.written, hour)
+			}
+		}
 	}
 	return firstErr
 }

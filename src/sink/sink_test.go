@@ -281,3 +281,40 @@ func TestFlushesOnTicker(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeletedHourIsRecreatedWhole: an operator deletes the hour's ConfigMap in
+// the middle of the hour; the next flush writes back everything this sink
+// stored of the hour, not only what arrived since.
+func TestDeletedHourIsRecreatedWhole(t *testing.T) {
+	client := fake.NewClientset()
+	s := newSink(client)
+	s.FlushInterval = 10 * time.Millisecond
+	in := make(chan record.Placement)
+	done := make(chan error)
+	go func() { done <- s.Run(context.Background(), in) }()
+	now := time.Now().UTC()
+	hour := store.HourOf(now)
+	waitStored := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(hourOf(t, client, hour)) < n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	in <- placement("a", "n1", now)
+	waitStored(1)
+	if err := client.CoreV1().ConfigMaps(ns).Delete(t.Context(), store.NameFor(hour), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	in <- placement("b", "n2", now)
+	waitStored(2)
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"shop_a": "n1", "shop_b": "n2"}
+	if got := hourOf(t, client, hour); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after the hand delete the store holds %v, want %v", got, want)
+	}
+}
