@@ -38,6 +38,7 @@ type config struct {
 	storeInCM    bool
 	cmNamespace  string
 	flushEvery   time.Duration
+	cmRetention  time.Duration
 	pageSize     int64
 	kubeQPS      float64
 	kubeBurst    int
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.storeInCM, "store-in-cm", false, "also keep the history in hourly ConfigMaps pod-ashiato-YYYYMMDDHH")
 	fs.StringVar(&c.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
 	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the ConfigMaps")
+	fs.DurationVar(&c.cmRetention, "cm-retention", defaultRetention, "with --store-in-cm, delete the hours that ended longer ago than this (checked at start and every 10m, or once after a --oneshot run); 0 keeps every hour")
 	fs.Int64Var(&c.pageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
 	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
 	fs.IntVar(&c.kubeBurst, "kube-api-burst", 100, "client-side burst of API requests")
@@ -77,7 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.BoolVar(&c.printVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: ashiato [flags]\n\nRecords where every pod runs: one JSON line per pod on stdout.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: ashiato [flags]\n       ashiato history pod|node ... (where pods ran; see ashiato history --help)\n\nRecords where every pod runs: one JSON line per pod on stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 
@@ -118,6 +120,9 @@ func (c *config) validate() error {
 	}
 	if errs := validation.IsDNS1123Subdomain(c.leaseName); c.leaderElect && len(errs) > 0 {
 		return usagef("invalid --leader-elect-lease %q: %s", c.leaseName, errs[0])
+	}
+	if c.cmRetention < 0 {
+		return usagef("invalid --cm-retention %s: must be 0 (keep every hour) or positive", c.cmRetention)
 	}
 	if c.flushEvery <= 0 {
 		return usagef("invalid --cm-flush-interval %s: must be positive", c.flushEvery)

@@ -75,6 +75,8 @@ current-context: x
 		{"bad cm namespace", []string{"--cm-namespace", "my_ns"}, "invalid --cm-namespace"},
 		{"empty cm namespace", []string{"--cm-namespace", ""}, "invalid --cm-namespace"},
 		{"zero flush interval", []string{"--cm-flush-interval", "0s"}, "invalid --cm-flush-interval"},
+		{"negative retention", []string{"--cm-retention=-1h"}, "invalid --cm-retention -1h0m0s"},
+		{"retention not a duration", []string{"--cm-retention", "7d"}, `invalid value "7d" for flag -cm-retention`},
 		{"zero page size", []string{"--page-size", "0"}, "invalid --page-size"},
 		{"zero qps", []string{"--kube-api-qps", "0"}, "invalid --kube-api-qps"},
 		{"bad log level", []string{"--log-level", "loud"}, "invalid --log-level"},

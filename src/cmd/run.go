@@ -27,6 +27,9 @@ const oneshotRetry = 2 * time.Minute
 // run is the whole program. Records go to stdout and nothing else does;
 // diagnostics go to stderr as JSON.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "history" {
+		return runHistory(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -77,7 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "leader_elect": cfg.leaderElect, "version": version,
 	}).Info("starting")
 
-	work := func(ctx context.Context) error { return runPipeline(ctx, cfg, client, log, m, stdout) }
+	work := func(ctx context.Context) error {
+		return withRetention(ctx, cfg, client, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, log, m, stdout) })
+	}
 	if cfg.leaderElect {
 		err = lead(ctx, cfg, client, log, m, work)
 	} else {

@@ -76,4 +76,11 @@
 // value (bad gzip, bad line, bad number, a key that is not <namespace>_<pod>,
 // an unknown format) becomes a Warning and everything else is still read; the
 // complete lines of a gzip stream that breaks part way are kept.
+//
+// Readers of a range of hours (the history query, retention) let the API
+// server pick the hours: the hour label is ten digits, so a label selector
+// compares it as a number (pod-ashiato/hour<2026112614), which HoursSelector
+// builds; the original tool's objects, which have no hour label, are selected
+// with UnlabelledSelector and told apart by name. Keep the label a fixed-width
+// number that orders as time does.
 package store

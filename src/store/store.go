@@ -141,6 +141,26 @@ func HourSelector(hour time.Time) string {
 	return AllSelector() + "," + LabelHour + "=" + hourLabel(hour)
 }
 
+// HoursSelector selects the shards Pod Ashiato wrote for the hours from
+// through to, both included; a zero from or to leaves that side open. It
+// compares the hour label as a number (YYYYMMDDHH orders as time does), so the
+// API server returns only those hours instead of the whole store. The original
+// tool's objects have no hour label: select them with UnlabelledSelector.
+func HoursSelector(from, to time.Time) string {
+	sel := AllSelector()
+	if !from.IsZero() {
+		sel += "," + LabelHour + ">" + hourLabel(HourOf(from).Add(-time.Hour))
+	}
+	if !to.IsZero() {
+		sel += "," + LabelHour + "<" + hourLabel(HourOf(to).Add(time.Hour))
+	}
+	return sel
+}
+
+// UnlabelledSelector selects the store's objects that have no hour label: the
+// original tool's, one per hour, whose hour is only in the name.
+func UnlabelledSelector() string { return AllSelector() + ",!" + LabelHour }
+
 // NewHour returns an empty hour; start may be any time within it.
 func NewHour(start time.Time) *Hour {
 	return &Hour{Start: HourOf(start), Pods: map[PodRef][]Seen{}}

@@ -3,6 +3,8 @@ package store
 import (
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 func TestNames(t *testing.T) {
@@ -55,6 +57,65 @@ func TestSelectors(t *testing.T) {
 	}
 	if got, want := HourSelector(testHour.Add(time.Minute)), "app=pod-ashiato,type=pod-node-mapping,pod-ashiato/hour=2026031415"; got != want {
 		t.Errorf("HourSelector = %q, want %q", got, want)
+	}
+}
+
+// TestHoursSelector checks the range selectors the way the API server applies
+// them: parsed by labels.Parse and matched against each object's labels.
+func TestHoursSelector(t *testing.T) {
+	t.Parallel()
+	labelled := func(hour time.Time) labels.Set {
+		return labels.Set{LabelApp: LabelAppValue, LabelType: LabelTypeValue, LabelHour: hourLabel(hour), LabelShard: "0"}
+	}
+	original := labels.Set{LabelApp: LabelAppValue, LabelType: LabelTypeValue}
+	h := func(n int) time.Time { return testHour.Add(time.Duration(n) * time.Hour) }
+	tests := []struct {
+		name     string
+		from, to time.Time
+		selector string
+		in, out  []time.Time
+	}{
+		{"one hour", h(0).Add(time.Minute), h(0).Add(59 * time.Minute), "app=pod-ashiato,type=pod-node-mapping,pod-ashiato/hour>2026031414,pod-ashiato/hour<2026031416",
+			[]time.Time{h(0)}, []time.Time{h(-1), h(1)}},
+		{"across a day", h(8), h(10), "app=pod-ashiato,type=pod-node-mapping,pod-ashiato/hour>2026031422,pod-ashiato/hour<2026031502",
+			[]time.Time{h(8), h(9), h(10)}, []time.Time{h(7), h(11), h(-24 + 9), h(24 * 31)}},
+		{"open start", time.Time{}, h(0), "app=pod-ashiato,type=pod-node-mapping,pod-ashiato/hour<2026031416",
+			[]time.Time{h(0), h(-1), h(-24 * 400)}, []time.Time{h(1)}},
+		{"open end", h(0), time.Time{}, "app=pod-ashiato,type=pod-node-mapping,pod-ashiato/hour>2026031414",
+			[]time.Time{h(0), h(1), h(24 * 400)}, []time.Time{h(-1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := HoursSelector(tt.from, tt.to)
+			if got != tt.selector {
+				t.Fatalf("HoursSelector = %q, want %q", got, tt.selector)
+			}
+			sel, err := labels.Parse(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, hour := range tt.in {
+				if !sel.Matches(labelled(hour)) {
+					t.Errorf("%s does not select hour %s", got, hourLabel(hour))
+				}
+			}
+			for _, hour := range tt.out {
+				if sel.Matches(labelled(hour)) {
+					t.Errorf("%s selects hour %s", got, hourLabel(hour))
+				}
+			}
+			if sel.Matches(original) {
+				t.Errorf("%s selects the original tool's object", got)
+			}
+		})
+	}
+	unlabelled, err := labels.Parse(UnlabelledSelector())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !unlabelled.Matches(original) || unlabelled.Matches(labelled(h(0))) || unlabelled.Matches(labels.Set{LabelApp: LabelAppValue}) {
+		t.Errorf("UnlabelledSelector %q selects the wrong objects", UnlabelledSelector())
 	}
 }
 

@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/store"
+)
+
+const (
+	// historyRange is how far back `history pod` looks without --since.
+	historyRange = 24 * time.Hour
+	// historyRetry bounds how long a query waits for an unreachable API
+	// server: a person is waiting.
+	historyRetry = 15 * time.Second
+)
+
+const historyUsage = `Usage:
+  ashiato history pod NAMESPACE/NAME [--since T] [--until T] [flags]
+  ashiato history pod NAMESPACE/NAME --at T [flags]
+  ashiato history node NODE --at T [flags]
+  ashiato history node NODE --since T [--until T] [flags]
+
+Reads the history that ashiato --store-in-cm keeps in hourly ConfigMaps.
+
+  pod    where the pod ran, hour by hour: HOUR, NODE, FIRST SEEN, LAST SEEN
+         (default: the last 24h)
+  node   which pods ran on the node: NAMESPACE, POD, HOUR, FIRST SEEN, LAST SEEN
+
+Times (T) are RFC 3339 (2026-11-26T14:00:00Z, 2026-11-26T23:00:00+09:00),
+"now", or a duration before now (2h, 30m, 1h30m). Output times are UTC.
+
+A row is one pod on one node within one UTC hour, with when it was first and
+last seen there (<unknown> for hours written by the original pod-ashiato).
+Last seen advances in 5-minute steps, so a pod counts as on the node from
+first seen until 5 minutes after last seen. With --at T, a pod counts if it
+was on the node in the hour containing T and, where the times are known,
+first seen <= T <= last seen + 5m. With --since/--until, a row counts if its
+hour overlaps the range and, where known, [first seen, last seen + 5m] does.
+
+With no rows, stdout is empty (-o json: []) and stderr says so; exit 0.
+Damaged values in the store are reported on stderr; the rest is answered.
+
+Flags:
+`
+
+// historyConfig is what `ashiato history` was asked, validated.
+type historyConfig struct {
+	kube   config // kubeconfig, context, cm-namespace: as the main command
+	pod    store.PodRef
+	node   string // set for `history node`
+	window history.Window
+	at     bool
+	output string
+}
+
+// parseHistoryFlags reads the arguments after "history". Flags may come
+// before or after the positional arguments, as with kubectl.
+func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*historyConfig, error) {
+	c := &historyConfig{kube: config{kubeQPS: 50, kubeBurst: 100}}
+	fs := flag.NewFlagSet("ashiato history", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
+	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
+	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	since := fs.String("since", "", "start of the range (pod default: 24h before --until)")
+	until := fs.String("until", "", "end of the range (default: now)")
+	at := fs.String("at", "", "a single instant instead of a range")
+	fs.StringVar(&c.output, "o", "table", "output: table, wide (every column) or json")
+	fs.StringVar(&c.output, "output", "table", "same as -o")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), historyUsage)
+		fs.PrintDefaults()
+	}
+
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stderr)
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usageError{firstLine(err)}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+
+	if len(positional) == 0 {
+		return nil, usagef("missing what to show: ashiato history pod NAMESPACE/NAME, or ashiato history node NODE (see ashiato history --help)")
+	}
+	sub, positional := positional[0], positional[1:]
+	want := map[string]string{"pod": "NAMESPACE/NAME", "node": "NODE"}[sub]
+	switch {
+	case want == "":
+		return nil, usagef("unknown history %q: want pod or node (see ashiato history --help)", sub)
+	case len(positional) == 0:
+		return nil, usagef("history %s needs the %s", sub, want)
+	case len(positional) > 1:
+		return nil, usagef("unexpected argument %q: history %s takes one %s", positional[1], sub, want)
+	}
+	var err error
+	if sub == "pod" {
+		c.pod, err = parsePodRef(positional[0])
+	} else {
+		c.node, err = parseNode(positional[0])
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.parseTimes(sub, *since, *until, *at, now); err != nil {
+		return nil, err
+	}
+	switch c.output {
+	case "table", "wide", "json":
+	default:
+		return nil, usagef("invalid -o %q: want table, wide or json", c.output)
+	}
+	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
+		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
+	}
+	return c, nil
+}
+
+// parseTimes sets the window from --since, --until and --at.
+func (c *historyConfig) parseTimes(sub, since, until, at string, now time.Time) error {
+	parse := func(flag, s string, def time.Time) (time.Time, error) {
+		if s == "" {
+			return def, nil
+		}
+		t, err := history.ParseTime(s, now)
+		if err != nil {
+			return time.Time{}, usagef("invalid --%s: %w", flag, err)
+		}
+		return t, nil
+	}
+	if at != "" {
+		if since != "" || until != "" {
+			return usagef("--at is an instant: give it alone, or --since/--until for a range")
+		}
+		t, err := parse("at", at, time.Time{})
+		c.window, c.at = history.At(t), true
+		return err
+	}
+	if sub == "node" && since == "" {
+		return usagef("history node needs --at T or --since T (a node may have run many pods)")
+	}
+	u, err := parse("until", until, now.UTC())
+	if err != nil {
+		return err
+	}
+	s, err := parse("since", since, u.Add(-historyRange))
+	if err != nil {
+		return err
+	}
+	if s.After(u) {
+		return usagef("--since %s is after --until %s", s.Format(time.RFC3339), u.Format(time.RFC3339))
+	}
+	c.window = history.Window{Since: s, Until: u}
+	return nil
+}
+
+// parsePodRef reads NAMESPACE/NAME, each as the API server allows it.
+func parsePodRef(s string) (store.PodRef, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok {
+		return store.PodRef{}, usagef("invalid pod %q: want NAMESPACE/NAME", s)
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return store.PodRef{}, usagef("invalid pod %q: namespace %q: %s", s, ns, errs[0])
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return store.PodRef{}, usagef("invalid pod %q: name %q: %s", s, name, errs[0])
+	}
+	return store.PodRef{Namespace: ns, Name: name}, nil
+}
+
+func parseNode(s string) (string, error) {
+	if errs := validation.IsDNS1123Subdomain(s); len(errs) > 0 {
+		return "", usagef("invalid node %q: %s", s, errs[0])
+	}
+	return s, nil
+}
+
+// runHistory is `ashiato history ...`: the answer on stdout, warnings and
+// "nothing found" on stderr.
+func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseHistoryFlags(args, time.Now(), stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	restCfg, err := restConfig(&cfg.kube)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return usagef("invalid kubeconfig: %w", err)
+	}
+	// Diagnostics are for a person here: plain text, warnings and up.
+	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
+	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
+	if err := checkNamespaces(ctx, client, quiet, map[string]string{"cm-namespace": cfg.kube.cmNamespace}); err != nil {
+		return err
+	}
+
+	reader := &history.Reader{
+		Client:    client,
+		Namespace: cfg.kube.cmNamespace,
+		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
+	}
+	hours, warnings, err := reader.Read(ctx, cfg.window)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		where := "ConfigMap " + cfg.kube.cmNamespace + "/" + w.Object
+		if w.Key != "" {
+			where += ", key " + w.Key
+		}
+		fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", where, w.Reason)
+	}
+
+	var rows []history.Row
+	if cfg.node != "" {
+		rows = history.Node(hours, cfg.node, cfg.window)
+	} else {
+		rows = history.Pod(hours, cfg.pod, cfg.window)
+	}
+	if err := writeRows(stdout, cfg, rows); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		fmt.Fprintf(stderr, "ashiato: %s\n", cfg.nothingFound())
+	}
+	return nil
+}
+
+// nothingFound is the stderr line for an empty answer.
+func (c *historyConfig) nothingFound() string {
+	what := "no placements of pod " + c.pod.String()
+	if c.node != "" {
+		what = "no pods on node " + c.node
+	}
+	when := " at " + c.window.Since.UTC().Format(time.RFC3339)
+	if !c.at {
+		when = " between " + c.window.Since.UTC().Format(time.RFC3339) + " and " + c.window.Until.UTC().Format(time.RFC3339)
+	}
+	return what + when + " in the history in namespace " + c.kube.cmNamespace
+}
+
+// jsonRow is one element of `-o json`, the schema README documents. Times are
+// RFC 3339 in UTC; first_seen and last_seen are null when not known.
+type jsonRow struct {
+	Namespace string  `json:"namespace"`
+	Pod       string  `json:"pod_name"`
+	Node      string  `json:"node_name"`
+	Hour      string  `json:"hour"`
+	FirstSeen *string `json:"first_seen"`
+	LastSeen  *string `json:"last_seen"`
+}
+
+// writeRows prints the answer: a table like kubectl get, or a JSON array.
+func writeRows(w io.Writer, c *historyConfig, rows []history.Row) error {
+	if c.output == "json" {
+		out := make([]jsonRow, 0, len(rows))
+		for _, r := range rows {
+			out = append(out, jsonRow{
+				Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, Hour: stamp(r.Hour),
+				FirstSeen: optionalStamp(r.First), LastSeen: optionalStamp(r.Last),
+			})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if len(rows) == 0 {
+		return nil // like kubectl get: nothing on stdout, the reason on stderr
+	}
+	type column struct {
+		head  string
+		value func(history.Row) string
+	}
+	var (
+		namespace = column{"NAMESPACE", func(r history.Row) string { return r.Pod.Namespace }}
+		pod       = column{"POD", func(r history.Row) string { return r.Pod.Name }}
+		node      = column{"NODE", func(r history.Row) string { return r.Node }}
+		hour      = column{"HOUR", func(r history.Row) string { return stamp(r.Hour) }}
+		first     = column{"FIRST SEEN", func(r history.Row) string { return orUnknown(r.First) }}
+		last      = column{"LAST SEEN", func(r history.Row) string { return orUnknown(r.Last) }}
+	)
+	columns := []column{hour, node, first, last}
+	switch {
+	case c.output == "wide":
+		columns = []column{namespace, pod, node, hour, first, last}
+	case c.node != "":
+		columns = []column{namespace, pod, hour, first, last}
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	for i, col := range columns {
+		if i > 0 {
+			fmt.Fprint(tw, "\t")
+		}
+		fmt.Fprint(tw, col.head)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range rows {
+		for i, col := range columns {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, col.value(r))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func optionalStamp(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := stamp(t)
+	return &s
+}
+
+func orUnknown(t time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return stamp(t)
+}

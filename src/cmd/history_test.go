@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/store"
+)
+
+var historyNow = time.Date(2026, 11, 26, 14, 30, 0, 0, time.UTC)
+
+func TestParseHistoryFlags(t *testing.T) {
+	at := func(s string) time.Time {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		pod    string
+		node   string
+		window history.Window
+		isAt   bool
+		output string
+		cmNS   string
+	}{
+		{"pod: the last 24h by default", []string{"pod", "shop/web-0"}, "shop/web-0", "",
+			history.Window{Since: historyNow.Add(-24 * time.Hour), Until: historyNow}, false, "table", "default"},
+		{"pod: flags after the argument", []string{"pod", "shop/web-0", "--since", "2h", "--until", "30m", "-o", "json", "--cm-namespace", "hist"}, "shop/web-0", "",
+			history.Window{Since: historyNow.Add(-2 * time.Hour), Until: historyNow.Add(-30 * time.Minute)}, false, "json", "hist"},
+		{"pod: flags before the subcommand", []string{"--cm-namespace", "hist", "-o", "wide", "pod", "shop/web-0"}, "shop/web-0", "",
+			history.Window{Since: historyNow.Add(-24 * time.Hour), Until: historyNow}, false, "wide", "hist"},
+		{"pod: 24h before --until", []string{"pod", "a/b", "--until", "2026-11-20T00:00:00Z"}, "a/b", "",
+			history.Window{Since: at("2026-11-19T00:00:00Z"), Until: at("2026-11-20T00:00:00Z")}, false, "table", "default"},
+		{"pod at an instant", []string{"pod", "a/b", "--at", "2026-11-26T23:05:00+09:00"}, "a/b", "",
+			history.At(at("2026-11-26T14:05:00Z")), true, "table", "default"},
+		{"node at now", []string{"node", "ip-10-0-1-2.ec2.internal", "--at", "now", "--output=json"}, "", "ip-10-0-1-2.ec2.internal",
+			history.At(historyNow), true, "json", "default"},
+		{"node over a range until now", []string{"node", "n1", "--since", "1h30m"}, "", "n1",
+			history.Window{Since: historyNow.Add(-90 * time.Minute), Until: historyNow}, false, "table", "default"},
+		{"an empty range is one instant", []string{"node", "n1", "--since", "1h", "--until", "1h"}, "", "n1",
+			history.Window{Since: historyNow.Add(-time.Hour), Until: historyNow.Add(-time.Hour)}, false, "table", "default"},
+		{"longest names", []string{"pod", strings.Repeat("n", 63) + "/" + strings.Repeat("p", 253)}, strings.Repeat("n", 63) + "/" + strings.Repeat("p", 253), "",
+			history.Window{Since: historyNow.Add(-24 * time.Hour), Until: historyNow}, false, "table", "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseHistoryFlags(tt.args, historyNow, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pod := ""
+			if c.node == "" {
+				pod = c.pod.String()
+			}
+			if pod != tt.pod || c.node != tt.node || !c.window.Since.Equal(tt.window.Since) || !c.window.Until.Equal(tt.window.Until) ||
+				c.at != tt.isAt || c.output != tt.output || c.kube.cmNamespace != tt.cmNS {
+				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.node, c.window.Since, c.window.Until, c.at, c.output, c.kube.cmNamespace)
+			}
+		})
+	}
+}
+
+// TestHistoryInvalidInput: each is a usage error (exit 2) in one line that
+// names the problem, with nothing on stdout and no request made.
+func TestHistoryInvalidInput(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no subcommand", nil, "missing what to show"},
+		{"only flags", []string{"--at", "now"}, "missing what to show"},
+		{"unknown subcommand", []string{"pods", "a/b"}, `unknown history "pods": want pod or node`},
+		{"pod without its name", []string{"pod"}, "history pod needs the NAMESPACE/NAME"},
+		{"pod without a slash", []string{"pod", "web-0"}, `invalid pod "web-0": want NAMESPACE/NAME`},
+		{"pod with two slashes", []string{"pod", "a/b/c"}, `invalid pod "a/b/c": name "b/c"`},
+		{"pod with an empty namespace", []string{"pod", "/web-0"}, `invalid pod "/web-0": namespace ""`},
+		{"pod with an invalid namespace", []string{"pod", "Shop/web-0"}, `invalid pod "Shop/web-0": namespace "Shop"`},
+		{"pod with a too long namespace", []string{"pod", strings.Repeat("n", 64) + "/web"}, "namespace"},
+		{"pod with an invalid name", []string{"pod", "shop/web_0"}, `invalid pod "shop/web_0": name "web_0"`},
+		{"pod with a too long name", []string{"pod", "shop/" + strings.Repeat("p", 254)}, "name"},
+		{"two pods", []string{"pod", "a/b", "c/d"}, `unexpected argument "c/d"`},
+		{"node without its name", []string{"node", "--at", "now"}, "history node needs the NODE"},
+		{"invalid node", []string{"node", "Node_1", "--at", "now"}, `invalid node "Node_1"`},
+		{"node without a time", []string{"node", "n1"}, "history node needs --at T or --since T"},
+		{"node with only --until", []string{"node", "n1", "--until", "1h"}, "history node needs --at T or --since T"},
+		{"bad --at", []string{"node", "n1", "--at", "yesterday"}, `invalid --at: "yesterday" is not a time`},
+		{"bad --since", []string{"pod", "a/b", "--since", "2d"}, `invalid --since: "2d" is not a time`},
+		{"bad --until", []string{"pod", "a/b", "--until", "2026-11-26"}, `invalid --until: "2026-11-26" is not a time`},
+		{"negative duration", []string{"pod", "a/b", "--since", "-2h"}, `invalid --since: "-2h"`},
+		{"--since after --until", []string{"pod", "a/b", "--since", "1h", "--until", "2h"}, "is after --until"},
+		{"--at with --since", []string{"pod", "a/b", "--at", "now", "--since", "1h"}, "--at is an instant"},
+		{"unknown flag", []string{"pod", "a/b", "--nmespace", "x"}, "flag provided but not defined: -nmespace"},
+		{"a main-command flag", []string{"node", "n1", "--at", "now", "--oneshot"}, "flag provided but not defined: -oneshot"},
+		{"unknown output", []string{"pod", "a/b", "-o", "yaml"}, `invalid -o "yaml": want table, wide or json`},
+		{"bad cm namespace", []string{"pod", "a/b", "--cm-namespace", "My_NS"}, `invalid --cm-namespace "My_NS"`},
+		{"missing kubeconfig", []string{"pod", "a/b", "--kubeconfig", filepath.Join(dir, "nope")}, "invalid --kubeconfig"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"history"}, tt.args...), &stdout, &stderr)
+			var usage usageError
+			if !errors.As(err, &usage) {
+				t.Fatalf("run(history %q) = %v, want a usage error", tt.args, err)
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q: want one line containing %q", err, tt.want)
+			}
+			if stdout.Len() > 0 || stderr.Len() > 0 {
+				t.Errorf("printed %q / %q before failing", stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
+func TestHistoryHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"pod", "-h"}, {"node", "n1", "--help"}} {
+		var stdout, stderr bytes.Buffer
+		_, err := parseHistoryFlags(args, historyNow, &stderr)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%q: %v, want help", args, err)
+		}
+		if err := run(context.Background(), append([]string{"history"}, args...), &stdout, &stderr); err != nil {
+			t.Errorf("%q: %v", args, err)
+		}
+		for _, want := range []string{"ashiato history node NODE --at T", "first seen <= T <= last seen + 5m", "-cm-namespace"} {
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("help lacks %q", want)
+			}
+		}
+	}
+}
+
+// TestWriteRows holds the output formats to golden text.
+func TestWriteRows(t *testing.T) {
+	hour := time.Date(2026, 11, 26, 13, 0, 0, 0, time.UTC)
+	rows := []history.Row{
+		{Pod: store.PodRef{Namespace: "shop", Name: "web-0"}, Node: "n1", Hour: hour.Add(-time.Hour)},
+		{Pod: store.PodRef{Namespace: "shop", Name: "web-0"}, Node: "ip-10-0-1-2.ec2.internal", Hour: hour, First: hour.Add(25 * time.Minute), Last: hour.Add(59 * time.Minute)},
+	}
+	pod := &historyConfig{output: "table"}
+	node := &historyConfig{output: "table", node: "n1"}
+	tests := []struct {
+		name string
+		cfg  *historyConfig
+		rows []history.Row
+		want string
+	}{
+		{"pod table", pod, rows, `
+HOUR                   NODE                       FIRST SEEN             LAST SEEN
+2026-11-26T12:00:00Z   n1                         <unknown>              <unknown>
+2026-11-26T13:00:00Z   ip-10-0-1-2.ec2.internal   2026-11-26T13:25:00Z   2026-11-26T13:59:00Z
+`},
+		{"node table", node, rows, `
+NAMESPACE   POD     HOUR                   FIRST SEEN             LAST SEEN
+shop        web-0   2026-11-26T12:00:00Z   <unknown>              <unknown>
+shop        web-0   2026-11-26T13:00:00Z   2026-11-26T13:25:00Z   2026-11-26T13:59:00Z
+`},
+		{"wide", &historyConfig{output: "wide"}, rows[1:], `
+NAMESPACE   POD     NODE                       HOUR                   FIRST SEEN             LAST SEEN
+shop        web-0   ip-10-0-1-2.ec2.internal   2026-11-26T13:00:00Z   2026-11-26T13:25:00Z   2026-11-26T13:59:00Z
+`},
+		{"json", &historyConfig{output: "json"}, rows, `
+[
+  {
+    "namespace": "shop",
+    "pod_name": "web-0",
+    "node_name": "n1",
+    "hour": "2026-11-26T12:00:00Z",
+    "first_seen": null,
+    "last_seen": null
+  },
+  {
+    "namespace": "shop",
+    "pod_name": "web-0",
+    "node_name": "ip-10-0-1-2.ec2.internal",
+    "hour": "2026-11-26T13:00:00Z",
+    "first_seen": "2026-11-26T13:25:00Z",
+    "last_seen": "2026-11-26T13:59:00Z"
+  }
+]
+`},
+		{"empty json is an empty array", &historyConfig{output: "json"}, nil, "\n[]\n"},
+		{"empty table prints nothing", pod, nil, "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := writeRows(&b, tt.cfg, tt.rows); err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.TrimPrefix(tt.want, "\n"); b.String() != want {
+				t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+			}
+		})
+	}
+}
+
+func TestNothingFound(t *testing.T) {
+	pod, err := parseHistoryFlags([]string{"pod", "shop/web-0", "--since", "2h", "--cm-namespace", "hist"}, historyNow, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := parseHistoryFlags([]string{"node", "n1", "--at", "now"}, historyNow, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, want := range map[*historyConfig]string{
+		pod:  "no placements of pod shop/web-0 between 2026-11-26T12:30:00Z and 2026-11-26T14:30:00Z in the history in namespace hist",
+		node: "no pods on node n1 at 2026-11-26T14:30:00Z in the history in namespace default",
+	} {
+		if got := c.nothingFound(); got != want {
+			t.Errorf("got %q\nwant %q", got, want)
+		}
+	}
+}

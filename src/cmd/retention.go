@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pod-ashiato/ashiato/src/metrics"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/sink"
+)
+
+const (
+	// defaultRetention keeps a week of hours, --cm-retention's default.
+	defaultRetention = 7 * 24 * time.Hour
+	// retentionEvery is how often continuous mode looks for expired hours. An
+	// hour expires once an hour; ten minutes keeps the store within that of
+	// --cm-retention at the cost of one small LIST.
+	retentionEvery = 10 * time.Minute
+)
+
+// withRetention runs work and, with --store-in-cm and a positive
+// --cm-retention, the deletion of expired hours: beside work in continuous
+// mode, for as long as work runs (so under --leader-elect only the leader
+// deletes), and once after work in --oneshot mode. A retention error that no
+// later round can fix (Forbidden) stops work and is returned.
+func withRetention(ctx context.Context, cfg *config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
+	if !cfg.storeInCM || cfg.cmRetention <= 0 {
+		return work(ctx)
+	}
+	r := &sink.Retention{
+		Client:    client,
+		Namespace: cfg.cmNamespace,
+		Keep:      cfg.cmRetention,
+		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
+		Log:       log,
+	}
+	if cfg.oneshot {
+		if err := work(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+		r.Retry.MaxElapsed = oneshotRetry
+		deleted, err := r.Once(ctx)
+		if len(deleted) > 0 {
+			log.WithFields(logrus.Fields{"deleted": deleted, "keep": cfg.cmRetention.String()}).Info("retention: deleted hours older than --cm-retention")
+		}
+		if err != nil {
+			return fmt.Errorf("retention: %w", err)
+		}
+		return nil
+	}
+
+	working, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	retained := make(chan error, 1)
+	go func() {
+		err := r.Run(working, retentionEvery)
+		if err != nil {
+			stopWork() // work drains as on a signal, then the error is returned
+		}
+		retained <- err
+	}()
+	err := work(working)
+	stopWork()
+	if rerr := <-retained; rerr != nil {
+		return rerr
+	}
+	return err
+}

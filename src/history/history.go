@@ -1,0 +1,194 @@
+// Package history answers questions about where pods ran from the hourly
+// ConfigMaps the sink keeps: where one pod ran, and which pods ran on a node.
+// It reads the store through package store, the codec the sink writes with,
+// and knows nothing of flags or output formats (that is src/cmd).
+//
+// The unit of an answer is a Row: one pod on one node within one UTC hour,
+// with the times it was first and last seen there when they are known (hours
+// written by the original tool have none).
+//
+// # Matching a time range
+//
+// A placement matches a Window [Since, Until] when its hour overlaps the
+// window and, where its times are known, [First, Last+store.LastSeenStep]
+// overlaps it too: the sink advances Last only in LastSeenStep steps, so the
+// pod may have been on the node until then. For an instant T (At(T)) that
+// reads: the pod was on the node in the hour containing T and, where known,
+// First <= T <= Last+LastSeenStep.
+package history
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/store"
+)
+
+// DefaultPageSize is the objects per LIST page: one may hold up to ~1 MiB.
+const DefaultPageSize = 100
+
+// Window is a span of time, both ends included.
+type Window struct {
+	Since, Until time.Time
+}
+
+// At is the window of the single instant t.
+func At(t time.Time) Window { return Window{Since: t, Until: t} }
+
+// hours is the first and last hour the window overlaps.
+func (w Window) hours() (first, last time.Time) { return store.HourOf(w.Since), store.HourOf(w.Until) }
+
+// matches applies the package's rule to a placement of the hour.
+func (w Window) matches(hour time.Time, s store.Seen) bool {
+	if hour.After(w.Until) || !hour.Add(time.Hour).After(w.Since) {
+		return false
+	}
+	if s.First.IsZero() {
+		return true // times unknown: the hour is all we know
+	}
+	return !s.First.After(w.Until) && !s.Last.Add(store.LastSeenStep).Before(w.Since)
+}
+
+// Row is one pod on one node within one UTC hour. First and Last are zero
+// when not known.
+type Row struct {
+	Pod   store.PodRef
+	Node  string
+	Hour  time.Time
+	First time.Time
+	Last  time.Time
+}
+
+// Reader reads hours from the store in Namespace.
+type Reader struct {
+	Client    kubernetes.Interface
+	Namespace string
+	Retry     retry.Policy
+	// PageSize is the objects per LIST request; 0 is DefaultPageSize.
+	PageSize int64
+}
+
+// Read returns the stored hours the window overlaps that hold anything,
+// oldest first, and the warnings of damaged values (the rest of each hour is
+// still read).
+//
+// It lists twice, each page by page: the shards whose hour label is within the
+// window (the API server compares the label as a number, so only those hours
+// travel), and the objects with no hour label, the original tool's. Only
+// objects whose name is an hour of the window are read.
+func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.Warning, error) {
+	first, last := w.hours()
+	byHour := map[time.Time][]corev1.ConfigMap{}
+	for _, selector := range []string{store.HoursSelector(first, last), store.UnlabelledSelector()} {
+		err := r.list(ctx, selector, func(cm *corev1.ConfigMap) {
+			hour, _, ok := store.ParseName(cm.Name)
+			if !ok || hour.Before(first) || hour.After(last) {
+				return
+			}
+			byHour[hour] = append(byHour[hour], *cm)
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading the history in namespace %s: %w", r.Namespace, err)
+		}
+	}
+	var (
+		hours    []*store.Hour
+		warnings []store.Warning
+	)
+	for _, hour := range slices.SortedFunc(maps.Keys(byHour), time.Time.Compare) {
+		objs := byHour[hour]
+		// A page restarted after an expired continue token may repeat objects.
+		slices.SortFunc(objs, func(a, b corev1.ConfigMap) int { return strings.Compare(a.Name, b.Name) })
+		objs = slices.CompactFunc(objs, func(a, b corev1.ConfigMap) bool { return a.Name == b.Name })
+		h, _, warns := store.Decode(hour, objs)
+		warnings = append(warnings, warns...)
+		hours = append(hours, h)
+	}
+	return hours, warnings, nil
+}
+
+// list calls each for every ConfigMap the selector matches, page by page. A
+// continue token that expired starts the listing over.
+func (r *Reader) list(ctx context.Context, selector string, each func(*corev1.ConfigMap)) error {
+	limit := r.PageSize
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	cms := r.Client.CoreV1().ConfigMaps(r.Namespace)
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: limit}
+	for {
+		var list *corev1.ConfigMapList
+		err := retry.Do(ctx, r.Retry, "listing the history", func(ctx context.Context) error {
+			var err error
+			list, err = cms.List(ctx, opts)
+			return err
+		})
+		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
+			opts.Continue = ""
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for i := range list.Items {
+			each(&list.Items[i])
+		}
+		if list.Continue == "" {
+			return nil
+		}
+		opts.Continue = list.Continue
+	}
+}
+
+// Pod is where ref ran within the window: one row per hour and node, by hour
+// and then first seen.
+func Pod(hours []*store.Hour, ref store.PodRef, w Window) []Row {
+	var rows []Row
+	for _, h := range hours {
+		for _, s := range h.Pod(ref) {
+			if w.matches(h.Start, s) {
+				rows = append(rows, Row{Pod: ref, Node: s.Node, Hour: h.Start, First: s.First, Last: s.Last})
+			}
+		}
+	}
+	sortRows(rows)
+	return rows
+}
+
+// Node is which pods ran on node within the window: one row per pod and hour,
+// by namespace, pod name, then hour.
+func Node(hours []*store.Hour, node string, w Window) []Row {
+	var rows []Row
+	for _, h := range hours {
+		for ref, s := range h.OnNode(node) {
+			if w.matches(h.Start, s) {
+				rows = append(rows, Row{Pod: ref, Node: node, Hour: h.Start, First: s.First, Last: s.Last})
+			}
+		}
+	}
+	sortRows(rows)
+	return rows
+}
+
+func sortRows(rows []Row) {
+	slices.SortFunc(rows, func(a, b Row) int {
+		return cmp.Or(
+			strings.Compare(a.Pod.Namespace, b.Pod.Namespace),
+			strings.Compare(a.Pod.Name, b.Pod.Name),
+			a.Hour.Compare(b.Hour),
+			a.First.Compare(b.First),
+			strings.Compare(a.Node, b.Node),
+		)
+	})
+}
