@@ -118,8 +118,13 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 	case cfg.oneshot:
 		policy.MaxElapsed = oneshotRetry
 		src = (&source.List{Client: client, Selection: selection, PageSize: cfg.pageSize, Retry: policy, Log: log, OnCycle: synced}).Run
-	default:
+	case cfg.source == "list":
 		src = (&source.List{Client: client, Selection: selection, PageSize: cfg.pageSize, Interval: cfg.interval, Retry: policy, Log: log, OnCycle: synced}).Run
+	default:
+		w := &source.Watch{Client: client, Selection: selection, Interval: cfg.interval, Log: log, OnError: m.APIError,
+			OnSnapshot: func(int) { m.Synced(time.Now()) }}
+		m.SetTracked(w.Tracked)
+		src = w.Run
 	}
 
 	var stages []pipeline.Stage
