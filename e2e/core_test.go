@@ -168,41 +168,45 @@ func TestStoreInConfigMap(t *testing.T) {
 	}
 }
 
-// TestContinuous: a pod created while ashiato runs is printed within one
-// interval; SIGTERM flushes to the store and exits 0.
+// TestContinuous: with either source, a pod created while ashiato runs is
+// printed within one interval; SIGTERM flushes to the store and exits 0.
 func TestContinuous(t *testing.T) {
 	requireCluster(t)
-	const interval = 2 * time.Second
-	const history = "cont-history"
-	seed(t, []string{"cont", history}, fixture.PlacedPods("cont", 5, nodes("cont", 2)))
+	for _, src := range []string{"watch", "list"} {
+		t.Run(src, func(t *testing.T) {
+			const interval = 2 * time.Second
+			ns, history := "cont-"+src, "cont-"+src+"-history"
+			seed(t, []string{ns, history}, fixture.PlacedPods(ns, 5, nodes("cont", 2)))
 
-	p := startAshiato(t, withKubeconfig("--interval", interval.String(), "--namespace", "cont",
-		"--store-in-cm", "--cm-namespace", history, "--cm-flush-interval", "1h")...)
-	p.waitFor(30*time.Second, "first listing", func(recs []rec) bool { return len(recs) >= 5 })
+			p := startAshiato(t, withKubeconfig("--source", src, "--interval", interval.String(), "--namespace", ns,
+				"--store-in-cm", "--cm-namespace", history, "--cm-flush-interval", "1h")...)
+			p.waitFor(30*time.Second, "first listing", func(recs []rec) bool { return len(recs) >= 5 })
 
-	late := fixture.PodSpec{Namespace: "cont", Name: "cont-late", NodeName: "cont-node-1"}
-	created := time.Now()
-	if err := fixture.CreatePlacedPods(t.Context(), client, []fixture.PodSpec{late}, 1); err != nil {
-		t.Fatal(err)
-	}
-	p.waitFor(2*interval+5*time.Second, "record of the pod created while running", func(recs []rec) bool {
-		for _, r := range recs {
-			if r.Pod == "cont-late" && r.Node == "cont-node-1" {
-				return true
+			late := fixture.PodSpec{Namespace: ns, Name: "late", NodeName: "cont-node-1"}
+			created := time.Now()
+			if err := fixture.CreatePlacedPods(t.Context(), client, []fixture.PodSpec{late}, 1); err != nil {
+				t.Fatal(err)
 			}
-		}
-		return false
-	})
-	t.Logf("pod created while running was printed %s after creation (interval %s)", time.Since(created).Round(time.Millisecond), interval)
+			p.waitFor(interval+5*time.Second, "record of the pod created while running", func(recs []rec) bool {
+				for _, r := range recs {
+					if r.Pod == "late" && r.Node == "cont-node-1" {
+						return true
+					}
+				}
+				return false
+			})
+			t.Logf("--source=%s: pod created while running was printed %s after creation (interval %s)", src, time.Since(created).Round(time.Millisecond), interval)
 
-	// The flush interval is an hour: only the SIGTERM drain can have stored it.
-	if code := p.stop(30 * time.Second); code != 0 {
-		t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
-	}
-	parseRecords(t, p.stdoutText()) // stdout still nothing but records
-	stored := storedHours(t, history, created.Add(-time.Minute), time.Now())
-	if stored["cont_cont-late"] != "cont-node-1" || len(stored) != 6 {
-		t.Fatalf("after SIGTERM the store holds %v, want the 6 pods of namespace cont", stored)
+			// The flush interval is an hour: only the SIGTERM drain can have stored it.
+			if code := p.stop(30 * time.Second); code != 0 {
+				t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
+			}
+			parseRecords(t, p.stdoutText()) // stdout still nothing but records
+			stored := storedHours(t, history, created.Add(-time.Minute), time.Now())
+			if stored[ns+"_late"] != "cont-node-1" || len(stored) != 6 {
+				t.Fatalf("after SIGTERM the store holds %v, want the 6 pods of namespace %s", stored, ns)
+			}
+		})
 	}
 }
 
