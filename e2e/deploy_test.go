@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/pod-ashiato/ashiato/e2e/fixture"
+)
+
+// The deployment's namespace and ServiceAccount, as k8s/base names them.
+const deployNS, deploySA = "pod-ashiato", "pod-ashiato"
+
+// kubectl runs kubectl with the suite's kubeconfig and returns its stdout.
+func kubectl(t *testing.T, stdin []byte, args ...string) []byte {
+	t.Helper()
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatalf("kubectl is needed to check the manifests: %v", err)
+	}
+	cmd := exec.Command(path, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// render is `kubectl kustomize` of a folder under k8s/.
+func render(t *testing.T, dir string) []byte {
+	t.Helper()
+	return kubectl(t, nil, "kustomize", filepath.Join(repoRoot(), "k8s", dir))
+}
+
+// TestManifests: every overlay renders and the API server accepts it
+// (server-side dry run); the base is applied for real, so the RBAC the next
+// test runs under is the one k8s/ ships.
+func TestManifests(t *testing.T) {
+	requireCluster(t)
+	base := render(t, "base")
+	// A dry run cannot create objects inside a namespace it only pretends to
+	// create, so the base goes in for real first.
+	kubectl(t, base, "apply", "--server-side", "-f", "-")
+	for _, overlay := range []string{"overlays/kind", "overlays/production"} {
+		t.Run(overlay, func(t *testing.T) {
+			out := kubectl(t, render(t, overlay), "apply", "--server-side", "--dry-run=server", "-f", "-")
+			for _, kind := range []string{"deployment.apps/pod-ashiato", "clusterrole.rbac.authorization.k8s.io/pod-ashiato", "role.rbac.authorization.k8s.io/pod-ashiato"} {
+				if !bytes.Contains(out, []byte(kind)) {
+					t.Errorf("dry run did not apply %s:\n%s", kind, out)
+				}
+			}
+		})
+	}
+}
+
+// serviceAccountKubeconfig writes a kubeconfig that authenticates as the
+// deployment's ServiceAccount, with a token from the TokenRequest API, as a
+// pod of the Deployment would.
+func serviceAccountKubeconfig(t *testing.T) (string, kubernetes.Interface) {
+	t.Helper()
+	expiry := int64(3600)
+	tok, err := client.CoreV1().ServiceAccounts(deployNS).CreateToken(t.Context(), deploySA,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("TokenRequest for %s/%s: %v", deployNS, deploySA, err)
+	}
+	ca := restConfig.CAData
+	if len(ca) == 0 && restConfig.CAFile != "" {
+		if ca, err = os.ReadFile(restConfig.CAFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: restConfig.Host, CertificateAuthorityData: ca}
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{Token: tok.Status.Token}
+	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "sa"}
+	cfg.CurrentContext = "sa"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, kubernetes.NewForConfigOrDie(rc)
+}
+
+// TestLeastPrivilege runs the binary with the ServiceAccount's own token: it
+// lists pods of every namespace, writes its ConfigMaps and takes its Lease, and
+// is refused anything else.
+func TestLeastPrivilege(t *testing.T) {
+	requireCluster(t)
+	kubectl(t, render(t, "base"), "apply", "--server-side", "-f", "-")
+	const ns = "rbac-apps"
+	seed(t, []string{ns}, fixture.PlacedPods(ns, 8, nodes("rbac", 2)))
+	saKubeconfig, sa := serviceAccountKubeconfig(t)
+	start := time.Now()
+
+	t.Run("oneshot reads every namespace and writes its hour", func(t *testing.T) {
+		res := runAshiato(t, "--kubeconfig", saKubeconfig, "--oneshot", "--store-in-cm", "--cm-namespace", deployNS)
+		if res.code != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
+		}
+		seen := 0
+		for _, r := range parseRecords(t, res.stdout) {
+			if r.Namespace == ns {
+				seen++
+			}
+		}
+		if seen != 8 {
+			t.Errorf("printed %d of the 8 pods of %s", seen, ns)
+		}
+		stored := storedHours(t, deployNS, start, time.Now())
+		if stored[ns+"_"+ns+"-0"] != "rbac-node-0" {
+			t.Errorf("hour ConfigMap in %s lacks the pods: %v", deployNS, stored)
+		}
+	})
+
+	t.Run("continuous with leader election takes the Lease", func(t *testing.T) {
+		addr := freeAddr(t)
+		p := startAshiato(t, "--kubeconfig", saKubeconfig, "--namespace", ns, "--leader-elect", "--store-in-cm",
+			"--cm-namespace", deployNS, "--metrics-addr", addr, "--cm-flush-interval", "1s")
+		p.waitFor(60*time.Second, "records as leader", func(recs []rec) bool { return len(recs) >= 8 })
+		lease, err := client.CoordinationV1().Leases(deployNS).Get(t.Context(), "pod-ashiato", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("no Lease taken: %v", err)
+		}
+		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+			t.Errorf("Lease has no holder: %+v", lease.Spec)
+		}
+		if code := p.stop(30 * time.Second); code != 0 {
+			t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
+		}
+	})
+
+	t.Run("refused a ConfigMap in another namespace", func(t *testing.T) {
+		res := runAshiato(t, "--kubeconfig", saKubeconfig, "--oneshot", "--namespace", ns, "--store-in-cm", "--cm-namespace", "default")
+		if res.code != 1 || !strings.Contains(res.stderr, "forbidden") {
+			t.Fatalf("exit %d, want 1 with a forbidden error; stderr:\n%s", res.code, res.stderr)
+		}
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kube-root-ca.crt", Namespace: "default"}}
+		_, err := sa.CoreV1().ConfigMaps("default").Update(context.Background(), cm, metav1.UpdateOptions{})
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("updating a ConfigMap in default: %v, want Forbidden", err)
+		}
+	})
+
+	t.Run("refused Secrets", func(t *testing.T) {
+		for _, namespace := range []string{deployNS, "default"} {
+			if _, err := sa.CoreV1().Secrets(namespace).List(t.Context(), metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+				t.Errorf("listing Secrets in %s: %v, want Forbidden", namespace, err)
+			}
+			if _, err := sa.CoreV1().Secrets(namespace).Get(t.Context(), "any", metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+				t.Errorf("reading a Secret in %s: %v, want Forbidden", namespace, err)
+			}
+		}
+	})
+}
