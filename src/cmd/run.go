@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	log := newDiagnostics(stderr, cfg.logLevel)
+	routeKlog(log)
 
 	restCfg, err := restConfig(cfg)
 	if err != nil {
