@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	logrustest "github.com/sirupsen/logrus/hooks/test"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -316,5 +320,61 @@ func TestDeletedHourIsRecreatedWhole(t *testing.T) {
 	want := map[string]string{"shop_a": "n1", "shop_b": "n2"}
 	if got := hourOf(t, client, hour); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after the hand delete the store holds %v, want %v", got, want)
+	}
+}
+
+// TestOutageBacksOffAcrossFlushes: while the API server is unreachable the
+// sink spaces its flushes out with one backoff for the whole stage, logging one
+// line per failed flush, and stores everything once it answers again.
+func TestOutageBacksOffAcrossFlushes(t *testing.T) {
+	client := fake.NewClientset()
+	var down atomic.Bool
+	down.Store(true)
+	client.PrependReactor("*", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if down.Load() {
+			return true, nil, apierrors.NewServiceUnavailable("apiserver down")
+		}
+		return false, nil, nil
+	})
+	log, hook := logrustest.NewNullLogger()
+	s := newSink(client)
+	s.Log = log
+	s.FlushInterval = 5 * time.Millisecond
+	s.Retry = retry.Policy{Backoff: wait.Backoff{Duration: 40 * time.Millisecond, Factor: 2, Steps: 100, Cap: time.Second}, Log: log}
+	in := make(chan record.Placement)
+	done := make(chan error)
+	go func() { done <- s.Run(context.Background(), in) }()
+	now := time.Now().UTC()
+	in <- placement("a", "n1", now)
+
+	time.Sleep(700 * time.Millisecond) // 140 ticks; backoff allows ~5 flushes
+	warnings := 0
+	for _, e := range hook.AllEntries() {
+		if e.Level == logrus.WarnLevel {
+			warnings++
+		}
+	}
+	if warnings == 0 || warnings > 8 {
+		t.Errorf("%d warning lines in 700 ms of outage at a 5 ms flush interval, want 1 to 8", warnings)
+	}
+
+	down.Store(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(hourOf(t, client, store.HourOf(now))) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(in)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := hourOf(t, client, store.HourOf(now)); got["shop_a"] != "n1" {
+		t.Fatalf("after the outage the store holds %v", got)
+	}
+	again := false
+	for _, e := range hook.AllEntries() {
+		again = again || e.Message == "storing placements again"
+	}
+	if !again {
+		t.Error("no 'storing placements again' line after recovery")
 	}
 }

@@ -142,16 +142,21 @@ func (w *Watch) Run(ctx context.Context, out chan<- record.Placement) error {
 func (w *Watch) newInformer(tr *trimmer) (cache.SharedIndexInformer, error) {
 	pods := w.Client.CoreV1().Pods(w.Selection.Namespace)
 	selector := w.Selection.LabelSelector
+	health := &apiHealth{log: w.log(), onError: w.OnError, now: w.now}
 	lw := &cache.ListWatch{
 		// The initial state, and the whole state again whenever a watch
 		// cannot be resumed.
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.LabelSelector = selector
-			return listAll(ctx, pods, opts, tr)
+			list, err := listAll(ctx, pods, opts, tr)
+			health.observe(err)
+			return list, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			opts.LabelSelector = selector
-			return pods.Watch(ctx, opts)
+			wi, err := pods.Watch(ctx, opts)
+			health.observe(err)
+			return wi, err
 		},
 	}
 	informer := cache.NewSharedIndexInformerWithOptions(listThenWatch{lw}, &corev1.Pod{},
@@ -254,7 +259,8 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 	}
 }
 
-// watchError logs what went wrong with the watch; client-go retries on its own.
+// watchError hears what ends a list-and-watch round. Failed requests were
+// already reported by apiHealth, where they happened.
 func (w *Watch) watchError(_ context.Context, _ *cache.Reflector, err error) {
 	switch {
 	case errors.Is(err, io.EOF):
@@ -262,10 +268,53 @@ func (w *Watch) watchError(_ context.Context, _ *cache.Reflector, err error) {
 	case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
 		w.log().WithError(err).Info("pod watch expired, listing again")
 	default:
-		w.log().WithError(err).Warn("watching pods failed, retrying")
-		if w.OnError != nil {
-			w.OnError(err)
+		w.log().WithError(err).Debug("pod list-and-watch ended, retrying")
+	}
+}
+
+// healthLogEvery spaces the warnings of a lasting outage.
+const healthLogEvery = 30 * time.Second
+
+// apiHealth reports the failures of the informer's own LIST and WATCH
+// requests. client-go retries them with its own backoff but does not tell: a
+// refused WATCH is retried inside the reflector and logged at V(4) only, so
+// without this an outage would leave no trace. The first failure is a warning,
+// then at most one every healthLogEvery while failures go on, and one line
+// when requests succeed again; every failure reaches onError (the metric).
+type apiHealth struct {
+	log     logrus.FieldLogger
+	onError func(error)
+	now     func() time.Time
+
+	mu       sync.Mutex
+	failures int       // since the last success
+	since    time.Time // first failure of this run
+	logged   time.Time // last warning
+}
+
+func (h *apiHealth) observe(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	if err == nil {
+		if h.failures > 0 {
+			h.log.WithFields(logrus.Fields{"failures": h.failures, "after": now.Sub(h.since).Round(time.Second).String()}).
+				Info("pod list and watch work again")
 		}
+		h.failures = 0
+		return
+	}
+	if h.onError != nil {
+		h.onError(err)
+	}
+	h.failures++
+	if h.failures == 1 {
+		h.since = now
+	}
+	if h.failures == 1 || now.Sub(h.logged) >= healthLogEvery {
+		h.logged = now
+		h.log.WithError(err).WithFields(logrus.Fields{"failures": h.failures, "since": h.since.UTC().Format(time.RFC3339)}).
+			Warn("listing or watching pods failed; client-go retries with backoff")
 	}
 }
 
