@@ -16,8 +16,11 @@ import (
 
 // DefaultPageSize is how many pods one LIST request returns. Pages keep the
 // memory of a cycle flat in the cluster's size: a page is converted, sent and
-// released before the next is requested. 500 is kubectl's chunk size.
-const DefaultPageSize = 500
+// released before the next is requested. Measured at 150,000 pods (see
+// docs/benchmarks.md), 1000 lists 25% faster than kubectl's 500 (fewer round
+// trips to a busy API server) and peaks at about 55 MiB of RSS; 2000 is faster
+// still but passes 64 MiB.
+const DefaultPageSize = 1000
 
 // List polls: one paginated LIST per cycle, the first cycle at once, then one
 // every Interval. With Interval zero it lists once and stops (--oneshot).

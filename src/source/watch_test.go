@@ -579,7 +579,7 @@ func pagedPods(client *fake.Clientset, n int, fail func(metav1.ListOptions) erro
 // TestWatchListsInPages covers the LIST that client-go makes when the initial
 // state cannot be streamed (always, with the fake clientset).
 func TestWatchListsInPages(t *testing.T) {
-	const n = 1234
+	n := 2*DefaultPageSize + 234 // three pages
 	client := fake.NewClientset()
 	lists := pagedPods(client, n, nil)
 	w := &Watch{Client: client}
@@ -605,38 +605,38 @@ func TestListAll(t *testing.T) {
 		{
 			name:      "first LIST: any version becomes a consistent read",
 			in:        metav1.ListOptions{ResourceVersion: "0", Limit: 500},
-			wantFirst: metav1.ListOptions{Limit: 500},
+			wantFirst: metav1.ListOptions{Limit: DefaultPageSize},
 		},
 		{
 			name:      "LIST after a broken watch: not older than, in pages",
 			in:        metav1.ListOptions{ResourceVersion: "42"},
-			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: notOlder, Limit: 500},
+			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: notOlder, Limit: DefaultPageSize},
 		},
 		{
 			name:      "LIST after an expired version: latest, in pages",
 			in:        metav1.ListOptions{},
-			wantFirst: metav1.ListOptions{Limit: 500},
+			wantFirst: metav1.ListOptions{Limit: DefaultPageSize},
 		},
 		{
 			name:      "an explicit match is kept",
 			in:        metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: metav1.ResourceVersionMatchExact, Limit: 10},
-			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: metav1.ResourceVersionMatchExact, Limit: 500},
+			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: metav1.ResourceVersionMatchExact, Limit: DefaultPageSize},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset()
-			lists := pagedPods(client, 1001, nil)
+			lists := pagedPods(client, 2*DefaultPageSize+1, nil)
 			obj, err := listAll(t.Context(), client.CoreV1().Pods("shop"), tt.in, newTrimmer())
 			if err != nil {
 				t.Fatal(err)
 			}
 			list := obj.(*metainternalversion.List)
-			if len(list.Items) != 1001 || list.Continue != "" || list.ResourceVersion != "7" {
-				t.Errorf("got %d items, continue %q, resourceVersion %q; want 1001 items of version 7, no continue", len(list.Items), list.Continue, list.ResourceVersion)
+			if len(list.Items) != 2*DefaultPageSize+1 || list.Continue != "" || list.ResourceVersion != "7" {
+				t.Errorf("got %d items, continue %q, resourceVersion %q; want %d items of version 7, no continue", len(list.Items), list.Continue, list.ResourceVersion, 2*DefaultPageSize+1)
 			}
-			if _, ok := list.Items[1000].(*cachedPod); !ok {
-				t.Errorf("items are %T, want trimmed", list.Items[1000])
+			if _, ok := list.Items[2*DefaultPageSize].(*cachedPod); !ok {
+				t.Errorf("items are %T, want trimmed", list.Items[2*DefaultPageSize])
 			}
 			got := lists()
 			if len(got) != 3 {
@@ -646,7 +646,7 @@ func TestListAll(t *testing.T) {
 				t.Errorf("first page asked with %+v, want %+v", got[0], tt.wantFirst)
 			}
 			for _, next := range got[1:] {
-				if next.Continue == "" || next.ResourceVersion != "" || next.ResourceVersionMatch != "" || next.Limit != 500 {
+				if next.Continue == "" || next.ResourceVersion != "" || next.ResourceVersionMatch != "" || next.Limit != DefaultPageSize {
 					t.Errorf("next page asked with %+v, want only a continue token and the limit", next)
 				}
 			}
@@ -655,7 +655,7 @@ func TestListAll(t *testing.T) {
 
 	t.Run("expired continue token: 410 for the reflector to list again", func(t *testing.T) {
 		client := fake.NewClientset()
-		pagedPods(client, 1001, func(opts metav1.ListOptions) error {
+		pagedPods(client, DefaultPageSize+1, func(opts metav1.ListOptions) error {
 			if opts.Continue != "" {
 				return apierrors.NewResourceExpired("continue token too old")
 			}
