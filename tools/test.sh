@@ -38,6 +38,8 @@ e2e() {
   export ASHIATO_CONTROLPLANE_BIN
   step "e2e suite against a real kube-apiserver"
   go test -count=1 -timeout 30m -v ./e2e/...
+  step "benchmark program, smoke run (docs/benchmarks.md has the real figures)"
+  (cd tools && go run ./bench --smoke)
 }
 
 case "${1:-all}" in

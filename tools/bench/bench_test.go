@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMetrics(t *testing.T) {
+	text := `# HELP apiserver_request_total Counter of apiserver requests.
+# TYPE apiserver_request_total counter
+apiserver_request_total{code="200",component="apiserver",resource="pods",verb="LIST"} 12
+apiserver_request_total{code="201",component="apiserver",resource="configmaps",verb="POST"} 3
+apiserver_flowcontrol_dispatched_requests_total{flow_schema="service-accounts",priority_level="workload-low"} 7
+apiserver_flowcontrol_dispatched_requests_total{flow_schema="exempt",priority_level="exempt"} 1e+03
+weird{msg="a \"quoted\", {braced} value\\",x="y"} 1.5 1700000000000
+ashiato_configmap_written_bytes_total 4.2e+06
+`
+	got, err := parseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 {
+		t.Fatalf("parsed %d series, want 6: %+v", len(got), got)
+	}
+	if v := sum(got, "apiserver_request_total", nil); v != 15 {
+		t.Errorf("total = %v, want 15", v)
+	}
+	if v := sum(got, "apiserver_request_total", map[string]string{"verb": "LIST"}); v != 12 {
+		t.Errorf("LIST = %v, want 12", v)
+	}
+	if v := sum(got, "apiserver_flowcontrol_dispatched_requests_total", map[string]string{"flow_schema": ashiatoFlowSchema}); v != 7 {
+		t.Errorf("service accounts = %v, want 7", v)
+	}
+	if w := got[4]; w.Labels["msg"] != `a "quoted", {braced} value\` || w.Labels["x"] != "y" || w.Value != 1.5 {
+		t.Errorf("escaped labels: %+v", w)
+	}
+	if v := sum(got, "ashiato_configmap_written_bytes_total", nil); v != 4.2e6 {
+		t.Errorf("unlabelled = %v", v)
+	}
+	if !has(got, "weird") || has(got, "absent") {
+		t.Error("has")
+	}
+	for _, bad := range []string{"novalue", `x{a="b} 1`, `x{a=b} 1`, "x notanumber"} {
+		if _, err := parseMetrics(strings.NewReader(bad)); err == nil {
+			t.Errorf("parseMetrics(%q) accepted", bad)
+		}
+	}
+}
+
+func TestNewStat(t *testing.T) {
+	s := newStat([]float64{3, 1, 2})
+	if s.Median != 2 || s.Min != 1 || s.Max != 3 || !slices.Equal(s.Runs, []float64{3, 1, 2}) {
+		t.Errorf("odd: %+v", s)
+	}
+	if s := newStat([]float64{4, 1, 2, 3}); s.Median != 2.5 {
+		t.Errorf("even median = %v", s.Median)
+	}
+	if s := newStat([]float64{math.NaN(), 5}); s.Median != 5 || len(s.Runs) != 1 {
+		t.Errorf("NaN not left out: %+v", s)
+	}
+	if s := newStat(nil); s.valid() {
+		t.Errorf("empty stat is valid: %+v", s)
+	}
+}
+
+// The seeded pods must have distinct, valid names, and a size must be a prefix
+// of the next (the cluster grows).
+func TestPodNames(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range 200_000 {
+		spec := podSpec(i, 5000, 50)
+		key := spec.Namespace + "/" + spec.Name
+		if seen[key] {
+			t.Fatalf("pod %d: %s already used", i, key)
+		}
+		seen[key] = true
+		if len(spec.Name) > 63 || strings.ToLower(spec.Name) != spec.Name {
+			t.Fatalf("pod %d: bad name %q", i, spec.Name)
+		}
+	}
+	if n := podName(42); n != podName(42) || len(n) != 25 {
+		t.Errorf("podName(42) = %q, want 25 characters, stable", n)
+	}
+	if got := nodeName(7 % 5000); got != "node-0007" {
+		t.Errorf("nodeName = %q", got)
+	}
+}
+
+func TestChunks(t *testing.T) {
+	var got [][]int
+	for c := range chunks([]int{1, 2, 3, 4, 5}, 2) {
+		got = append(got, c)
+	}
+	if len(got) != 3 || len(got[2]) != 1 || got[2][0] != 5 {
+		t.Errorf("chunks = %v", got)
+	}
+}
+
+func TestLineCounter(t *testing.T) {
+	c := &lineCounter{}
+	for _, p := range []string{`{"a":`, `1}` + "\n{\"b\"", ":2}\n", "\n"} {
+		c.Write([]byte(p))
+	}
+	if c.Lines() != 3 || c.First() != `{"a":1}` {
+		t.Errorf("lines %d, first %q", c.Lines(), c.First())
+	}
+}
+
+func TestMarkerWriterAcrossWrites(t *testing.T) {
+	m := &markerWriter{marker: watchMarker, tail: &tailBuffer{max: 10}}
+	m.Write([]byte(`{"msg":"pod cache sy`))
+	if m.seen.Load() {
+		t.Fatal("seen too early")
+	}
+	m.Write([]byte(`nced, initial snapshot sent"}`))
+	if !m.seen.Load() {
+		t.Error("marker split over two writes not seen")
+	}
+	if got := m.tail.String(); got != `hot sent"}` {
+		t.Errorf("tail = %q", got)
+	}
+}
+
+func TestProcStatus(t *testing.T) {
+	rss, hwm, err := procStatus(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	if rss <= 0 || hwm < rss {
+		t.Errorf("rss %d, hwm %d", rss, hwm)
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	tests := []struct {
+		lo, hi float64
+		want   []float64
+	}{
+		{0.3, 40, []float64{0.2, 0.5, 1, 2, 5, 10, 20, 50}},
+		{30, 2000, []float64{20, 50, 100, 200, 500, 1000, 2000}},
+		{1, 1, []float64{1}},
+	}
+	for _, tt := range tests {
+		got := logTicks(tt.lo, tt.hi)
+		if len(got) != len(tt.want) {
+			t.Errorf("logTicks(%v, %v) = %v, want %v", tt.lo, tt.hi, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if math.Abs(got[i]-tt.want[i]) > 1e-9*tt.want[i] {
+				t.Errorf("logTicks(%v, %v) = %v, want %v", tt.lo, tt.hi, got, tt.want)
+				break
+			}
+		}
+	}
+}
+
+func sampleSizes() []sizeResult {
+	prog := func(wall, rss float64) *program {
+		return &program{Command: "x", WallS: newStat([]float64{wall * 0.9, wall, wall * 1.1}), RSSMiB: newStat([]float64{rss, rss, rss})}
+	}
+	var sizes []sizeResult
+	for i, n := range []int{10_000, 50_000, 150_000} {
+		k := float64(i + 1)
+		sizes = append(sizes, sizeResult{
+			Pods: n, Nodes: 5000, Namespaces: 50,
+			Floor: prog(0.5*k, 30), Oneshot: prog(0.55*k, 35), Kubectl: prog(8*k, 500*k),
+			StoreNew: prog(1*k, 60*k), StoreExisting: prog(1.5*k, 70*k),
+			Watch: &watchResult{Mode: "watch", StartRSSMiB: newStat([]float64{20}), SteadyRSSMiB: newStat([]float64{20 + 0.3*k*10}),
+				BytesPerPod: newStat([]float64{600})},
+		})
+	}
+	return sizes
+}
+
+func TestJudge(t *testing.T) {
+	ts := judge(sampleSizes())
+	if len(ts) != 5 {
+		t.Fatalf("%d targets", len(ts))
+	}
+	for i, want := range []bool{true, true, true, true, true} {
+		if ts[i].Met == nil || *ts[i].Met != want {
+			t.Errorf("target %q: met %v, want %v (%s)", ts[i].Goal, ts[i].Met, want, ts[i].Measured)
+		}
+	}
+	sizes := sampleSizes()
+	sizes[2].Oneshot.RSSMiB = newStat([]float64{80})
+	sizes[2].Watch.Mode = "not watch"
+	ts = judge(sizes)
+	if *ts[1].Met || ts[4].Met != nil {
+		t.Errorf("RSS 80 MiB met %v; list mode judged %v", *ts[1].Met, ts[4].Met)
+	}
+	table := targetsTable(ts)
+	if !strings.Contains(table, "**no**") || !strings.Contains(table, "not measured") {
+		t.Errorf("table:\n%s", table)
+	}
+}
+
+func TestSizeTables(t *testing.T) {
+	s := sampleSizes()[2]
+	s.WatchStore = &watchResult{Mode: "watch", SyncWrites: newStat([]float64{8}), SyncBytes: newStat([]float64{3 * mib}),
+		SteadyWritesPerHour: newStat([]float64{0}), SteadyBytesPerHour: newStat([]float64{0}), SnapshotsPerHour: 1}
+	out := sizeTables(s, &config{runs: 3})
+	for _, want := range []string{"### 150,000 pods on 5,000 nodes", "1.65 [1.49–1.82]", "0.07×", "| 8 writes, 3.00 MiB |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestPlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plot.png")
+	if err := writePlot(path, sampleSizes()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 1400 || b.Dy() != 620 {
+		t.Errorf("bounds %v", b)
+	}
+	// A single size, or sizes without some programs, still draws.
+	if img := renderPlot(sampleSizes()[:1]); img == nil {
+		t.Error("no image")
+	}
+	if img := renderPlot(nil); img == nil {
+		t.Error("no image")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	c, err := parseFlags([]string{"--pods", "10000, 50000,150000", "--nodes", "5000", "--parts", "floor,oneshot"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.sizes, []int{10000, 50000, 150000}) || c.nodes != 5000 || !c.parts["floor"] || c.parts["watch"] {
+		t.Errorf("config %+v", c)
+	}
+	c, err = parseFlags([]string{"--smoke", "--pods", "99999"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.sizes, []int{500}) || c.runs != 1 || c.plot != "" || c.watchWindow != 5*time.Second {
+		t.Errorf("smoke config %+v", c)
+	}
+	for _, bad := range [][]string{
+		{"--pods", "100,50"}, {"--pods", "x"}, {"--pods", "0"}, {"--parts", "floor,bogus"},
+		{"--runs", "0"}, {"--keep"}, {"--namespaces", "101"}, {"extra"},
+	} {
+		if _, err := parseFlags(bad, &stderr); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+}
+
+func TestFlagDefault(t *testing.T) {
+	help := `Usage: ashiato [flags]
+
+Flags:
+  -kube-api-burst int
+    	client-side burst of API requests (default 100)
+  -kube-api-qps float
+    	client-side limit of API requests per second (default 50)
+  -oneshot
+    	list every pod once, print, store, and exit
+  -page-size int
+    	pods per LIST request (default 1000)
+`
+	for name, want := range map[string]string{"page-size": "1000", "kube-api-qps": "50", "kube-api-burst": "100", "oneshot": "x", "absent": "x"} {
+		if got := flagDefault(help, name, "x"); got != want {
+			t.Errorf("flagDefault(%s) = %q, want %q", name, got, want)
+		}
+	}
+}
