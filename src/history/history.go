@@ -27,16 +27,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
-
-// DefaultPageSize is the objects per LIST page: one may hold up to ~1 MiB.
-const DefaultPageSize = 100
 
 // Window is a span of time, both ends included.
 type Window struct {
@@ -75,7 +70,7 @@ type Reader struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Retry     retry.Policy
-	// PageSize is the objects per LIST request; 0 is DefaultPageSize.
+	// PageSize is the objects per LIST request; 0 is store.PageSize.
 	PageSize int64
 }
 
@@ -91,7 +86,7 @@ func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.War
 	first, last := w.hours()
 	byHour := map[time.Time][]corev1.ConfigMap{}
 	for _, selector := range []string{store.HoursSelector(first, last), store.UnlabelledSelector()} {
-		err := r.list(ctx, selector, func(cm *corev1.ConfigMap) {
+		err := store.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, r.PageSize, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
 			hour, _, ok := store.ParseName(cm.Name)
 			if !ok || hour.Before(first) || hour.After(last) {
 				return
@@ -116,39 +111,6 @@ func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.War
 		hours = append(hours, h)
 	}
 	return hours, warnings, nil
-}
-
-// list calls each for every ConfigMap the selector matches, page by page. A
-// continue token that expired starts the listing over.
-func (r *Reader) list(ctx context.Context, selector string, each func(*corev1.ConfigMap)) error {
-	limit := r.PageSize
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	cms := r.Client.CoreV1().ConfigMaps(r.Namespace)
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: limit}
-	for {
-		var list *corev1.ConfigMapList
-		err := retry.Do(ctx, r.Retry, "listing the history", func(ctx context.Context) error {
-			var err error
-			list, err = cms.List(ctx, opts)
-			return err
-		})
-		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-			opts.Continue = ""
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for i := range list.Items {
-			each(&list.Items[i])
-		}
-		if list.Continue == "" {
-			return nil
-		}
-		opts.Continue = list.Continue
-	}
 }
 
 // Pod is where ref ran within the window: one row per hour and node, by hour

@@ -19,9 +19,6 @@ import (
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
-// retentionPageSize bounds one LIST page: an object may hold up to ~1 MiB.
-const retentionPageSize = 100
-
 // Retention deletes the hours of the store that ended more than Keep ago.
 //
 // It deletes only objects that are the store's by both signs: the labels
@@ -68,7 +65,7 @@ func (r *Retention) Once(ctx context.Context) (deleted []string, err error) {
 	last := store.HourOf(r.now().Add(-r.Keep)).Add(-time.Hour)
 	expired := map[string]expiredObject{}
 	for _, selector := range []string{store.HoursSelector(time.Time{}, last), store.UnlabelledSelector()} {
-		err := r.list(ctx, selector, func(cm *corev1.ConfigMap) {
+		err := store.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, 0, r.Retry, "listing the store", func(cm *corev1.ConfigMap) {
 			if o, ok := expiredOne(cm, last); ok {
 				expired[o.name] = o
 			}
@@ -121,36 +118,6 @@ func expiredOne(cm *corev1.ConfigMap, last time.Time) (expiredObject, bool) {
 		return expiredObject{}, false
 	}
 	return expiredObject{name: cm.Name, uid: cm.UID, resourceVersion: cm.ResourceVersion, hour: hour, shard: shard}, true
-}
-
-// list calls each for every ConfigMap the selector matches, page by page. A
-// continue token that expired starts the listing over; each may then see an
-// object twice.
-func (r *Retention) list(ctx context.Context, selector string, each func(*corev1.ConfigMap)) error {
-	cms := r.Client.CoreV1().ConfigMaps(r.Namespace)
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: retentionPageSize}
-	for {
-		var list *corev1.ConfigMapList
-		err := retry.Do(ctx, r.Retry, "listing the store", func(ctx context.Context) error {
-			var err error
-			list, err = cms.List(ctx, opts)
-			return err
-		})
-		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-			opts.Continue = ""
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for i := range list.Items {
-			each(&list.Items[i])
-		}
-		if list.Continue == "" {
-			return nil
-		}
-		opts.Continue = list.Continue
-	}
 }
 
 // Run checks that it may delete, then calls Once at once and every every
