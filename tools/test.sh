@@ -34,7 +34,7 @@ bazel_checks() {
 
 e2e() {
   step "control-plane binaries"
-  ASHIATO_CONTROLPLANE_BIN=$(bash tools/controlplane/build.sh | tail -n 1)
+  ASHIATO_CONTROLPLANE_BIN=$(bash tools/controlplane/build.sh --all | tail -n 1)
   export ASHIATO_CONTROLPLANE_BIN
   step "e2e suite against a real kube-apiserver"
   go test -count=1 -timeout 30m -v ./e2e/...

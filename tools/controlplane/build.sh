@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # build.sh builds the control-plane binaries the e2e suite, the local cluster and
 # the benchmarks run against: etcd and kube-apiserver always; kube-scheduler,
-# kube-controller-manager and kwok when asked (--with-scheduler, --with-controller-manager,
-# --with-kwok, or --all).
+# kube-controller-manager, kwok and kubectl when asked (--with-scheduler,
+# --with-controller-manager, --with-kwok, --with-kubectl, or --all, which is what
+# tools/test.sh asks for: every binary any test runs).
 #
 # They are built from the Go module proxy (k8s.io/kubernetes cannot be `go install`ed:
 # its go.mod replaces every staging module with ./staging/..., so a scratch module
@@ -21,15 +22,16 @@ cache_root=${ASHIATO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pod-ashiato}
 bin_dir="$cache_root/controlplane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
 scratch="$cache_root/controlplane/scratch-$K8S_VERSION"
 
-want_sched=0 want_kcm=0 want_kwok=0
+want_sched=0 want_kcm=0 want_kwok=0 want_kubectl=0
 for arg in "$@"; do
   case "$arg" in
     --with-scheduler) want_sched=1 ;;
     --with-controller-manager) want_kcm=1 ;;
     --with-kwok) want_kwok=1 ;;
-    --all) want_sched=1 want_kcm=1 want_kwok=1 ;;
+    --with-kubectl) want_kubectl=1 ;;
+    --all) want_sched=1 want_kcm=1 want_kwok=1 want_kubectl=1 ;;
     --print-dir) echo "$bin_dir"; exit 0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,16 +49,19 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=37 -X $pkg.gitTreeState=clean"
 done
 
-# has_version BIN WANT: the cached binary exists and reports WANT.
+# has_version BIN WANT [ARGS...]: the cached binary exists and, asked with ARGS
+# (default --version), reports WANT.
 has_version() {
-  local out
+  local bin=$1 want=$2 out
+  shift 2
+  [ $# -gt 0 ] || set -- --version
   # Not `--version | grep -q`: grep exits at the first match and, under
   # pipefail, the binary's SIGPIPE would fail the check.
-  [ -x "$bin_dir/$1" ] && out=$("$bin_dir/$1" --version 2>&1) && grep -qF "$2" <<<"$out"
+  [ -x "$bin_dir/$bin" ] && out=$("$bin_dir/$bin" "$@" 2>&1) && grep -qF "$want" <<<"$out"
 }
 
 prepare_scratch() {
-  [ -f "$scratch/.ready" ] && return 0
+  [ -f "$scratch/.ready-2" ] && return 0
   log "preparing scratch module in $scratch"
   rm -rf "$scratch" && mkdir -p "$scratch"
   (
@@ -69,10 +74,11 @@ prepare_scratch() {
     go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
       "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" \
       "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
+      "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION" \
       "go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
       "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
   )
-  touch "$scratch/.ready"
+  touch "$scratch/.ready-2"
 }
 
 build() { # build NAME PACKAGE
@@ -93,5 +99,8 @@ if [ $want_kcm = 1 ]; then
 fi
 if [ $want_kwok = 1 ]; then
   has_version kwok "$KWOK_VERSION" || { prepare_scratch; build kwok sigs.k8s.io/kwok/cmd/kwok; }
+fi
+if [ $want_kubectl = 1 ]; then
+  has_version kubectl "$K8S_VERSION" version --client || { prepare_scratch; build kubectl k8s.io/kubernetes/cmd/kubectl; }
 fi
 echo "$bin_dir"
