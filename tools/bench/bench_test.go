@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"math"
 	"os"
@@ -283,5 +284,52 @@ Flags:
 		if got := flagDefault(help, name, "x"); got != want {
 			t.Errorf("flagDefault(%s) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// --report merges saved runs: ascending sizes, the later file wins a size
+// measured twice, and the targets are judged on the merged sizes.
+func TestMergeResults(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name string, r results) string {
+		path := filepath.Join(dir, name)
+		data, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	oneshot := func(wall ...float64) *program { return &program{WallS: newStat(wall)} }
+	a := save("a.json", results{Command: "go run ./bench A", Sizes: []sizeResult{
+		{Pods: 150000, Oneshot: oneshot(9, 9, 9)},
+		{Pods: 10000, Oneshot: oneshot(1)},
+	}})
+	b := save("b.json", results{Command: "go run ./bench B", Sizes: []sizeResult{
+		{Pods: 150000, Oneshot: oneshot(3, 4, 5)},
+	}})
+	got, err := mergeResults([]string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Sizes) != 2 || got.Sizes[0].Pods != 10000 || got.Sizes[1].Pods != 150000 {
+		t.Fatalf("sizes = %+v, want 10000 then 150000", got.Sizes)
+	}
+	if m := got.Sizes[1].Oneshot.WallS.Median; m != 4 {
+		t.Errorf("150000 pods: median %v, want the later file's 4", m)
+	}
+	if got.Command != "go run ./bench A && go run ./bench B" {
+		t.Errorf("command = %q", got.Command)
+	}
+	if len(got.Targets) == 0 {
+		t.Error("no targets judged")
+	}
+	if r := runsOf(got.Sizes[1]); r != 3 {
+		t.Errorf("runsOf = %d, want 3", r)
+	}
+	if _, err := mergeResults([]string{filepath.Join(dir, "missing.json")}); err == nil {
+		t.Error("a missing file merged without error")
 	}
 }
