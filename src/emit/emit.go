@@ -17,12 +17,13 @@ import (
 const Message = "pod placement"
 
 // NewLogger returns the logger records are written with: JSON, one object a
-// line, no logrus timestamp (each record carries its own observation time).
-// It is separate from the diagnostics logger, which writes to stderr.
+// line, no logrus timestamp (each record carries its own observation time),
+// written by Formatter. It is separate from the diagnostics logger, which
+// writes to stderr.
 func NewLogger(w io.Writer) *logrus.Logger {
 	return &logrus.Logger{
 		Out:       w,
-		Formatter: &logrus.JSONFormatter{DisableTimestamp: true, DisableHTMLEscape: true},
+		Formatter: NewFormatter(),
 		Hooks:     make(logrus.LevelHooks),
 		Level:     logrus.InfoLevel,
 		ExitFunc:  func(int) {},
@@ -49,8 +50,19 @@ func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<
 			_ = flusher.Flush()
 		}
 	}()
+	// With Formatter, the entry carries the record itself (one field, one map
+	// reused for every record; logrus formats it before Info returns).
+	_, direct := e.Log.Formatter.(*Formatter)
+	var cur record.Placement
+	entry := logrus.NewEntry(e.Log)
+	entry.Data = logrus.Fields{recordField: &cur}
 	for r := range in {
-		e.Log.WithFields(Fields(r)).Info(Message)
+		if direct {
+			cur = r
+			entry.Info(Message)
+		} else {
+			e.Log.WithFields(Fields(r)).Info(Message)
+		}
 		if flusher != nil && len(in) == 0 {
 			if err := flusher.Flush(); err != nil {
 				return err
