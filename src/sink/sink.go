@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
@@ -55,6 +56,9 @@ type ConfigMaps struct {
 	Log   logrus.FieldLogger
 	// Observe, when set, is told about each write (metrics).
 	Observe func(w Write)
+	// Clock drives the flush ticker and the backoff between failed flushes;
+	// nil is the real clock. Tests move a fake one instead of sleeping.
+	Clock clock.WithTicker
 }
 
 // Write describes one ConfigMap write, for metrics.
@@ -71,7 +75,8 @@ var errConflict = errors.New("conflict")
 // what is pending under its own deadline.
 func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error {
 	b := &batches{pending: map[time.Time]*store.Hour{}, written: map[time.Time]*store.Hour{}}
-	ticker := time.NewTicker(s.flushInterval())
+	clk := s.clock()
+	ticker := clk.NewTicker(s.flushInterval())
 	defer ticker.Stop()
 	// One backoff for the whole stage: through a long outage the flushes space
 	// out and each failed one is one log line, instead of every tick starting
@@ -92,8 +97,8 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 				return s.flush(final, b, policy)
 			}
 			b.add(r)
-		case <-ticker.C:
-			if ctx.Err() != nil || time.Now().Before(retryAt) {
+		case <-ticker.C():
+			if ctx.Err() != nil || clk.Now().Before(retryAt) {
 				continue // stopping (the final flush follows when in closes), or backing off
 			}
 			policy := s.Retry
@@ -113,7 +118,7 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 			default:
 				failed++
 				delay := backoff.Step()
-				retryAt = time.Now().Add(delay)
+				retryAt = clk.Now().Add(delay)
 				s.log().WithError(err).WithFields(logrus.Fields{"failed_flushes": failed, "retry_in": delay.Round(time.Millisecond).String()}).
 					Warn("storing placements failed; they stay pending")
 			}
@@ -335,6 +340,13 @@ func (s *ConfigMaps) finalTimeout() time.Duration {
 		return s.FinalTimeout
 	}
 	return DefaultFinalTimeout
+}
+
+func (s *ConfigMaps) clock() clock.WithTicker {
+	if s.Clock != nil {
+		return s.Clock
+	}
+	return clock.RealClock{}
 }
 
 func (s *ConfigMaps) log() logrus.FieldLogger {

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
@@ -92,6 +93,24 @@ func hourOf(t *testing.T, client *fake.Clientset, hour time.Time) map[string]str
 	return got
 }
 
+// stored is the hour's ConfigMaps as a sink writes them after receiving in.
+func stored(t *testing.T, in ...record.Placement) []runtime.Object {
+	t.Helper()
+	h := store.NewHour(store.HourOf(in[0].Timestamp))
+	for _, p := range in {
+		h.Add(store.PodRef{Namespace: p.Namespace, Name: p.Pod}, p.Node, p.Timestamp)
+	}
+	cms, err := store.Encode(h, ns, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := make([]runtime.Object, len(cms))
+	for i, cm := range cms {
+		objs[i] = cm
+	}
+	return objs
+}
+
 func writes(client *fake.Clientset) (n int) {
 	for _, a := range client.Actions() {
 		if a.GetResource().Resource == "configmaps" && (a.GetVerb() == "create" || a.GetVerb() == "update") {
@@ -142,10 +161,12 @@ func TestRun(t *testing.T) {
 			wantWrites: 1,
 		},
 		{
+			// The same placements again, seen within the same last-seen step:
+			// the content would not change, so nothing is written.
 			name:       "nothing new, no write",
-			existing:   []runtime.Object{legacy(hour14, map[string]string{"shop_a": "n1"})},
-			in:         nil,
-			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1"}},
+			existing:   stored(t, placement("a", "n1", at), placement("b", "n2", at)),
+			in:         []record.Placement{placement("b", "n2", at.Add(time.Second)), placement("a", "n1", at)},
+			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1", "shop_b": "n2"}},
 			wantWrites: 0,
 		},
 	}
@@ -257,32 +278,96 @@ func TestPermanentErrorFails(t *testing.T) {
 	}
 }
 
+// handClock is a fake clock whose ticker the test drives tick by tick. A
+// FakeClock ticker drops a tick the sink has not taken yet, so a test that
+// steps it cannot know which ticks the sink saw; tick returns only once the
+// sink has taken its tick.
+type handClock struct {
+	*clocktesting.FakeClock
+	ticks chan time.Time
+}
+
+func newHandClock(now time.Time) *handClock {
+	return &handClock{FakeClock: clocktesting.NewFakeClock(now), ticks: make(chan time.Time)}
+}
+
+func (c *handClock) NewTicker(time.Duration) clock.Ticker { return handTicker(c.ticks) }
+
+type handTicker chan time.Time
+
+func (t handTicker) C() <-chan time.Time { return t }
+func (handTicker) Stop()                 {}
+
+// running is a sink reading from an open input on a handClock.
+type running struct {
+	t     *testing.T
+	clock *handClock
+	in    chan record.Placement
+	done  chan error
+}
+
+func start(t *testing.T, s *ConfigMaps, now time.Time) *running {
+	t.Helper()
+	r := &running{t: t, clock: newHandClock(now), in: make(chan record.Placement), done: make(chan error, 1)}
+	s.Clock = r.clock
+	go func() { r.done <- s.Run(t.Context(), r.in) }()
+	return r
+}
+
+func (r *running) send(ps ...record.Placement) {
+	for _, p := range ps {
+		r.in <- p
+	}
+}
+
+// tick moves the clock by d, hands the sink a tick and returns once the sink
+// has finished with it.
+func (r *running) tick(d time.Duration) {
+	r.clock.Step(d)
+	r.clock.ticks <- r.clock.Now()
+	r.settle()
+}
+
+// settle returns once the sink has finished with everything it took before:
+// it takes the next input only after that. An unscheduled pod is never stored.
+func (r *running) settle() {
+	r.in <- record.Placement{Namespace: "shop", Pod: "settle", Timestamp: r.clock.Now()}
+}
+
+func (r *running) stop() {
+	r.t.Helper()
+	close(r.in)
+	if err := <-r.done; err != nil {
+		r.t.Fatal(err)
+	}
+}
+
 // TestFlushesOnTicker checks that a long-running sink writes while its input
 // stays open, once per flush, not once per pod.
 func TestFlushesOnTicker(t *testing.T) {
 	client := fake.NewClientset()
 	s := newSink(client)
-	s.FlushInterval = 20 * time.Millisecond
-	in := make(chan record.Placement)
-	done := make(chan error)
-	go func() { done <- s.Run(context.Background(), in) }()
-	now := time.Now().UTC()
+	s.FlushInterval = 30 * time.Second
+	now := hour14.Add(5 * time.Minute)
+	r := start(t, s, now)
 	for i := range 50 {
-		in <- placement(fmt.Sprintf("p%d", i), "n1", now)
+		r.send(placement(fmt.Sprintf("p%d", i), "n1", now))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(hourOf(t, client, store.HourOf(now))) < 50 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	if w := writes(client); w != 0 {
+		t.Fatalf("%d writes before the first tick, want none", w)
 	}
-	if n := len(hourOf(t, client, store.HourOf(now))); n != 50 {
-		t.Fatalf("after the ticker, store holds %d pods, want 50", n)
+	r.tick(s.FlushInterval)
+	r.settle()
+	if n := len(hourOf(t, client, hour14)); n != 50 {
+		t.Fatalf("after a tick, with the input still open, the store holds %d pods, want 50", n)
 	}
-	if w := writes(client); w > 2 {
-		t.Errorf("%d writes for 50 pods, want one per flush", w)
+	if w := writes(client); w != 1 {
+		t.Errorf("%d writes for 50 pods in one flush, want 1", w)
 	}
-	close(in)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	r.tick(s.FlushInterval)
+	r.stop()
+	if w := writes(client); w != 1 {
+		t.Errorf("%d writes in all, want 1: nothing new arrived after the first flush", w)
 	}
 }
 
@@ -292,35 +377,26 @@ func TestFlushesOnTicker(t *testing.T) {
 func TestDeletedHourIsRecreatedWhole(t *testing.T) {
 	client := fake.NewClientset()
 	s := newSink(client)
-	s.FlushInterval = 10 * time.Millisecond
-	in := make(chan record.Placement)
-	done := make(chan error)
-	go func() { done <- s.Run(context.Background(), in) }()
-	now := time.Now().UTC()
-	hour := store.HourOf(now)
-	waitStored := func(n int) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for len(hourOf(t, client, hour)) < n && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	now := hour14.Add(5 * time.Minute)
+	r := start(t, s, now)
 
-	in <- placement("a", "n1", now)
-	waitStored(1)
-	if err := client.CoreV1().ConfigMaps(ns).Delete(t.Context(), store.NameFor(hour), metav1.DeleteOptions{}); err != nil {
+	r.send(placement("a", "n1", now))
+	r.tick(s.flushInterval())
+	r.settle()
+	if got := hourOf(t, client, hour14); len(got) != 1 {
+		t.Fatalf("after the first flush the store holds %v, want shop_a", got)
+	}
+	if err := client.CoreV1().ConfigMaps(ns).Delete(t.Context(), store.NameFor(hour14), metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	in <- placement("b", "n2", now)
-	waitStored(2)
-	close(in)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	r.send(placement("b", "n2", now))
+	r.tick(s.flushInterval())
+	r.settle()
 	want := map[string]string{"shop_a": "n1", "shop_b": "n2"}
-	if got := hourOf(t, client, hour); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := hourOf(t, client, hour14); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after the hand delete the store holds %v, want %v", got, want)
 	}
+	r.stop()
 }
 
 // TestOutageBacksOffAcrossFlushes: while the API server is unreachable the
@@ -340,35 +416,42 @@ func TestOutageBacksOffAcrossFlushes(t *testing.T) {
 	s := newSink(client)
 	s.Log = log
 	s.FlushInterval = 5 * time.Millisecond
-	s.Retry = retry.Policy{Backoff: wait.Backoff{Duration: 40 * time.Millisecond, Factor: 2, Steps: 100, Cap: time.Second}, Log: log}
-	in := make(chan record.Placement)
-	done := make(chan error)
-	go func() { done <- s.Run(context.Background(), in) }()
-	now := time.Now().UTC()
-	in <- placement("a", "n1", now)
+	// One try per request within a flush (MaxElapsed is over at once), so only
+	// the stage's backoff spaces the flushes: 40 ms doubling, no jitter.
+	s.Retry = retry.Policy{Backoff: wait.Backoff{Duration: 40 * time.Millisecond, Factor: 2, Steps: 100, Cap: time.Second}, MaxElapsed: time.Nanosecond, Log: log}
+	now := hour14.Add(5 * time.Minute)
+	r := start(t, s, now)
+	r.send(placement("a", "n1", now))
 
-	time.Sleep(700 * time.Millisecond) // 140 ticks; backoff allows ~5 flushes
-	warnings := 0
-	for _, e := range hook.AllEntries() {
-		if e.Level == logrus.WarnLevel {
-			warnings++
+	warnings := func() (n int) {
+		for _, e := range hook.AllEntries() {
+			if e.Level == logrus.WarnLevel {
+				n++
+			}
 		}
+		return n
 	}
-	if warnings == 0 || warnings > 8 {
-		t.Errorf("%d warning lines in 700 ms of outage at a 5 ms flush interval, want 1 to 8", warnings)
+	// 140 ticks, 700 ms: flushes at 5 ms, then after 40, 80, 160 and 320 ms of
+	// backoff (45, 125, 285, 605 ms); every other tick is skipped.
+	for range 140 {
+		r.tick(s.FlushInterval)
+	}
+	r.settle()
+	if got := warnings(); got != 5 {
+		t.Errorf("%d warning lines in 700 ms of outage at a 5 ms flush interval, want 5 (one per backed-off flush)", got)
 	}
 
 	down.Store(false)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(hourOf(t, client, store.HourOf(now))) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	// The next flush is due at 605 + 640 ms.
+	for r.clock.Now().Before(now.Add(1245 * time.Millisecond)) {
+		r.tick(s.FlushInterval)
 	}
-	close(in)
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	r.settle()
+	if got := hourOf(t, client, hour14); got["shop_a"] != "n1" {
+		t.Fatalf("after the outage the store holds %v, want shop_a on n1", got)
 	}
-	if got := hourOf(t, client, store.HourOf(now)); got["shop_a"] != "n1" {
-		t.Fatalf("after the outage the store holds %v", got)
+	if got := warnings(); got != 5 {
+		t.Errorf("%d warning lines, want still 5: no flush before the backoff is over", got)
 	}
 	again := false
 	for _, e := range hook.AllEntries() {
@@ -377,4 +460,5 @@ func TestOutageBacksOffAcrossFlushes(t *testing.T) {
 	if !again {
 		t.Error("no 'storing placements again' line after recovery")
 	}
+	r.stop()
 }
