@@ -62,9 +62,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.context, "context", "", "kubeconfig context to use (default: the current context)")
 	fs.DurationVar(&c.interval, "interval", 30*time.Second, "time between two listings of every pod")
 	fs.BoolVar(&c.oneshot, "oneshot", false, "list every pod once, print, store, and exit")
-	fs.StringVar(&c.filter.Namespace, "namespace", "", "only pods of this namespace (default: all namespaces)")
+	fs.Var((*listFlag)(&c.filter.Namespaces), "namespace", "only pods of these namespaces, comma-separated (default: all namespaces)")
+	fs.Var((*listFlag)(&c.filter.ExcludeNamespaces), "exclude-namespace", "not the pods of these namespaces, comma-separated")
 	fs.StringVar(&c.filter.NamePrefix, "name", "", "only pods whose name starts with this prefix")
-	fs.StringVar(&c.filter.LabelSelector, "label", "", "only pods matching this label selector, e.g. 'app=nginx,tier!=cache'")
+	fs.Var((*listFlag)(&c.filter.ExcludeNamePrefixes), "exclude-name", "not the pods whose name starts with this prefix (repeatable, or comma-separated)")
+	fs.StringVar(&c.filter.LabelSelector, "label", "", "only pods matching this label selector, e.g. 'app=nginx,tier!=cache' or '!canary,tier notin (a,b)'")
+	fs.StringVar(&c.filter.FieldSelector, "field-selector", "", "only pods matching this field selector, e.g. 'status.phase!=Succeeded' (applied by the API server)")
+	fs.StringVar(&c.filter.Node, "node", "", "only pods on this node (same as --field-selector spec.nodeName=NODE)")
+	fs.Var((*listFlag)(&c.filter.OwnerKinds), "owner-kind", "only pods whose owner is of these kinds, comma-separated: ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, Node, None")
+	fs.Var((*listFlag)(&c.filter.ExcludeOwnerKinds), "exclude-owner-kind", "not the pods whose owner is of these kinds, comma-separated")
 	fs.BoolVar(&c.storeInCM, "store-in-cm", false, "also keep the history in hourly ConfigMaps pod-ashiato-YYYYMMDDHH")
 	fs.StringVar(&c.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
 	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the ConfigMaps")
@@ -140,4 +146,20 @@ func (c *config) validate() error {
 func firstLine(err error) error {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return errors.New(msg)
+}
+
+// listFlag is a comma-separated list flag; given again, it adds to the list.
+// An empty value adds nothing (--namespace "" is every namespace, as before).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	if v == "" {
+		return nil
+	}
+	for _, item := range strings.Split(v, ",") {
+		*l = append(*l, strings.TrimSpace(item))
+	}
+	return nil
 }

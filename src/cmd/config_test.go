@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pod-ashiato/ashiato/src/filter"
 )
 
 func TestParseFlagsDefaults(t *testing.T) {
@@ -18,7 +21,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	}
 	// The original tool's defaults.
 	if c.interval != 30*time.Second || c.oneshot || c.storeInCM || c.cmNamespace != "default" ||
-		c.filter.Namespace != "" || c.filter.NamePrefix != "" || c.filter.LabelSelector != "" {
+		c.filter.String() != "none" {
 		t.Errorf("defaults changed: %+v", c)
 	}
 }
@@ -30,14 +33,32 @@ func TestParseFlagsOriginalFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.kubeconfig != "/k" || c.interval != time.Minute || !c.oneshot || c.filter.Namespace != "shop" ||
+	if c.kubeconfig != "/k" || c.interval != time.Minute || !c.oneshot || fmt.Sprint(c.filter.Namespaces) != "[shop]" ||
 		c.filter.NamePrefix != "web-" || c.filter.LabelSelector != "app=web" || !c.storeInCM ||
 		c.cmNamespace != "history" || c.context != "prod" {
 		t.Errorf("flags not taken: %+v", c)
 	}
 	// Go's flag package also takes the single-dash form the original's users may have in scripts.
-	if c, err := parseFlags([]string{"-oneshot", "-namespace=shop"}, &bytes.Buffer{}); err != nil || !c.oneshot || c.filter.Namespace != "shop" {
+	if c, err := parseFlags([]string{"-oneshot", "-namespace=shop"}, &bytes.Buffer{}); err != nil || !c.oneshot || fmt.Sprint(c.filter.Namespaces) != "[shop]" {
 		t.Errorf("single-dash flags: %+v, %v", c, err)
+	}
+}
+
+func TestParseFlagsFilters(t *testing.T) {
+	args := []string{"--namespace", "a, b", "--namespace=c", "--exclude-namespace", "kube-system,kube-public", "--exclude-name", "canary-",
+		"--exclude-name", "debug-,tmp-", "--field-selector", "status.phase!=Succeeded", "--node", "n1", "--owner-kind", "Job,CronJob",
+		"--exclude-owner-kind", "None", "--label", "!canary,tier notin (a,b)", "--namespace", ""}
+	c, err := parseFlags(args, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filter.Options{
+		Namespaces: []string{"a", "b", "c"}, ExcludeNamespaces: []string{"kube-system", "kube-public"},
+		ExcludeNamePrefixes: []string{"canary-", "debug-", "tmp-"}, FieldSelector: "status.phase!=Succeeded", Node: "n1",
+		OwnerKinds: []string{"Job", "CronJob"}, ExcludeOwnerKinds: []string{"None"}, LabelSelector: "!canary,tier notin (a,b)",
+	}
+	if got := fmt.Sprintf("%+v", c.filter); got != fmt.Sprintf("%+v", want) {
+		t.Errorf("filters\n got %s\nwant %+v", got, want)
 	}
 }
 
@@ -72,6 +93,18 @@ current-context: x
 		{"bad label selector", []string{"--label", "app=a=b"}, "invalid --label"},
 		{"bad namespace", []string{"--namespace", "Shop"}, "invalid --namespace"},
 		{"bad name prefix", []string{"--name", "Web_1"}, "invalid --name"},
+		{"bad namespace in a list", []string{"--namespace", "shop,Web"}, `invalid --namespace "Web"`},
+		{"empty namespace in a list", []string{"--namespace", "shop,,web"}, `invalid --namespace ""`},
+		{"bad excluded namespace", []string{"--exclude-namespace", "kube_system"}, `invalid --exclude-namespace "kube_system"`},
+		{"every namespace excluded", []string{"--namespace", "a", "--exclude-namespace", "a"}, "excludes every namespace"},
+		{"bad excluded name", []string{"--exclude-name", "Canary"}, `invalid --exclude-name "Canary"`},
+		{"unknown field", []string{"--field-selector", "status.hostIP=10.0.0.1"}, `pods cannot be selected by field "status.hostIP"`},
+		{"field selector syntax", []string{"--field-selector", "status.phase"}, "invalid --field-selector"},
+		{"impossible phase", []string{"--field-selector", "status.phase=running"}, "invalid --field-selector"},
+		{"bad node", []string{"--node", "Node_1"}, `invalid --node "Node_1"`},
+		{"unknown owner kind", []string{"--owner-kind", "Job,Rollout"}, `invalid --owner-kind "Rollout"`},
+		{"deployment owner", []string{"--owner-kind", "Deployment"}, "use ReplicaSet"},
+		{"unknown excluded owner kind", []string{"--exclude-owner-kind", "Cron"}, `invalid --exclude-owner-kind "Cron"`},
 		{"bad cm namespace", []string{"--cm-namespace", "my_ns"}, "invalid --cm-namespace"},
 		{"empty cm namespace", []string{"--cm-namespace", ""}, "invalid --cm-namespace"},
 		{"zero flush interval", []string{"--cm-flush-interval", "0s"}, "invalid --cm-flush-interval"},

@@ -15,7 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pod-ashiato/ashiato/src/filter"
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
@@ -33,6 +35,9 @@ const historyUsage = `Usage:
   ashiato history pod NAMESPACE/NAME --at T [flags]
   ashiato history node NODE --at T [flags]
   ashiato history node NODE --since T [--until T] [flags]
+
+  history node also takes --namespace, --exclude-namespace (comma-separated)
+  and --name, --exclude-name (name prefixes), as the recorder does.
 
 Reads the history that ashiato --store-in-cm keeps in hourly ConfigMaps.
 
@@ -65,6 +70,7 @@ type historyConfig struct {
 	window history.Window
 	at     bool
 	output string
+	filter filter.Options // history node: namespaces and name prefixes
 }
 
 // parseHistoryFlags reads the arguments after "history". Flags may come
@@ -81,6 +87,10 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	at := fs.String("at", "", "a single instant instead of a range")
 	fs.StringVar(&c.output, "o", "table", "output: table, wide (every column) or json")
 	fs.StringVar(&c.output, "output", "table", "same as -o")
+	fs.Var((*listFlag)(&c.filter.Namespaces), "namespace", "history node: only pods of these namespaces, comma-separated")
+	fs.Var((*listFlag)(&c.filter.ExcludeNamespaces), "exclude-namespace", "history node: not the pods of these namespaces, comma-separated")
+	fs.StringVar(&c.filter.NamePrefix, "name", "", "history node: only pods whose name starts with this prefix")
+	fs.Var((*listFlag)(&c.filter.ExcludeNamePrefixes), "exclude-name", "history node: not the pods whose name starts with this prefix (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), historyUsage)
 		fs.PrintDefaults()
@@ -124,6 +134,12 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	}
 	if err != nil {
 		return nil, err
+	}
+	if err := c.filter.Validate(); err != nil {
+		return nil, usageError{err}
+	}
+	if sub == "pod" && c.filter.String() != "none" {
+		return nil, usagef("history pod names one pod: %s filters history node only", c.filter)
 	}
 	if err := c.parseTimes(sub, *since, *until, *at, now); err != nil {
 		return nil, err
@@ -220,7 +236,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// Diagnostics are for a person here: plain text, warnings and up.
 	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
 	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
-	if err := checkNamespaces(ctx, client, quiet, map[string]string{"cm-namespace": cfg.kube.cmNamespace}); err != nil {
+	if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
 		return err
 	}
 
@@ -243,7 +259,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	var rows []history.Row
 	if cfg.node != "" {
-		rows = history.Node(hours, cfg.node, cfg.window)
+		rows = keepRows(history.Node(hours, cfg.node, cfg.window), cfg.filter.StoredChain())
 	} else {
 		rows = history.Pod(hours, cfg.pod, cfg.window)
 	}
@@ -256,11 +272,28 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
+// keepRows is the rows the chain keeps, in order.
+func keepRows(rows []history.Row, chain filter.Chain) []history.Row {
+	if len(chain) == 0 {
+		return rows
+	}
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if chain.Keep(record.Placement{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node}) {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
 // nothingFound is the stderr line for an empty answer.
 func (c *historyConfig) nothingFound() string {
 	what := "no placements of pod " + c.pod.String()
 	if c.node != "" {
 		what = "no pods on node " + c.node
+		if f := c.filter.String(); f != "none" {
+			what = "no pods matching " + f + " on node " + c.node
+		}
 	}
 	when := " at " + c.window.Since.UTC().Format(time.RFC3339)
 	if !c.at {

@@ -107,6 +107,10 @@ func TestHistoryInvalidInput(t *testing.T) {
 		{"unknown output", []string{"pod", "a/b", "-o", "yaml"}, `invalid -o "yaml": want table, wide or json`},
 		{"bad cm namespace", []string{"pod", "a/b", "--cm-namespace", "My_NS"}, `invalid --cm-namespace "My_NS"`},
 		{"missing kubeconfig", []string{"pod", "a/b", "--kubeconfig", filepath.Join(dir, "nope")}, "invalid --kubeconfig"},
+		{"bad namespace filter", []string{"node", "n1", "--at", "now", "--namespace", "shop,Web"}, `invalid --namespace "Web"`},
+		{"bad excluded namespace", []string{"node", "n1", "--at", "now", "--exclude-namespace", "kube_system"}, `invalid --exclude-namespace "kube_system"`},
+		{"bad name filter", []string{"node", "n1", "--at", "now", "--exclude-name", "Web"}, `invalid --exclude-name "Web"`},
+		{"filter on one pod", []string{"pod", "a/b", "--namespace", "a"}, "history pod names one pod"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +127,31 @@ func TestHistoryInvalidInput(t *testing.T) {
 				t.Errorf("printed %q / %q before failing", stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+func TestHistoryNodeFilters(t *testing.T) {
+	c, err := parseHistoryFlags([]string{"node", "n1", "--at", "now", "--namespace", "shop,kube-system", "--exclude-namespace", "kube-system",
+		"--exclude-name", "web-canary"}, historyNow, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []history.Row{
+		{Pod: store.PodRef{Namespace: "shop", Name: "web-0"}, Node: "n1"},
+		{Pod: store.PodRef{Namespace: "shop", Name: "web-canary-1"}, Node: "n1"},
+		{Pod: store.PodRef{Namespace: "kube-system", Name: "coredns-0"}, Node: "n1"},
+		{Pod: store.PodRef{Namespace: "other", Name: "web-1"}, Node: "n1"},
+		{Pod: store.PodRef{Namespace: "shop", Name: "db-0"}, Node: "n1"},
+	}
+	var got []string
+	for _, r := range keepRows(rows, c.filter.StoredChain()) {
+		got = append(got, r.Pod.String())
+	}
+	if strings.Join(got, " ") != "shop/web-0 shop/db-0" {
+		t.Errorf("kept %v, want shop/web-0 shop/db-0", got)
+	}
+	if want := `no pods matching --namespace="shop,kube-system" --exclude-namespace="kube-system" --exclude-name="web-canary" on node n1 at`; !strings.HasPrefix(c.nothingFound(), want) {
+		t.Errorf("nothing found: %q, want it to start with %q", c.nothingFound(), want)
 	}
 }
 

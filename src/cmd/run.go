@@ -17,7 +17,6 @@ import (
 	"github.com/pod-ashiato/ashiato/src/pipeline"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
-	"github.com/pod-ashiato/ashiato/src/source"
 )
 
 // oneshotRetry bounds how long --oneshot waits for an unreachable API server:
@@ -52,9 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("invalid kubeconfig: %w", err)
 	}
-	namespaces := map[string]string{"namespace": cfg.filter.Namespace}
+	namespaces := map[string][]string{"namespace": cfg.filter.Namespaces}
 	if cfg.storeInCM || cfg.leaderElect {
-		namespaces["cm-namespace"] = cfg.cmNamespace
+		namespaces["cm-namespace"] = []string{cfg.cmNamespace}
 	}
 	if err := checkNamespaces(ctx, client, log, namespaces); err != nil {
 		return err
@@ -77,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	log.WithFields(logrus.Fields{
 		"server": restCfg.Host, "oneshot": cfg.oneshot, "interval": cfg.interval.String(), "source": cfg.source,
-		"namespace": cfg.filter.Namespace, "name": cfg.filter.NamePrefix, "label": cfg.filter.LabelSelector,
+		"filters":     cfg.filter.String(),
 		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "leader_elect": cfg.leaderElect, "version": version,
 	}).Info("starting")
 
@@ -107,30 +106,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // ends (continuous) or the listing is done (--oneshot).
 func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, stdout io.Writer) error {
 	policy := retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError}
-	selection := source.Selection{Namespace: cfg.filter.Namespace, LabelSelector: cfg.filter.LabelSelector}
-	m.SetReady(false)
-	synced := func(n int) {
-		m.Synced(time.Now())
-		m.SetTracked(func() int { return n })
-	}
-
-	var src pipeline.Source
-	switch {
-	case cfg.oneshot:
+	if cfg.oneshot {
 		policy.MaxElapsed = oneshotRetry
-		src = (&source.List{Client: client, Selection: selection, PageSize: cfg.pageSize, Retry: policy, Log: log, OnCycle: synced}).Run
-	case cfg.source == "list":
-		src = (&source.List{Client: client, Selection: selection, PageSize: cfg.pageSize, Interval: cfg.interval, Retry: policy, Log: log, OnCycle: synced}).Run
-	default:
-		w := &source.Watch{Client: client, Selection: selection, Interval: cfg.interval, Log: log, OnError: m.APIError,
-			OnSnapshot: func(int) { m.Synced(time.Now()) }}
-		m.SetTracked(w.Tracked)
-		src = w.Run
 	}
+	plan := cfg.filter.Plan()
+	m.SetReady(false)
+	src := newSource(cfg, client, plan, policy, log, m)
 
 	var stages []pipeline.Stage
-	if chain := cfg.filter.Chain(); len(chain) > 0 {
-		stages = append(stages, chain.Run)
+	if len(plan.Chain) > 0 {
+		stages = append(stages, plan.Chain.Run)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	stages = append(stages, m.Count, (&emit.Emitter{Log: emit.NewLogger(out)}).Run)

@@ -85,7 +85,8 @@ func (l *List) cycle(ctx context.Context, out chan<- record.Placement) (int, err
 		resuming bool   // re-listing after an expired continue token
 	)
 	for {
-		opts := metav1.ListOptions{LabelSelector: l.Selection.LabelSelector, Limit: pageSize, Continue: cont}
+		opts := metav1.ListOptions{Limit: pageSize, Continue: cont}
+		l.Selection.apply(&opts)
 		var page []record.Placement
 		err := retry.Do(ctx, l.Retry, "listing pods", func(ctx context.Context) error {
 			list, err := pods.List(ctx, opts)

@@ -27,6 +27,12 @@ type Source interface {
 type Selection struct {
 	Namespace     string // "" is every namespace
 	LabelSelector string
+	FieldSelector string // e.g. spec.nodeName=n1,metadata.namespace!=kube-system
+}
+
+// apply puts the selectors on one LIST or WATCH request.
+func (s Selection) apply(opts *metav1.ListOptions) {
+	opts.LabelSelector, opts.FieldSelector = s.LabelSelector, s.FieldSelector
 }
 
 // FromPod turns a pod into the placement record. It copies what it needs, so the

@@ -141,19 +141,18 @@ func (w *Watch) Run(ctx context.Context, out chan<- record.Placement) error {
 // LIST and WATCH request and tr applied to every pod.
 func (w *Watch) newInformer(tr *trimmer) (cache.SharedIndexInformer, error) {
 	pods := w.Client.CoreV1().Pods(w.Selection.Namespace)
-	selector := w.Selection.LabelSelector
 	health := &apiHealth{log: w.log(), onError: w.OnError, now: w.now}
 	lw := &cache.ListWatch{
 		// The initial state, and the whole state again whenever a watch
 		// cannot be resumed.
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.LabelSelector = selector
+			w.Selection.apply(&opts)
 			list, err := listAll(ctx, pods, opts, tr)
 			health.observe(err)
 			return list, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.LabelSelector = selector
+			w.Selection.apply(&opts)
 			wi, err := pods.Watch(ctx, opts)
 			health.observe(err)
 			return wi, err
