@@ -13,6 +13,15 @@
 //     this repository (Bazel rejects that at analysis time, Gazelle never sees it).
 //   - test_size: every go_test sets size (Gazelle never does; unset means
 //     "medium" and a 5-minute timeout, which hides a hanging unit test).
+//   - oci_platforms: every multi-arch oci.pull names its platforms as the
+//     image index lists them (arm64 carries variant v8), is pinned by digest,
+//     and use_repo(oci, ...) lists the repositories `bazel mod tidy` would.
+//   - test_data: every repository file a go_test reads (repoRoot() joins,
+//     repository paths in string literals) is in its data, so in its runfiles.
+//   - tmp_handoff: no script, .bazelrc or test rule hands a test a path in the
+//     temp dir written outside it (a sandboxed test has its own empty /tmp).
+//
+// Each check lives in its own file, named after it.
 //
 // Gazelle and buildifier are built from the tools module (tools/go.mod), so
 // their versions are the ones pinned there. Usage, from tools/:
@@ -55,6 +64,9 @@ var checks = []check{
 	{"labels", checkLabels},
 	{"testonly", checkTestonly},
 	{"test_size", checkTestSize},
+	{"oci_platforms", checkOCIPlatforms},
+	{"test_data", checkTestData},
+	{"tmp_handoff", checkTmpHandoff},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
