@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,10 +42,43 @@ func kubectl(t *testing.T, stdin []byte, args ...string) []byte {
 	return stdout.Bytes()
 }
 
-// render is `kubectl kustomize` of a folder under k8s/.
+// render is `kubectl kustomize` of a folder under k8s/, run on a plain copy
+// of k8s/: under bazel test every file of the runfiles tree is a symlink into
+// the source tree, and kustomize resolves symlinks and refuses a file whose
+// real path is outside the kustomization (kubernetes-sigs/kustomize#4420).
 func render(t *testing.T, dir string) []byte {
 	t.Helper()
-	return kubectl(t, nil, "kustomize", filepath.Join(repoRoot(), "k8s", dir))
+	return kubectl(t, nil, "kustomize", filepath.Join(copyDir(t, filepath.Join(repoRoot(), "k8s")), dir))
+}
+
+// copyDir copies a folder into a temporary one, following symlinks to files.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	if real, err := filepath.EvalSymlinks(src); err == nil {
+		src = real // WalkDir would not enter a root that is a symlink
+	}
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", src, err)
+	}
+	return dst
 }
 
 // TestManifests: every overlay renders and the API server accepts it

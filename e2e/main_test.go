@@ -67,6 +67,13 @@ func testMain(m *testing.M) int {
 		}
 		fmt.Printf("e2e: built ashiato in %s\n", time.Since(start).Round(time.Millisecond))
 	}
+	// bazel test sets ASHIATO_BIN relative to the runfiles folder the test
+	// starts in; tests run the binary from other folders and link to it
+	// (kubectl-ashiato), so it must be absolute.
+	if ashiatoBin, err = filepath.Abs(ashiatoBin); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: ASHIATO_BIN: %v\n", err)
+		return 1
+	}
 
 	if existing != "" {
 		kubeconfig = existing
@@ -103,8 +110,14 @@ func requireCluster(t *testing.T) {
 	}
 }
 
-// repoRoot is the module root, two levels above this file.
+// repoRoot is the repository root: under bazel test the main repository's
+// runfiles folder, $TEST_SRCDIR/$TEST_WORKSPACE, which holds the test's data
+// (//k8s:manifests), as rules_go's bzltestutil/chdir computes it; under go
+// test the module root, two levels above this file.
 func repoRoot() string {
+	if srcdir, ws := os.Getenv("TEST_SRCDIR"), os.Getenv("TEST_WORKSPACE"); srcdir != "" && ws != "" {
+		return filepath.Join(srcdir, ws)
+	}
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Dir(filepath.Dir(file))
 }
