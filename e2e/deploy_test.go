@@ -81,6 +81,42 @@ func copyDir(t *testing.T, src string) string {
 	return dst
 }
 
+// TestRenderUnderBazel: under bazel test the manifests come from the test's
+// runfiles ($TEST_SRCDIR/$TEST_WORKSPACE), a tree of symlinks into the source
+// tree, and still render. Needs kubectl, not a cluster.
+func TestRenderUnderBazel(t *testing.T) {
+	src, err := filepath.Abs(filepath.Join(repoRoot(), "k8s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcdir := t.TempDir()
+	runfiles := filepath.Join(srcdir, "_main", "k8s")
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(runfiles, rel), 0o755)
+		}
+		return os.Symlink(p, filepath.Join(runfiles, rel)) // as Bazel lays out runfiles
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_SRCDIR", srcdir)
+	t.Setenv("TEST_WORKSPACE", "_main")
+	if got, want := repoRoot(), filepath.Join(srcdir, "_main"); got != want {
+		t.Fatalf("repoRoot() = %s under bazel test, want the runfiles folder %s", got, want)
+	}
+	if out := render(t, "overlays/kind"); !bytes.Contains(out, []byte("image: pod-ashiato:dev")) {
+		t.Errorf("overlays/kind rendered from the runfiles lacks image pod-ashiato:dev:\n%s", out)
+	}
+}
+
 // TestManifests: every overlay renders and the API server accepts it
 // (server-side dry run); the base is applied for real, so the RBAC the next
 // test runs under is the one k8s/ ships.
