@@ -5,6 +5,8 @@ package retry
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,14 +18,36 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/clock"
 )
+
+// Permanent reports whether err says the path to the API server is set up
+// wrongly, so that no retry can succeed: the server's certificate is not
+// trusted (unknown CA, wrong host name, expired) or the server does not speak
+// TLS. Such errors travel inside a *url.Error, which is a net.Error, so they
+// must be told apart before the network errors that Retryable accepts.
+func Permanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		verify    *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		host      x509.HostnameError
+		roots     x509.SystemRootsError
+		header    tls.RecordHeaderError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknownCA) || errors.As(err, &invalid) ||
+		errors.As(err, &host) || errors.As(err, &roots) || errors.As(err, &header)
+}
 
 // Retryable reports whether err comes from the API server, or the path to it,
 // being unavailable or overloaded, rather than from the request itself. A
 // Conflict is not retryable here: repeating the same write cannot succeed, the
 // caller has to read again first.
 func Retryable(err error) bool {
-	if err == nil {
+	if err == nil || Permanent(err) {
 		return false
 	}
 	switch {
@@ -67,17 +91,25 @@ type Policy struct {
 	// OnFailure, when set, is told about every failed try, retryable or not
 	// (the API error metric).
 	OnFailure func(error)
+	// Clock measures MaxElapsed and the waits; the real clock when nil.
+	Clock clock.Clock
 }
 
 // Do calls fn until it succeeds, returns an error that is not Retryable, the
 // context ends or MaxElapsed has passed. It returns fn's last error, wrapped
-// with what when it gives up after retries.
+// with what when it gives up after retries. The last wait is cut short so that
+// the last try starts at MaxElapsed at the latest: Do returns no later than
+// MaxElapsed plus the duration of one try.
 func Do(ctx context.Context, p Policy, what string, fn func(context.Context) error) error {
 	backoff := p.Backoff
 	if backoff.Steps == 0 {
 		backoff = DefaultBackoff()
 	}
-	start := time.Now()
+	clk := p.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	start := clk.Now()
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
 		if err != nil && p.OnFailure != nil {
@@ -89,19 +121,23 @@ func Do(ctx context.Context, p Policy, what string, fn func(context.Context) err
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		if p.MaxElapsed > 0 && time.Since(start) >= p.MaxElapsed {
-			return fmt.Errorf("%s: giving up after %d tries in %s: %w", what, attempt, time.Since(start).Round(time.Second), err)
+		elapsed := clk.Since(start)
+		if p.MaxElapsed > 0 && elapsed >= p.MaxElapsed {
+			return fmt.Errorf("%s: giving up after %d tries in %s: %w", what, attempt, elapsed.Round(time.Second), err)
 		}
 		delay := backoff.Step()
+		if p.MaxElapsed > 0 {
+			delay = min(delay, p.MaxElapsed-elapsed)
+		}
 		if p.Log != nil {
 			p.Log.WithError(err).WithField("attempt", attempt).WithField("retry_in", delay.Round(time.Millisecond).String()).Warnf("%s failed, retrying", what)
 		}
-		t := time.NewTimer(delay)
+		t := clk.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return fmt.Errorf("%s: %w", what, err)
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

@@ -20,8 +20,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
 )
 
 // DefaultMoveMemory is how long Watch remembers the node of a deleted pod, to
@@ -53,13 +55,16 @@ const maxRemembered = 100_000
 // Pods without a node have no placement, so they produce no events.
 //
 // The namespace and label selector go to the API server. The initial state
-// comes from a LIST that listAll makes in 500-pod pages, each trimmed to
+// comes from a LIST that listAll makes in pages of PageSize pods, each trimmed to
 // cachedPods as it arrives, so the full pods of a large cluster are never in
 // memory together (left to client-go, that LIST would be one response: see
 // listAll), then a WATCH from the list's resourceVersion. client-go's
 // streaming alternative is turned off on purpose (see listThenWatch).
 // Measured with 20,000 pods, the process peaks at about 1.65 KiB of RSS per
 // pod during the initial sync and keeps about 600 bytes of heap per pod after.
+//
+// A permanent error (retry.Permanent: the server's certificate is not trusted)
+// ends Run with that error at once; client-go would retry it forever.
 //
 // Nothing is lost silently when a watch breaks: client-go lists the whole
 // state again, and the difference from the cache
@@ -77,8 +82,14 @@ type Watch struct {
 	// MoveMemory is how long a deleted pod's node is remembered to detect a
 	// move; DefaultMoveMemory when zero.
 	MoveMemory time.Duration
-	Log        logrus.FieldLogger
-	Now        func() time.Time // time.Now when nil
+	// PageSize is how many pods one LIST request asks for; DefaultPageSize
+	// when zero.
+	PageSize int64
+	Log      logrus.FieldLogger
+	// Clock stamps records and paces the periodic snapshot; the real clock
+	// when nil.
+	Clock clock.WithTicker
+	Now   func() time.Time // overrides Clock's Now for the records' time when set
 	// OnSnapshot, when set, is told after the initial snapshot and after each
 	// periodic one how many pods it sent (readiness and the last-sync metric),
 	// as List.OnCycle is.
@@ -108,7 +119,10 @@ func (w *Watch) Run(ctx context.Context, out chan<- record.Placement) error {
 	if _, err := labels.Parse(w.Selection.LabelSelector); err != nil {
 		return fmt.Errorf("invalid label selector %q: %w", w.Selection.LabelSelector, err)
 	}
-	informer, err := w.newInformer(newTrimmer())
+	// A permanent error stops everything below with itself as the cause.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	informer, err := w.newInformer(newTrimmer(), stop)
 	if err != nil {
 		return err
 	}
@@ -134,20 +148,28 @@ func (w *Watch) Run(ctx context.Context, out chan<- record.Placement) error {
 	wg.Go(func() { w.snapshots(ctx, informer.GetStore(), reg.HasSyncedChecker(), h) })
 	wg.Wait()
 	w.synced.Store(false)
+	if cause := context.Cause(ctx); retry.Permanent(cause) {
+		return fmt.Errorf("listing and watching pods: %w", cause)
+	}
 	return nil
 }
 
 // newInformer builds the pod informer with the Selection applied to every
-// LIST and WATCH request and tr applied to every pod.
-func (w *Watch) newInformer(tr *trimmer) (cache.SharedIndexInformer, error) {
+// LIST and WATCH request and tr applied to every pod. A permanent error is
+// handed to fail.
+func (w *Watch) newInformer(tr *trimmer, fail func(error)) (cache.SharedIndexInformer, error) {
 	pods := w.Client.CoreV1().Pods(w.Selection.Namespace)
-	health := &apiHealth{log: w.log(), onError: w.OnError, now: w.now}
+	pageSize := w.PageSize
+	if pageSize <= 0 {
+		pageSize = DefaultPageSize
+	}
+	health := &apiHealth{log: w.log(), onError: w.OnError, now: w.now, fail: fail}
 	lw := &cache.ListWatch{
 		// The initial state, and the whole state again whenever a watch
 		// cannot be resumed.
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			w.Selection.apply(&opts)
-			list, err := listAll(ctx, pods, opts, tr)
+			list, err := listAll(ctx, pods, opts, pageSize, tr)
 			health.observe(err)
 			return list, err
 		},
@@ -178,7 +200,7 @@ type listThenWatch struct{ *cache.ListWatch }
 // IsWatchListSemanticsUnSupported tells the reflector not to stream.
 func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
-// listAll lists every selected pod in pages of DefaultPageSize, trims each
+// listAll lists every selected pod in pages of pageSize pods, trims each
 // page as it arrives, and returns all the pods as one list.
 //
 // Left to client-go, a LIST of 150,000 pods would be one response: its first
@@ -195,8 +217,8 @@ func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 // than" meaning explicitly, since with a limit alone the API server reads it
 // as "exactly", which fails with 410 Gone once compacted. An expired continue
 // token fails the LIST with 410, and the reflector lists again from the start.
-func listAll(ctx context.Context, pods corev1client.PodInterface, opts metav1.ListOptions, tr *trimmer) (runtime.Object, error) {
-	opts.Limit, opts.Continue = DefaultPageSize, ""
+func listAll(ctx context.Context, pods corev1client.PodInterface, opts metav1.ListOptions, pageSize int64, tr *trimmer) (runtime.Object, error) {
+	opts.Limit, opts.Continue = pageSize, ""
 	switch {
 	case opts.ResourceVersion == "0":
 		opts.ResourceVersion = ""
@@ -242,13 +264,13 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 	if w.Interval <= 0 {
 		return
 	}
-	t := time.NewTicker(w.Interval)
+	t := w.clock().NewTicker(w.Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 		n := h.snapshot(store)
 		w.log().WithField("pods", n).Debug("snapshot sent")
@@ -284,6 +306,7 @@ type apiHealth struct {
 	log     logrus.FieldLogger
 	onError func(error)
 	now     func() time.Time
+	fail    func(error) // told about a permanent error, which ends the watch
 
 	mu       sync.Mutex
 	failures int       // since the last success
@@ -306,6 +329,10 @@ func (h *apiHealth) observe(err error) {
 	if h.onError != nil {
 		h.onError(err)
 	}
+	if retry.Permanent(err) && h.fail != nil {
+		h.fail(err)
+		return
+	}
 	h.failures++
 	if h.failures == 1 {
 		h.since = now
@@ -321,7 +348,14 @@ func (w *Watch) now() time.Time {
 	if w.Now != nil {
 		return w.Now()
 	}
-	return time.Now()
+	return w.clock().Now()
+}
+
+func (w *Watch) clock() clock.WithTicker {
+	if w.Clock != nil {
+		return w.Clock
+	}
+	return clock.RealClock{}
 }
 
 func (w *Watch) log() logrus.FieldLogger {

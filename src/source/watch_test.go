@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,11 +23,14 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
 )
 
 // watchWait bounds every wait on the informer; the reflector backs off about a
@@ -577,25 +582,41 @@ func pagedPods(client *fake.Clientset, n int, fail func(metav1.ListOptions) erro
 }
 
 // TestWatchListsInPages covers the LIST that client-go makes when the initial
-// state cannot be streamed (always, with the fake clientset).
+// state cannot be streamed (always, with the fake clientset): N pods with
+// --page-size P reach the API server as ceil(N/P) requests of at most P pods.
 func TestWatchListsInPages(t *testing.T) {
-	n := 2*DefaultPageSize + 234 // three pages
-	client := fake.NewClientset()
-	lists := pagedPods(client, n, nil)
-	w := &Watch{Client: client}
-	r := startWatch(t, w)
-	for i, p := range r.nextN(n) {
-		if want := fmt.Sprintf("p%04d", i); p.Event != record.EventSnapshot || p.Pod != want || p.Node != "n1" {
-			t.Fatalf("record %d: %s, want a snapshot of %s", i, brief(p), want)
-		}
+	tests := []struct {
+		pods      int
+		pageSize  int64
+		wantPages int
+	}{
+		{pods: 25, pageSize: 10, wantPages: 3},
+		{pods: 20, pageSize: 10, wantPages: 2},
+		{pods: 7, pageSize: 1, wantPages: 7},
+		{pods: 3, pageSize: 500, wantPages: 1},
+		{pods: 2*DefaultPageSize + 234, pageSize: 0, wantPages: 3}, // unset: the default
 	}
-	r.waitSynced()
-	if got := len(lists()); got != 3 {
-		t.Errorf("%d LIST requests, want 3 pages", got)
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d pods, page size %d", tt.pods, tt.pageSize), func(t *testing.T) {
+			client := fake.NewClientset()
+			lists := pagedPods(client, tt.pods, nil)
+			w := &Watch{Client: client, PageSize: tt.pageSize}
+			r := startWatch(t, w)
+			for i, p := range r.nextN(tt.pods) {
+				if want := fmt.Sprintf("p%04d", i); p.Event != record.EventSnapshot || p.Pod != want || p.Node != "n1" {
+					t.Fatalf("record %d: %s, want a snapshot of %s", i, brief(p), want)
+				}
+			}
+			r.waitSynced()
+			if got := len(lists()); got != tt.wantPages {
+				t.Errorf("%d LIST requests, want %d pages", got, tt.wantPages)
+			}
+		})
 	}
 }
 
 func TestListAll(t *testing.T) {
+	const pageSize = 7 // the page size asked for, as --page-size
 	notOlder := metav1.ResourceVersionMatchNotOlderThan
 	tests := []struct {
 		name      string
@@ -605,38 +626,38 @@ func TestListAll(t *testing.T) {
 		{
 			name:      "first LIST: any version becomes a consistent read",
 			in:        metav1.ListOptions{ResourceVersion: "0", Limit: 500},
-			wantFirst: metav1.ListOptions{Limit: DefaultPageSize},
+			wantFirst: metav1.ListOptions{Limit: pageSize},
 		},
 		{
 			name:      "LIST after a broken watch: not older than, in pages",
 			in:        metav1.ListOptions{ResourceVersion: "42"},
-			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: notOlder, Limit: DefaultPageSize},
+			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: notOlder, Limit: pageSize},
 		},
 		{
 			name:      "LIST after an expired version: latest, in pages",
 			in:        metav1.ListOptions{},
-			wantFirst: metav1.ListOptions{Limit: DefaultPageSize},
+			wantFirst: metav1.ListOptions{Limit: pageSize},
 		},
 		{
 			name:      "an explicit match is kept",
 			in:        metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: metav1.ResourceVersionMatchExact, Limit: 10},
-			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: metav1.ResourceVersionMatchExact, Limit: DefaultPageSize},
+			wantFirst: metav1.ListOptions{ResourceVersion: "42", ResourceVersionMatch: metav1.ResourceVersionMatchExact, Limit: pageSize},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset()
-			lists := pagedPods(client, 2*DefaultPageSize+1, nil)
-			obj, err := listAll(t.Context(), client.CoreV1().Pods("shop"), tt.in, newTrimmer())
+			lists := pagedPods(client, 2*pageSize+1, nil)
+			obj, err := listAll(t.Context(), client.CoreV1().Pods("shop"), tt.in, pageSize, newTrimmer())
 			if err != nil {
 				t.Fatal(err)
 			}
 			list := obj.(*metainternalversion.List)
-			if len(list.Items) != 2*DefaultPageSize+1 || list.Continue != "" || list.ResourceVersion != "7" {
-				t.Errorf("got %d items, continue %q, resourceVersion %q; want %d items of version 7, no continue", len(list.Items), list.Continue, list.ResourceVersion, 2*DefaultPageSize+1)
+			if len(list.Items) != 2*pageSize+1 || list.Continue != "" || list.ResourceVersion != "7" {
+				t.Errorf("got %d items, continue %q, resourceVersion %q; want %d items of version 7, no continue", len(list.Items), list.Continue, list.ResourceVersion, 2*pageSize+1)
 			}
-			if _, ok := list.Items[2*DefaultPageSize].(*cachedPod); !ok {
-				t.Errorf("items are %T, want trimmed", list.Items[2*DefaultPageSize])
+			if _, ok := list.Items[2*pageSize].(*cachedPod); !ok {
+				t.Errorf("items are %T, want trimmed", list.Items[2*pageSize])
 			}
 			got := lists()
 			if len(got) != 3 {
@@ -646,7 +667,7 @@ func TestListAll(t *testing.T) {
 				t.Errorf("first page asked with %+v, want %+v", got[0], tt.wantFirst)
 			}
 			for _, next := range got[1:] {
-				if next.Continue == "" || next.ResourceVersion != "" || next.ResourceVersionMatch != "" || next.Limit != DefaultPageSize {
+				if next.Continue == "" || next.ResourceVersion != "" || next.ResourceVersionMatch != "" || next.Limit != pageSize {
 					t.Errorf("next page asked with %+v, want only a continue token and the limit", next)
 				}
 			}
@@ -655,13 +676,13 @@ func TestListAll(t *testing.T) {
 
 	t.Run("expired continue token: 410 for the reflector to list again", func(t *testing.T) {
 		client := fake.NewClientset()
-		pagedPods(client, DefaultPageSize+1, func(opts metav1.ListOptions) error {
+		pagedPods(client, pageSize+1, func(opts metav1.ListOptions) error {
 			if opts.Continue != "" {
 				return apierrors.NewResourceExpired("continue token too old")
 			}
 			return nil
 		})
-		_, err := listAll(t.Context(), client.CoreV1().Pods("shop"), metav1.ListOptions{}, newTrimmer())
+		_, err := listAll(t.Context(), client.CoreV1().Pods("shop"), metav1.ListOptions{}, pageSize, newTrimmer())
 		if !apierrors.IsResourceExpired(err) {
 			t.Errorf("got %v, want a ResourceExpired error", err)
 		}
@@ -951,4 +972,29 @@ func TestNodeMemory(t *testing.T) {
 			t.Error("the newest entry was dropped")
 		}
 	})
+}
+
+// TestWatchFailsOnUntrustedServer: a server whose certificate is not trusted
+// ends the watch with that error at once, where client-go alone would retry it
+// forever.
+func TestWatchFailsOnUntrustedServer(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL}) // no CA: the test server's is unknown
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out := make(chan record.Placement, 10)
+	err = (&Watch{Client: client}).Run(ctx, out)
+	if ctx.Err() != nil {
+		t.Fatalf("Run still retrying after 20 s (returned %v); want it to fail at once", err)
+	}
+	if !retry.Permanent(err) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("Run = %v, want the certificate error", err)
+	}
+	if _, open := <-out; open {
+		t.Error("out not closed")
+	}
 }
