@@ -276,11 +276,11 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // storedHours reads back every placement stored in namespace for the hours
-// between from and to, as namespace_pod → comma-separated nodes, through the
-// same codec the product uses.
+// between from and to, as namespace_pod → comma-separated nodes (see
+// joinHours), through the same codec the product uses.
 func storedHours(t *testing.T, namespace string, from, to time.Time) map[string]string {
 	t.Helper()
-	got := map[string]string{}
+	var hours []*store.Hour
 	for hour := store.HourOf(from); !hour.After(to); hour = hour.Add(time.Hour) {
 		list, err := client.CoreV1().ConfigMaps(namespace).List(t.Context(), metav1.ListOptions{LabelSelector: store.HourSelector(hour)})
 		if err != nil {
@@ -290,17 +290,31 @@ func storedHours(t *testing.T, namespace string, from, to time.Time) map[string]
 		if len(warnings) > 0 {
 			t.Fatalf("stored hour %s is damaged: %v", store.NameFor(hour), warnings)
 		}
+		hours = append(hours, h)
+	}
+	return joinHours(hours)
+}
+
+// joinHours joins hours, oldest first, into namespace_pod → the nodes the pod
+// was on, in the order seen, one entry per stay: a pod that stays on n1 across
+// the turn of the hour is stored in both hours and is "n1", not "n1,n1", so a
+// test that runs across an hour still compares with one node.
+func joinHours(hours []*store.Hour) map[string]string {
+	nodes := map[string][]string{}
+	for _, h := range hours {
 		for ref, seen := range h.Pods {
-			var nodes []string
-			for _, s := range seen {
-				nodes = append(nodes, s.Node)
-			}
 			k := ref.Namespace + "_" + ref.Name
-			if got[k] != "" {
-				got[k] += ","
+			for _, s := range seen {
+				if n := nodes[k]; len(n) > 0 && n[len(n)-1] == s.Node {
+					continue // still there from the hour before
+				}
+				nodes[k] = append(nodes[k], s.Node)
 			}
-			got[k] += strings.Join(nodes, ",")
 		}
+	}
+	got := make(map[string]string, len(nodes))
+	for k, n := range nodes {
+		got[k] = strings.Join(n, ",")
 	}
 	return got
 }
