@@ -80,6 +80,29 @@ func (f *faultFigures) note(key string, value any) {
 	f.extra = append(f.extra, fmt.Sprintf("%s=%v", key, value))
 }
 
+// await polls cond every 200 ms until it holds, for up to timeout, and returns
+// how long it took and whether it held. It is for the waits after a fault is
+// injected: a timeout is an error but does not end the test, so the scenario
+// still counts what is missing and its FAULTS line reports the loss.
+func (f *faultFigures) await(t *testing.T, timeout time.Duration, what string, cond func() bool) (time.Duration, bool) {
+	t.Helper()
+	start := time.Now()
+	if faultWaitUpTo(timeout, cond) {
+		return time.Since(start), true
+	}
+	t.Errorf("%s: no %s within %s", f.scenario, what, timeout)
+	return time.Since(start), false
+}
+
+// recovered notes recovered_after: d, or never when the wait ran out.
+func (f *faultFigures) recovered(d time.Duration, ok bool) {
+	if !ok {
+		f.note("recovered_after", "never")
+		return
+	}
+	f.note("recovered_after", d.Round(time.Second))
+}
+
 // expect counts one expected record and whether it is there.
 func (f *faultFigures) expect(what string, ok bool) {
 	f.checked++
@@ -140,17 +163,14 @@ func faultPods(namespace, prefix string, first, n int, nodeNames []string) []fix
 	return pods
 }
 
-// faultWait polls cond every 200 ms until it holds, failing the test after timeout.
-func faultWait(t *testing.T, timeout time.Duration, what string, cond func() bool) time.Duration {
+// faultWait polls cond every 200 ms until it holds, failing the test after
+// timeout. It is for the set-up, before a fault is injected: nothing can be
+// lost yet. After the fault, figures.await counts the losses first.
+func faultWait(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("no %s within %s", what, timeout)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !faultWaitUpTo(timeout, cond) {
+		t.Fatalf("no %s within %s", what, timeout)
 	}
-	return time.Since(start)
 }
 
 // faultWaitUpTo polls cond every 200 ms for up to timeout and says whether it held.
@@ -362,25 +382,28 @@ func TestFaultAPIServerOutage(t *testing.T) {
 	t.Logf("kube-apiserver down for %s (stopped %s, restarted in %s)", up.Sub(down).Round(time.Millisecond), faultOutage, up.Sub(down.Add(faultOutage)).Round(time.Millisecond))
 
 	upOffsets := map[*run]int{}
+	exited := map[*run]bool{}
 	for _, r := range runs {
 		if !faultRunning(r.p) {
-			t.Fatalf("%s exited during the outage (%v); stderr:\n%s", r.name, r.p.err, r.p.stderrText())
+			exited[r] = true
+			t.Errorf("%s exited during the outage (%v); stderr:\n%s", r.name, r.p.err, r.p.stderrText())
 		}
 		upOffsets[r] = len(faultRecs(r.p))
 		faultCreate(t, r.later)
 	}
 	for _, r := range runs {
 		all := append(slices.Clone(r.pods), r.later...)
-		recovered := faultWait(t, 2*time.Minute, r.name+": records and store of every pod after recovery", func() bool {
+		recovered, ok := r.fig.await(t, 2*time.Minute, r.name+": records and store of every pod after recovery", func() bool {
 			return faultPrintedAll(faultRecs(r.p)[upOffsets[r]:], all) && stored(r, all)
 		})
-		r.fig.note("recovered_after", (up.Sub(down) + recovered).Round(time.Second))
+		r.fig.recovered(up.Sub(down)+recovered, ok)
 	}
 	for _, r := range runs {
-		if code := r.p.stop(time.Minute); code != 0 {
-			t.Fatalf("%s: exit %d after SIGTERM", r.name, code)
+		if code := r.p.stop(time.Minute); code != 0 || exited[r] {
+			t.Errorf("%s: exit %d after SIGTERM", r.name, code)
+		} else {
+			r.fig.survived = 1
 		}
-		r.fig.survived = 1
 		all := append(slices.Clone(r.pods), r.later...)
 		after := faultRecs(r.p)[upOffsets[r]:]
 		for _, p := range all {
@@ -510,7 +533,7 @@ func TestFaultPathCut(t *testing.T) {
 			}
 			return true
 		}
-		recovered := faultWait(t, 2*time.Minute, "records and store of the changes made during the cut", func() bool {
+		recovered, ok := r.fig.await(t, 2*time.Minute, "records and store of the changes made during the cut", func() bool {
 			after := faultRecs(r.p)[r.cutRecs:]
 			return faultPrintedAll(after, live) && (r.source != "watch" || deletedSeen(after, r.gone)) &&
 				faultHasAll(faultStored(t, r.history, r.fig.start), append(slices.Clone(r.pods), r.created...))
@@ -521,9 +544,10 @@ func TestFaultPathCut(t *testing.T) {
 			return deletedSeen(faultRecs(r.p)[r.cutRecs:], r.ephemeral) && faultHasAll(faultStored(t, r.history, r.fig.start), r.ephemeral)
 		})
 		if code := r.p.stop(time.Minute); code != 0 {
-			t.Fatalf("--source=%s: exit %d after SIGTERM", r.source, code)
+			t.Errorf("--source=%s: exit %d after SIGTERM", r.source, code)
+		} else {
+			r.fig.survived = 1
 		}
-		r.fig.survived = 1
 		after := faultRecs(r.p)[r.cutRecs:]
 		stored := faultStored(t, r.history, r.fig.start)
 		for _, p := range live {
@@ -546,7 +570,7 @@ func TestFaultPathCut(t *testing.T) {
 		r.fig.note("klog_first_30s", r.windowKlog)
 		r.fig.note("warnings_total", total)
 		r.fig.note("klog_total", totalKlog)
-		r.fig.note("recovered_after", (restored.Sub(cut) + recovered).Round(time.Second))
+		r.fig.recovered(restored.Sub(cut)+recovered, ok)
 		if r.fig.lost > 0 {
 			t.Errorf("--source=%s: %d of %d records lost after the cut: %v", r.source, r.fig.lost, r.fig.checked, r.fig.missing)
 		}
@@ -639,15 +663,17 @@ func TestFaultAPIErrors(t *testing.T) {
 		p := startAshiato(t, "--kubeconfig", viaProxy, "--source", "list", "--interval", "2s", "--namespace", ns, "--page-size", "25",
 			"--store-in-cm", "--cm-namespace", histList, "--cm-flush-interval", "2s", "--log-level", "debug")
 		cycles := func() int { return strings.Count(p.stderrText(), `"msg":"list cycle done"`) }
-		faultWait(t, 2*time.Minute, "three listings and every pod stored", func() bool {
+		fig.await(t, 2*time.Minute, "three listings and every pod stored", func() bool {
 			return faultRunning(p) && cycles() >= 3 && faultHasAll(faultStored(t, histList, fig.start), pods)
 		})
-		if code := p.stop(time.Minute); code != 0 {
-			t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
-		}
+		code := p.stop(time.Minute)
 		injected := proxy.Injected()
 		fig.injected = len(injected)
-		fig.survived = fig.injected
+		if code != 0 {
+			t.Errorf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
+		} else {
+			fig.survived = fig.injected
+		}
 		done := cycles()
 		fig.note("faults", faultCodes(injected))
 		fig.note("listings", done)
@@ -682,15 +708,17 @@ func TestFaultAPIErrors(t *testing.T) {
 		proxy, viaProxy := faultInjector(t)
 		p := startAshiato(t, "--kubeconfig", viaProxy, "--source", "watch", "--interval", "1h", "--namespace", ns,
 			"--store-in-cm", "--cm-namespace", histWatch, "--cm-flush-interval", "2s")
-		faultWait(t, 2*time.Minute, "every pod printed and stored", func() bool {
+		fig.await(t, 2*time.Minute, "every pod printed and stored", func() bool {
 			return faultRunning(p) && faultPrintedAll(faultRecs(p), pods) && faultHasAll(faultStored(t, histWatch, fig.start), pods)
 		})
-		if code := p.stop(time.Minute); code != 0 {
-			t.Fatalf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
-		}
+		code := p.stop(time.Minute)
 		injected := proxy.Injected()
 		fig.injected = len(injected)
-		fig.survived = fig.injected
+		if code != 0 {
+			t.Errorf("exit %d after SIGTERM; stderr:\n%s", code, p.stderrText())
+		} else {
+			fig.survived = fig.injected
+		}
 		fig.note("faults", faultCodes(injected))
 		fig.note("requests", fmt.Sprint(proxy.Requests()))
 		// One initial snapshot, and nothing changes: each pod printed once.
@@ -785,7 +813,7 @@ func TestFaultConcurrentWriters(t *testing.T) {
 		}
 		time.Sleep(700 * time.Millisecond) // spread the rounds over several flushes of both
 	}
-	faultWait(t, time.Minute, "every pod stored", func() bool {
+	fig.await(t, time.Minute, "every pod stored", func() bool {
 		s := faultStored(t, history, fig.start)
 		return faultHasAll(s, podsA) && faultHasAll(s, podsB)
 	})
@@ -794,9 +822,10 @@ func TestFaultConcurrentWriters(t *testing.T) {
 	codeA, codeB := codes[0], codes[1]
 	fig.injected = 2 + 1 + proxy.Conflicts() // two writers, the hand edit, the races they lost
 	if codeA != 0 || codeB != 0 {
-		t.Fatalf("exit %d and %d after SIGTERM", codeA, codeB)
+		t.Errorf("exit %d and %d after SIGTERM", codeA, codeB)
+	} else {
+		fig.survived = fig.injected
 	}
-	fig.survived = fig.injected
 	fig.note("conflicts_answered", proxy.Conflicts())
 	fig.note("hand_edit_conflicts", handConflicts)
 	fig.note("configmap_writes", proxy.Requests()["update"]+proxy.Requests()["create"])
@@ -882,7 +911,7 @@ func TestFaultHourDeleted(t *testing.T) {
 	for _, cm := range list.Items {
 		oldUIDs[string(cm.UID)] = true
 	}
-	recreated := faultWait(t, time.Minute, "the hour recreated whole", func() bool {
+	recreated, ok := fig.await(t, time.Minute, "the hour recreated whole", func() bool {
 		cm, err := client.CoreV1().ConfigMaps(history).Get(t.Context(), store.NameFor(hour), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return false
@@ -892,11 +921,16 @@ func TestFaultHourDeleted(t *testing.T) {
 		}
 		return !oldUIDs[string(cm.UID)] && faultHasAll(storedHours(t, history, hour, hour), all)
 	})
-	fig.note("recreated_after", recreated.Round(100*time.Millisecond))
-	if code := p.stop(time.Minute); code != 0 {
-		t.Fatalf("exit %d after SIGTERM", code)
+	if ok {
+		fig.note("recreated_after", recreated.Round(100*time.Millisecond))
+	} else {
+		fig.note("recreated_after", "never")
 	}
-	fig.survived = 1
+	if code := p.stop(time.Minute); code != 0 {
+		t.Errorf("exit %d after SIGTERM", code)
+	} else {
+		fig.survived = 1
+	}
 	stored := storedHours(t, history, hour, hour)
 	for _, pod := range all {
 		fig.expect("stored:"+pod.Name, faultHasAll(stored, []fixture.PodSpec{pod}))
@@ -933,11 +967,12 @@ func TestFaultKillRestart(t *testing.T) {
 	faultCreate(t, created)
 
 	second := startAshiato(t, args...)
-	second.waitFor(time.Minute, "records of the new pods", func(recs []rec) bool { return faultPrintedAll(recs, created) })
+	fig.await(t, time.Minute, "records of the new pods", func() bool { return faultPrintedAll(faultRecs(second), created) })
 	if code := second.stop(time.Minute); code != 0 {
-		t.Fatalf("exit %d after SIGTERM", code)
+		t.Errorf("exit %d after SIGTERM", code)
+	} else {
+		fig.survived = 1
 	}
-	fig.survived = 1
 	after := faultStored(t, history, fig.start)
 	for key, nodes := range before {
 		kept := true
