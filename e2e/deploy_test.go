@@ -19,20 +19,39 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/pod-ashiato/ashiato/e2e/controlplane"
 	"github.com/pod-ashiato/ashiato/e2e/fixture"
 )
 
 // The deployment's namespace and ServiceAccount, as k8s/base names them.
 const deployNS, deploySA = "pod-ashiato", "pod-ashiato"
 
+// kubectlPath is the kubectl the tests run: the one tools/controlplane/build.sh
+// builds next to kube-apiserver (the same Kubernetes version, whatever the
+// machine has installed), and only against an existing cluster
+// (ASHIATO_E2E_KUBECONFIG) without it, the one on PATH. No kubectl fails the test.
+func kubectlPath(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv(controlplane.EnvBinDir); dir != "" {
+		path := filepath.Join(dir, "kubectl")
+		if _, err := os.Stat(path); err == nil {
+			return path
+		}
+		if cp != nil {
+			t.Fatalf("no kubectl in %s: build it with bash tools/controlplane/build.sh --all", dir)
+		}
+	}
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatalf("no kubectl: testing an existing cluster needs kubectl on PATH, or %s with the one build.sh --all builds: %v", controlplane.EnvBinDir, err)
+	}
+	return path
+}
+
 // kubectl runs kubectl with the suite's kubeconfig and returns its stdout.
 func kubectl(t *testing.T, stdin []byte, args ...string) []byte {
 	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatalf("kubectl is needed to check the manifests: %v", err)
-	}
-	cmd := exec.Command(path, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd := exec.Command(kubectlPath(t), append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

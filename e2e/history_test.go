@@ -262,22 +262,18 @@ func TestHistoryAtScale(t *testing.T) {
 	}
 
 	// kubectl runs it as a plugin when kubectl-ashiato is on PATH.
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		bin := t.TempDir()
-		if err := os.Symlink(ashiatoBin, filepath.Join(bin, "kubectl-ashiato")); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.CommandContext(t.Context(), kubectl, append([]string{"ashiato"}, nodeQuery...)...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("kubectl ashiato: %v; stderr:\n%s", err, stderr.String())
-		}
-		checkNodeRows(t, parseHistory(t, result{stdout: stdout.String()}), node, want, start, end)
-	} else {
-		t.Log("no kubectl on PATH: the plugin is not checked")
+	bin := t.TempDir()
+	if err := os.Symlink(ashiatoBin, filepath.Join(bin, "kubectl-ashiato")); err != nil {
+		t.Fatal(err)
 	}
+	cmd := exec.CommandContext(t.Context(), kubectlPath(t), append([]string{"ashiato"}, nodeQuery...)...)
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kubectl ashiato: %v; stderr:\n%s", err, stderr.String())
+	}
+	checkNodeRows(t, parseHistory(t, result{stdout: stdout.String()}), node, want, start, end)
 
 	// Damage by hand one shard holding pods of the node: the query warns,
 	// naming the object and key, and still answers from every other shard.

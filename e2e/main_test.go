@@ -3,16 +3,19 @@
 // built by tools/controlplane/build.sh) or any cluster given by a kubeconfig,
 // such as kind.
 //
-// The suite runs when one of these is set, and is skipped quickly otherwise so
-// that `go test ./...` stays fast on a machine without the binaries:
+// The suite needs one of these; without either it fails at once (a suite that
+// skips itself would pass without testing anything), unless -short asks for
+// the quick run, where the tests that need a cluster skip:
 //
-//	ASHIATO_CONTROLPLANE_BIN  folder with etcd and kube-apiserver: the suite starts its own control plane
-//	ASHIATO_E2E_KUBECONFIG    kubeconfig of an existing cluster (kind): the suite uses it
+//	ASHIATO_CONTROLPLANE_BIN  folder with etcd, kube-apiserver and kubectl (bash tools/controlplane/build.sh --all
+//	                          prints it): the suite starts its own control plane and runs that kubectl
+//	ASHIATO_E2E_KUBECONFIG    kubeconfig of an existing cluster (kind): the suite uses it, and kubectl from PATH
 //	ASHIATO_BIN               the ashiato binary to test (default: built from ./src/cmd)
 package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,8 +48,14 @@ func TestMain(m *testing.M) {
 func testMain(m *testing.M) int {
 	existing := os.Getenv("ASHIATO_E2E_KUBECONFIG")
 	if existing == "" && os.Getenv(controlplane.EnvBinDir) == "" {
-		fmt.Printf("e2e: skipped: set %s (bash tools/controlplane/build.sh --all prints it) or ASHIATO_E2E_KUBECONFIG\n", controlplane.EnvBinDir)
-		return m.Run() // every test skips itself through requireCluster
+		flag.Parse() // for testing.Short; m.Run does not parse again
+		if !testing.Short() {
+			fmt.Fprintf(os.Stderr, "e2e: no cluster: set %s (bash tools/controlplane/build.sh --all prints it) or ASHIATO_E2E_KUBECONFIG; "+
+				"bash tools/test.sh e2e does both\n", controlplane.EnvBinDir)
+			return 1
+		}
+		fmt.Println("e2e: -short and no cluster: the tests that need one skip")
+		return m.Run() // those tests skip themselves through requireCluster
 	}
 	tmp, err := os.MkdirTemp("", "ashiato-e2e-")
 	if err != nil {
@@ -102,7 +111,8 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// requireCluster skips the test when the suite has no cluster.
+// requireCluster skips the test when the suite has no cluster, which TestMain
+// allows only with -short.
 func requireCluster(t *testing.T) {
 	t.Helper()
 	if client == nil {

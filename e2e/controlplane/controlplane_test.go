@@ -266,9 +266,7 @@ func TestDetachAndLoad(t *testing.T) {
 // TestStartFailureShowsLog checks that a binary that refuses to start explains why in
 // the error, without anyone digging through files.
 func TestStartFailureShowsLog(t *testing.T) {
-	if os.Getenv(controlplane.EnvBinDir) == "" {
-		t.Skipf("%s is not set", controlplane.EnvBinDir)
-	}
+	fixture.RequireBinaries(t)
 	dir := t.TempDir()
 	_, err := controlplane.Start(t.Context(), controlplane.Options{Dir: dir, APIServerArgs: []string{"--no-such-flag"}})
 	if err == nil {
