@@ -275,3 +275,52 @@ func TestFilteredSnapshotCost(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryNodeFilters: history node keeps to the namespaces and names
+// asked for, over what a run stored.
+func TestHistoryNodeFilters(t *testing.T) {
+	requireCluster(t)
+	const hist, node = "fxh-history", "fxh-node-0"
+	namespaces := []string{"fxh-shop", "fxh-kube", "fxh-other"}
+	var pods []fixture.PodSpec
+	for _, ns := range namespaces {
+		for _, name := range []string{"web-0", "web-canary-0", "db-0"} {
+			pods = append(pods, fixture.PodSpec{Namespace: ns, Name: name, NodeName: node})
+		}
+	}
+	seed(t, append([]string{hist}, namespaces...), pods)
+	res := runAshiato(t, withKubeconfig("--oneshot", "--namespace", strings.Join(namespaces, ","), "--store-in-cm", "--cm-namespace", hist)...)
+	if res.code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", res.code, res.stderr)
+	}
+
+	tests := []struct {
+		args []string
+		want func(p fixture.PodSpec) bool
+	}{
+		{nil, func(fixture.PodSpec) bool { return true }},
+		{[]string{"--namespace", "fxh-shop"}, func(p fixture.PodSpec) bool { return p.Namespace == "fxh-shop" }},
+		{[]string{"--namespace", "fxh-shop,fxh-other"}, func(p fixture.PodSpec) bool { return p.Namespace != "fxh-kube" }},
+		{[]string{"--exclude-namespace", "fxh-kube"}, func(p fixture.PodSpec) bool { return p.Namespace != "fxh-kube" }},
+		{[]string{"--name", "web", "--exclude-name", "web-canary"}, func(p fixture.PodSpec) bool { return p.Name == "web-0" }},
+		{[]string{"--exclude-namespace", "fxh-kube,fxh-other", "--exclude-name", "db-"}, func(p fixture.PodSpec) bool {
+			return p.Namespace == "fxh-shop" && p.Name != "db-0"
+		}},
+	}
+	for _, tt := range tests {
+		args := append([]string{"history", "node", node, "--kubeconfig", kubeconfig, "--at", "now", "--cm-namespace", hist, "-o", "json"}, tt.args...)
+		var got []string
+		for _, r := range parseHistory(t, runAshiato(t, args...)) {
+			got = append(got, r.key())
+		}
+		sort.Strings(got)
+		if want := wantedKeys(pods, tt.want); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("history node %v:\n got %v\nwant %v", tt.args, got, want)
+		}
+	}
+	// An empty answer names the filters.
+	res = runAshiato(t, "history", "node", node, "--kubeconfig", kubeconfig, "--at", "now", "--cm-namespace", hist, "--namespace", "fxh-shop", "--name", "cache-")
+	if res.code != 0 || res.stdout != "" || !strings.Contains(res.stderr, `no pods matching --namespace="fxh-shop" --name="cache-" on node fxh-node-0`) {
+		t.Errorf("empty answer: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+}
