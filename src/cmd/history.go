@@ -53,8 +53,10 @@ last seen there (<unknown> for hours written by the original pod-ashiato).
 Last seen advances in 5-minute steps, so a pod counts as on the node from
 first seen until 5 minutes after last seen. With --at T, a pod counts if it
 was on the node in the hour containing T and, where the times are known,
-first seen <= T <= last seen + 5m. With --since/--until, a row counts if its
-hour overlaps the range and, where known, [first seen, last seen + 5m] does.
+first seen <= T <= last seen + 5m; a pod last seen on the node in the last
+5 minutes of the hour before counts from the hour's start (it stayed across
+the edge). With --since/--until, a row counts if its hour overlaps the range
+and, where known, [first seen, last seen + 5m] does.
 
 With no rows, stdout is empty (-o json: []) and stderr says so; exit 0.
 Damaged values in the store are reported on stderr; the rest is answered.

@@ -15,6 +15,16 @@
 // pod may have been on the node until then. For an instant T (At(T)) that
 // reads: the pod was on the node in the hour containing T and, where known,
 // First <= T <= Last+LastSeenStep.
+//
+// # Across an hour's edge
+//
+// A pod that stays on a node across the turn of the hour is seen in the new
+// hour only at its next observation (the next snapshot, up to --interval
+// later), so the new hour's First is a little after the hour's start. A
+// placement whose Last in hour H is within LastSeenStep of H's end, on the
+// same node as a placement of hour H+1, is one stay: the H+1 placement counts
+// from H+1's first second. (Read returns the hour before the window too, so
+// this can be seen.)
 package history
 
 import (
@@ -44,15 +54,45 @@ func At(t time.Time) Window { return Window{Since: t, Until: t} }
 // hours is the first and last hour the window overlaps.
 func (w Window) hours() (first, last time.Time) { return store.HourOf(w.Since), store.HourOf(w.Until) }
 
-// matches applies the package's rule to a placement of the hour.
-func (w Window) matches(hour time.Time, s store.Seen) bool {
+// matches applies the package's rule to a placement of the hour; continued
+// says it continues a placement of the hour before (see continues).
+func (w Window) matches(hour time.Time, s store.Seen, continued bool) bool {
 	if hour.After(w.Until) || !hour.Add(time.Hour).After(w.Since) {
 		return false
 	}
 	if s.First.IsZero() {
 		return true // times unknown: the hour is all we know
 	}
-	return !s.First.After(w.Until) && !s.Last.Add(store.LastSeenStep).Before(w.Since)
+	first := s.First
+	if continued {
+		first = hour
+	}
+	return !first.After(w.Until) && !s.Last.Add(store.LastSeenStep).Before(w.Since)
+}
+
+// continues reports whether s, a placement of ref in hour h, continues one of
+// prev, the hour before: on the same node, last seen within LastSeenStep of
+// prev's end. Unknown times continue nothing.
+func continues(prev *store.Hour, ref store.PodRef, s store.Seen) bool {
+	if prev == nil || s.First.IsZero() {
+		return false
+	}
+	edge := prev.Start.Add(time.Hour - store.LastSeenStep)
+	for _, p := range prev.Pods[ref] {
+		if p.Node == s.Node && !p.Last.IsZero() && !p.Last.Before(edge) {
+			return true
+		}
+	}
+	return false
+}
+
+// byStart indexes hours by their start, to find the hour before one.
+func byStart(hours []*store.Hour) map[time.Time]*store.Hour {
+	m := make(map[time.Time]*store.Hour, len(hours))
+	for _, h := range hours {
+		m[h.Start] = h
+	}
+	return m
 }
 
 // Row is one pod on one node within one UTC hour. First and Last are zero
@@ -74,9 +114,10 @@ type Reader struct {
 	PageSize int64
 }
 
-// Read returns the stored hours the window overlaps that hold anything,
-// oldest first, and the warnings of damaged values (the rest of each hour is
-// still read).
+// Read returns the stored hours the window overlaps that hold anything, and
+// the hour before them (its last placements may continue into the window),
+// oldest first, and the warnings of damaged values and missing shards (the
+// rest of each hour is still read).
 //
 // It lists twice, each page by page: the shards whose hour label is within the
 // window (the API server compares the label as a number, so only those hours
@@ -84,6 +125,7 @@ type Reader struct {
 // objects whose name is an hour of the window are read.
 func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.Warning, error) {
 	first, last := w.hours()
+	first = first.Add(-time.Hour)
 	byHour := map[time.Time][]corev1.ConfigMap{}
 	for _, selector := range []string{store.HoursSelector(first, last), store.UnlabelledSelector()} {
 		err := store.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, r.PageSize, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
@@ -117,9 +159,11 @@ func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.War
 // and then first seen.
 func Pod(hours []*store.Hour, ref store.PodRef, w Window) []Row {
 	var rows []Row
+	index := byStart(hours)
 	for _, h := range hours {
+		prev := index[h.Start.Add(-time.Hour)]
 		for _, s := range h.Pod(ref) {
-			if w.matches(h.Start, s) {
+			if w.matches(h.Start, s, continues(prev, ref, s)) {
 				rows = append(rows, Row{Pod: ref, Node: s.Node, Hour: h.Start, First: s.First, Last: s.Last})
 			}
 		}
@@ -132,9 +176,11 @@ func Pod(hours []*store.Hour, ref store.PodRef, w Window) []Row {
 // by namespace, pod name, then hour.
 func Node(hours []*store.Hour, node string, w Window) []Row {
 	var rows []Row
+	index := byStart(hours)
 	for _, h := range hours {
+		prev := index[h.Start.Add(-time.Hour)]
 		for ref, s := range h.OnNode(node) {
-			if w.matches(h.Start, s) {
+			if w.matches(h.Start, s, continues(prev, ref, s)) {
 				rows = append(rows, Row{Pod: ref, Node: node, Hour: h.Start, First: s.First, Last: s.Last})
 			}
 		}

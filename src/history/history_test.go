@@ -30,8 +30,10 @@ var (
 	h13 = h11.Add(2 * time.Hour)
 	h14 = h11.Add(3 * time.Hour)
 
-	web = store.PodRef{Namespace: "shop", Name: "web-0"}
-	db  = store.PodRef{Namespace: "shop", Name: "db-0"}
+	web   = store.PodRef{Namespace: "shop", Name: "web-0"}
+	db    = store.PodRef{Namespace: "shop", Name: "db-0"}
+	api   = store.PodRef{Namespace: "shop", Name: "api-0"}
+	cache = store.PodRef{Namespace: "shop", Name: "cache-0"}
 )
 
 // hm is a time of day on 2026-11-26, "13:25" or "13:25:10".
@@ -71,8 +73,11 @@ func original(hour time.Time, data map[string]string) *corev1.ConfigMap {
 //
 //	11:00 web-0 on n1 (packed), outside most windows
 //	12:00 the original tool's: web-0 on n1, db-0 on n2 then n3, no times
-//	13:00 plain: web-0 on n1 13:00:10–13:20, moved to n2 13:25–13:59; db-0 on n2 all hour
-//	14:00 packed in 4 shards: web-0 on n2 14:00:05–14:10, 40 app pods on n1
+//	13:00 plain: web-0 on n1 13:00:10–13:20, moved to n2 13:25–13:59; db-0 on n2 all hour;
+//	      api-0 on n3 13:00–13:55 (the last step); cache-0 on n4 13:00–13:50
+//	14:00 packed in 4 shards: web-0 on n2 14:00:05–14:10, 40 app pods on n1,
+//	      api-0 on n3 14:00:25–14:30 (the issue's case: a 30 s snapshot after the
+//	      turn of the hour), cache-0 on n4 14:00:25–14:30
 //
 // plus objects that are not the store's hours.
 func seeded() []runtime.Object {
@@ -85,9 +90,17 @@ func seeded() []runtime.Object {
 	hour13.Add(web, "n2", hm("13:59"))
 	hour13.Add(db, "n2", hm("13:00"))
 	hour13.Add(db, "n2", hm("13:59:59"))
+	hour13.Add(api, "n3", hm("13:00"))
+	hour13.Add(api, "n3", hm("13:55"))
+	hour13.Add(cache, "n4", hm("13:00"))
+	hour13.Add(cache, "n4", hm("13:50"))
 	hour14 := store.NewHour(h14)
 	hour14.Add(web, "n2", hm("14:00:05"))
 	hour14.Add(web, "n2", hm("14:10"))
+	hour14.Add(api, "n3", hm("14:00:25"))
+	hour14.Add(api, "n3", hm("14:30"))
+	hour14.Add(cache, "n4", hm("14:00:25"))
+	hour14.Add(cache, "n4", hm("14:30"))
 	for i := range 40 {
 		hour14.Add(store.PodRef{Namespace: "apps", Name: "app-" + strconv.Itoa(i)}, "n1", hm("14:01"))
 	}
@@ -201,7 +214,26 @@ shop/web-0 n2 13h 13:25:00 13:59:00
 shop/web-0 n2 14h 14:00:05 14:10:00
 `},
 		{"pod gone after its last step", At(hm("14:15:01")), podQuery(web), ""},
-		{"pod before first seen", At(hm("14:00:04")), podQuery(web), ""},
+		{"pod on the same node across the hour's edge: from the hour's start", At(hm("14:00:00")), podQuery(web), `
+shop/web-0 n2 14h 14:00:05 14:10:00
+`},
+		{"pod before first seen, the hour before ended elsewhere", At(hm("13:24:59")), podQuery(web), `
+shop/web-0 n1 13h 13:00:10 13:20:00
+`},
+		{"node at the hour's first second: last seen in the last step before", At(hm("14:00:00")), nodeQuery("n3"), `
+shop/api-0 n3 14h 14:00:25 14:30:00
+`},
+		{"node just before first seen: continued", At(hm("14:00:24")), nodeQuery("n3"), `
+shop/api-0 n3 14h 14:00:25 14:30:00
+`},
+		{"node across the edge, last seen before the last step: not continued", At(hm("14:00:24")), nodeQuery("n4"), ""},
+		{"node at first seen, not continued", At(hm("14:00:25")), nodeQuery("n4"), `
+shop/cache-0 n4 14h 14:00:25 14:30:00
+`},
+		{"node window across the edge", Window{hm("13:59:30"), hm("14:00:10")}, nodeQuery("n3"), `
+shop/api-0 n3 13h 13:00:00 13:55:00
+shop/api-0 n3 14h 14:00:25 14:30:00
+`},
 		{"pod in an hour without times", At(hm("12:59:59")), podQuery(web), `
 shop/web-0 n1 12h - -
 `},
@@ -268,11 +300,12 @@ func TestReadOnlyTheWindow(t *testing.T) {
 		w    Window
 		want []time.Time
 	}{
-		{"one hour", At(hm("13:30")), []time.Time{h13}},
-		{"the original tool's hour", At(hm("12:00")), []time.Time{h12}},
+		{"one hour, and the one before", At(hm("13:30")), []time.Time{h12, h13}},
+		{"the original tool's hour", At(hm("12:00")), []time.Time{h11, h12}},
 		{"all", Window{h11.Add(-24 * time.Hour), h14.Add(24 * time.Hour)}, []time.Time{h11, h12, h13, h14}},
-		{"part", Window{hm("11:59:59"), hm("13:00")}, []time.Time{h11, h12, h13}},
-		{"nothing stored", Window{h14.Add(time.Hour), h14.Add(5 * time.Hour)}, nil},
+		{"part", Window{hm("12:59:59"), hm("13:00")}, []time.Time{h11, h12, h13}},
+		{"only the hour before holds anything", Window{h14.Add(time.Hour), h14.Add(5 * time.Hour)}, []time.Time{h14}},
+		{"nothing stored", Window{h14.Add(2 * time.Hour), h14.Add(5 * time.Hour)}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,7 +333,7 @@ func TestReadOnlyTheWindow(t *testing.T) {
 				selectors[o.LabelSelector] = true
 			}
 			first, last := tt.w.hours()
-			want := map[string]bool{store.HoursSelector(first, last): true, store.UnlabelledSelector(): true}
+			want := map[string]bool{store.HoursSelector(first.Add(-time.Hour), last): true, store.UnlabelledSelector(): true}
 			if fmt.Sprint(selectors) != fmt.Sprint(want) {
 				t.Errorf("listed with %v, want %v", selectors, want)
 			}
@@ -401,30 +434,34 @@ func TestWindowMatches(t *testing.T) {
 	known := store.Seen{Node: "n", First: hm("13:10"), Last: hm("13:20")}
 	unknown := store.Seen{Node: "n"}
 	tests := []struct {
-		name string
-		w    Window
-		s    store.Seen
-		want bool
+		name      string
+		w         Window
+		s         store.Seen
+		want      bool
+		continued bool
 	}{
-		{"at first seen", At(hm("13:10")), known, true},
-		{"before first seen", At(hm("13:09:59")), known, false},
-		{"at last seen", At(hm("13:20")), known, true},
-		{"within the step after last seen", At(hm("13:24:59")), known, true},
-		{"at the end of that step", At(hm("13:25")), known, true},
-		{"after it", At(hm("13:25:01")), known, false},
-		{"window ending at first seen", Window{hm("12:00"), hm("13:10")}, known, true},
-		{"window ending before it", Window{hm("12:00"), hm("13:09:59")}, known, false},
-		{"window starting after the step", Window{hm("13:25:01"), hm("15:00")}, known, false},
-		{"window around it", Window{hm("13:11"), hm("13:12")}, known, true},
-		{"unknown times: any instant of the hour", At(hm("13:59:59")), unknown, true},
-		{"unknown times: the next hour", At(hm("14:00")), unknown, false},
-		{"unknown times: the hour before", At(hm("12:59:59")), unknown, false},
-		{"unknown times: window overlapping the hour", Window{hm("12:00"), hm("13:00")}, unknown, true},
+		{"at first seen", At(hm("13:10")), known, true, false},
+		{"before first seen", At(hm("13:09:59")), known, false, false},
+		{"at last seen", At(hm("13:20")), known, true, false},
+		{"within the step after last seen", At(hm("13:24:59")), known, true, false},
+		{"at the end of that step", At(hm("13:25")), known, true, false},
+		{"after it", At(hm("13:25:01")), known, false, false},
+		{"window ending at first seen", Window{hm("12:00"), hm("13:10")}, known, true, false},
+		{"window ending before it", Window{hm("12:00"), hm("13:09:59")}, known, false, false},
+		{"window starting after the step", Window{hm("13:25:01"), hm("15:00")}, known, false, false},
+		{"window around it", Window{hm("13:11"), hm("13:12")}, known, true, false},
+		{"unknown times: any instant of the hour", At(hm("13:59:59")), unknown, true, false},
+		{"unknown times: the next hour", At(hm("14:00")), unknown, false, false},
+		{"unknown times: the hour before", At(hm("12:59:59")), unknown, false, false},
+		{"unknown times: window overlapping the hour", Window{hm("12:00"), hm("13:00")}, unknown, true, false},
+		{"continued: from the hour's first second", At(hm("13:00")), known, true, true},
+		{"continued: not the hour before", At(hm("12:59:59")), known, false, true},
+		{"continued: after the step", At(hm("13:25:01")), known, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := tt.w.matches(h13, tt.s); got != tt.want {
+			if got := tt.w.matches(h13, tt.s, tt.continued); got != tt.want {
 				t.Errorf("matches = %v, want %v", got, tt.want)
 			}
 		})

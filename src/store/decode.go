@@ -30,18 +30,47 @@ const (
 // including the original tool's ConfigMap) back into an Hour. shards is the
 // shard count stored for the hour, the prevShards to pass to Encode; 0 when cms
 // holds nothing of the hour. Damaged values become warnings; Decode never fails.
+// So does a shard that shard 0's count promises but cms lacks (and shard 0
+// itself, when only other shards are there): the placements it held are not
+// in h.
 func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnings []Warning) {
-	d := &decoder{h: NewHour(hour)}
+	d := &decoder{h: NewHour(hour), present: map[int]bool{}}
 	for i := range cms {
 		d.object(&cms[i])
 	}
+	d.missing()
 	return d.h, d.shards, d.warnings
 }
 
 type decoder struct {
 	h        *Hour
 	shards   int
+	promised int          // shard 0's count, 0 when shard 0 or its count is absent
+	present  map[int]bool // the shards read
 	warnings []Warning
+}
+
+// missing warns about the shards the hour should have and cms lacks.
+func (d *decoder) missing() {
+	if len(d.present) == 0 {
+		return
+	}
+	want := max(d.promised, 1)
+	var lacking []string
+	for i := range want {
+		if !d.present[i] {
+			lacking = append(lacking, strconv.Itoa(i))
+		}
+	}
+	if len(lacking) == 0 {
+		return
+	}
+	promise := fmt.Sprintf("shard 0 says %d", d.promised)
+	if !d.present[0] {
+		promise = "shard 0 holds the count"
+	}
+	d.warn(NameFor(d.h.Start), "", "hour %s: shard(s) %s of %d missing (%s); the placements they held are not shown",
+		hourLabel(d.h.Start), strings.Join(lacking, ", "), want, promise)
 }
 
 func (d *decoder) warn(object, key, format string, args ...any) {
@@ -64,6 +93,7 @@ func (d *decoder) object(cm *corev1.ConfigMap) {
 		return
 	}
 	d.shards = max(d.shards, shard+1)
+	d.present[shard] = true
 	if shard == 0 {
 		d.annotations(cm)
 	}
@@ -102,6 +132,7 @@ func (d *decoder) annotations(cm *corev1.ConfigMap) {
 			return
 		}
 		d.shards = max(d.shards, n)
+		d.promised = n
 	}
 }
 

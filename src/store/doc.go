@@ -77,6 +77,23 @@
 // an unknown format) becomes a Warning and everything else is still read; the
 // complete lines of a gzip stream that breaks part way are kept.
 //
+// A reader that finds fewer shards than shard 0's count promises (or shards
+// without shard 0) warns, naming the hour and the missing shards: their
+// placements are not in what it read. More shards than promised is a growth
+// under way and is read whole.
+//
+// # Time precision, and what a reader may conclude
+//
+// First is the first observation of the pod on the node within the hour, to
+// the second. Last is accurate to LastSeenStep (see Times). A placement is
+// therefore read as "on the node from First to Last+LastSeenStep". An hour
+// keeps one placement per pod and node, so two stays on one node within an
+// hour read as one. A placement whose Last lies in the last LastSeenStep of
+// hour H continues into a placement of the same pod on the same node in hour
+// H+1: the stay crossed the edge, and H+1's First is only its first
+// observation there, so a reader counts it from H+1's start. README ("What
+// --at guarantees") states the resulting promise to the user.
+//
 // Readers of a range of hours (the history query, retention) let the API
 // server pick the hours: the hour label is ten digits, so a label selector
 // compares it as a number (pod-ashiato/hour<2026112614), which HoursSelector
