@@ -39,6 +39,7 @@ func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnin
 		d.object(&cms[i])
 	}
 	d.missing()
+	d.applyOwners()
 	return d.h, d.shards, d.warnings
 }
 
@@ -48,6 +49,7 @@ type decoder struct {
 	promised int          // shard 0's count, 0 when shard 0 or its count is absent
 	present  map[int]bool // the shards read
 	warnings []Warning
+	owners   []podOwner // read from every object, applied at the end
 }
 
 // missing warns about the shards the hour should have and cms lacks.
@@ -102,20 +104,22 @@ func (d *decoder) object(cm *corev1.ConfigMap) {
 	// placements this object's pod keys list.
 	local := NewHour(d.h.Start)
 	for _, key := range slices.Sorted(maps.Keys(cm.Data)) {
-		if key != KeySeen {
+		if !strings.HasPrefix(key, extraKeyPrefix) {
 			d.podKey(cm.Name, key, cm.Data[key], local)
 		}
 	}
 	if seen, ok := cm.Data[KeySeen]; ok {
 		d.seenLines(cm.Name, seen, local)
 	}
-	for _, key := range slices.Sorted(maps.Keys(cm.BinaryData)) {
-		if key != KeyPacked {
-			d.warn(cm.Name, key, "unknown binaryData key; skipped")
-			continue
-		}
-		d.packed(cm.Name, cm.BinaryData[key], local)
+	if gz, ok := cm.BinaryData[KeyPacked]; ok {
+		d.packed(cm.Name, gz, local)
 	}
+	for _, key := range slices.Sorted(maps.Keys(cm.BinaryData)) {
+		if key != KeyPacked && key != KeyOwnersPacked && key != KeyNodesPacked && !strings.HasSuffix(key, ".gz") {
+			d.warn(cm.Name, key, "unknown binaryData key; skipped")
+		}
+	}
+	d.extras(cm, local)
 	d.h.Merge(local)
 }
 
@@ -185,21 +189,7 @@ func (d *decoder) seenLines(object, text string, local *Hour) {
 // packed decodes a placements.gz value. The complete lines before a gzip error
 // are kept: a stream damaged at its end still holds good history.
 func (d *decoder) packed(object string, gz []byte, local *Hour) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		d.warn(object, KeyPacked, "bad gzip: %v; skipped", err)
-		return
-	}
-	raw, err := io.ReadAll(io.LimitReader(zr, maxUnpacked+1))
-	switch {
-	case err != nil:
-		d.warn(object, KeyPacked, "bad gzip: %v; kept the complete lines before it", err)
-		raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
-	case len(raw) > maxUnpacked:
-		d.warn(object, KeyPacked, "unpacks to more than %d bytes; kept the complete lines before that", maxUnpacked)
-		raw = raw[:bytes.LastIndexByte(raw[:maxUnpacked], '\n')+1]
-	}
-
+	raw := d.gunzip(object, KeyPacked, gz)
 	w := d.valueWarnings(object, KeyPacked)
 	defer w.done()
 	for line := range strings.SplitSeq(string(raw), "\n") {
@@ -224,6 +214,26 @@ func (d *decoder) packed(object string, gz []byte, local *Hour) {
 		}
 		local.see(ref, s)
 	}
+}
+
+// gunzip unpacks a gzip value of the packed form. The complete lines before a
+// gzip error are kept, and at most maxUnpacked bytes of them.
+func (d *decoder) gunzip(object, key string, gz []byte) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		d.warn(object, key, "bad gzip: %v; skipped", err)
+		return nil
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, maxUnpacked+1))
+	switch {
+	case err != nil:
+		d.warn(object, key, "bad gzip: %v; kept the complete lines before it", err)
+		raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
+	case len(raw) > maxUnpacked:
+		d.warn(object, key, "unpacks to more than %d bytes; kept the complete lines before that", maxUnpacked)
+		raw = raw[:bytes.LastIndexByte(raw[:maxUnpacked], '\n')+1]
+	}
+	return raw
 }
 
 // times parses a placement's node and first/last offsets: decimal seconds

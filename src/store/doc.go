@@ -49,6 +49,16 @@
 // times; a line in ashiato.seen for a placement that no pod key lists is
 // ignored, so the pod keys stay the authority a person can edit.
 //
+// Two more keys, written only when they have lines, hold the hour's owners
+// and node events (see Owners and node events below):
+//
+//	ashiato.owners: <namespace> <kind> <owner> <pod>[,<pod>...]\n
+//	ashiato.nodes:  <node> <time> <event> <reason>\n
+//
+// Every data key that is not a pod starts with "ashiato." (a pod key has a
+// "_", and neither a namespace nor a pod name a "_" or a leading "ashiato.").
+// A reader skips such keys it does not know: they are a later version's.
+//
 // The plain form is used when every <namespace>_<pod> key fits the 253
 // characters a ConfigMap key may have and the object's values total at most
 // 256 KiB, and when no more than one shard is already stored for the hour.
@@ -62,11 +72,40 @@
 //
 // one per placement, sorted by namespace, pod, then first-seen time and node.
 // Pod ns/p lives in shard fnv32a("ns/p") % N, so adding a pod rewrites one
-// shard only. N is a power of two chosen from the compressed size so that
+// shard only. A shard may also have owners.gz, the owner lines of the plain
+// form with tabs for spaces, each owner's line in shard
+// fnv32a("<namespace>/<kind>/<owner>") % N (so an owner's name is written
+// once, not once per shard its pods hash to); shard 0 may have nodes.gz, the
+// node event lines with tabs. Both are gzip like placements.gz and written
+// only when they have lines. Unknown binaryData keys ending in ".gz" are a
+// later version's and skipped. N is a power of two chosen from the compressed size so that
 // every shard's raw values stay within 700 KiB (base64 in a JSON request keeps
 // it under 1 MiB, well below etcd's limit), aiming at 3/4 of that since names
 // hash unevenly; it never shrinks within an hour and at least doubles whenever
 // a shard would overflow. An hour has at most MaxShards shards.
+//
+// # Owners and node events
+//
+// An owner line names a pod's controlling owner (kind and name, as in its
+// ownerReference) for the pods listed: a pod named "<owner>-<rest>" is
+// written "-<rest>" (no pod name starts with "-"), any other by its name. A
+// pod has at most one owner an hour, the first recorded. Owners link a pod to
+// its replacement, which has another name. A kind is letters and digits,
+// starting with a letter; an owner name at most 253 bytes of printable ASCII
+// without space or "/". An owner that is not is not stored.
+//
+// A node event line is one lifecycle change of a node: <time> as above,
+// <event> one of node_ready, node_not_ready, node_unknown, node_cordoned,
+// node_uncordoned, node_tainted, node_untainted, node_added, node_deleted
+// (readers accept any [a-z_]+), and <reason> the rest of the line, possibly
+// empty, at most 128 bytes of printable ASCII. Lines are sorted by time,
+// node, event, reason; an hour keeps at most MaxNodeEvents.
+//
+// Readers that predate them: the original tool reads the keys with a "_" and
+// so only the pods; an older Pod Ashiato reads the new plain keys as pod keys,
+// warns that they are not <namespace>_<pod> and skips them, and warns about
+// and skips owners.gz and nodes.gz. Both read every placement as before. An
+// older Pod Ashiato that writes an hour drops its owners and node events.
 //
 // # Reading
 //
@@ -75,7 +114,10 @@
 // several objects is merged: earliest first-seen, latest last-seen. A damaged
 // value (bad gzip, bad line, bad number, a key that is not <namespace>_<pod>,
 // an unknown format) becomes a Warning and everything else is still read; the
-// complete lines of a gzip stream that breaks part way are kept.
+// complete lines of a gzip stream that breaks part way are kept. Owners are
+// given once every object is read, to the pods that have a placement; an
+// owner of any other pod is ignored without a warning (its shard may simply
+// not be among the objects read).
 //
 // A reader that finds fewer shards than shard 0's count promises (or shards
 // without shard 0) warns, naming the hour and the missing shards: their

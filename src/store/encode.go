@@ -97,7 +97,7 @@ func encodePlain(h *Hour, refs []PodRef) (map[string]string, bool) {
 		}
 	}
 	data[KeySeen] = string(seen)
-	return data, true
+	return data, plainExtras(h, refs, data, plainBudget-size-len(seen))
 }
 
 // encodePacked builds the packed form with the fewest shards, at least
@@ -111,9 +111,9 @@ func encodePacked(h *Hour, refs []PodRef, namespace string, prevShards int) ([]*
 		}
 		if fits(shards) {
 			cms := make([]*corev1.ConfigMap, n)
-			for i, gz := range shards {
+			for i, bin := range shards {
 				cms[i] = object(h.Start, namespace, i)
-				cms[i].BinaryData = map[string][]byte{KeyPacked: gz}
+				cms[i].BinaryData = bin
 			}
 			cms[0].Annotations = map[string]string{AnnotationFormat: FormatPacked, AnnotationShards: strconv.Itoa(n)}
 			return cms, nil
@@ -126,35 +126,64 @@ func encodePacked(h *Hour, refs []PodRef, namespace string, prevShards int) ([]*
 	}
 }
 
-// pack writes each pod's lines into its shard's gzip stream and returns the
-// streams and their total size.
-func pack(h *Hour, refs []PodRef, n int) ([][]byte, int, error) {
+// pack writes each pod's lines into its shard's gzip stream, each owner's line
+// into its owner's shard, the node events into shard 0, and returns each
+// shard's binaryData and the total size.
+func pack(h *Hour, refs []PodRef, n int) ([]map[string][]byte, int, error) {
 	lines := make([][]byte, n)
+	byShard := make([][]PodRef, n)
 	for _, ref := range refs {
 		i := shardOf(ref, n)
 		for _, s := range h.Pods[ref] {
 			lines[i] = appendLine(lines[i], h, ref, s)
 		}
+		if o, ok := h.Owners[ref]; ok {
+			j := ownerShardOf(ref.Namespace, o, n)
+			byShard[j] = append(byShard[j], ref)
+		}
 	}
-	shards := make([][]byte, n)
+	owners := make([][]byte, n)
+	for i, refs := range byShard {
+		owners[i] = appendOwnerLines(nil, h, refs, '\t')
+	}
+	shards := make([]map[string][]byte, n)
 	total := 0
-	for i, raw := range lines {
-		var buf bytes.Buffer
-		// A zero Header (no name, mtime 0) and a fixed level: same lines, same bytes.
-		zw, err := gzip.NewWriterLevel(&buf, packLevel)
-		if err != nil {
-			return nil, 0, fmt.Errorf("gzip: %w", err)
+	for i := range lines {
+		shards[i] = map[string][]byte{}
+		raws := map[string][]byte{KeyPacked: lines[i], KeyOwnersPacked: owners[i]}
+		if i == 0 {
+			raws[KeyNodesPacked] = appendNodeLines(nil, h, '\t')
 		}
-		if _, err := zw.Write(raw); err != nil {
-			return nil, 0, fmt.Errorf("gzip: %w", err)
+		for key, raw := range raws {
+			if key != KeyPacked && len(raw) == 0 {
+				continue // an older reader warns about every extra key: write none that is empty
+			}
+			gz, err := gzipBytes(raw)
+			if err != nil {
+				return nil, 0, err
+			}
+			shards[i][key] = gz
+			total += len(gz)
 		}
-		if err := zw.Close(); err != nil {
-			return nil, 0, fmt.Errorf("gzip: %w", err)
-		}
-		shards[i] = buf.Bytes()
-		total += buf.Len()
 	}
 	return shards, total, nil
+}
+
+// gzipBytes compresses raw with a zero Header (no name, mtime 0) and a fixed
+// level: same lines, same bytes.
+func gzipBytes(raw []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, packLevel)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func appendLine(b []byte, h *Hour, ref PodRef, s Seen) []byte {
@@ -181,9 +210,23 @@ func shardOf(ref PodRef, n int) int {
 	return int(f.Sum32() % uint32(n))
 }
 
-func fits(shards [][]byte) bool {
-	for _, gz := range shards {
-		if len(gz) > shardBudget {
+// ownerShardOf is the shard of an owner's line among n: by the owner, not by
+// its pods, so that its pods' names are written once after its name (by pod,
+// an owner of 10 pods spread over 8 shards repeated its name in each and the
+// owners took half as much room as the placements).
+func ownerShardOf(namespace string, o Owner, n int) int {
+	f := fnv.New32a()
+	f.Write([]byte(namespace + "/" + o.Kind + "/" + o.Name))
+	return int(f.Sum32() % uint32(n))
+}
+
+func fits(shards []map[string][]byte) bool {
+	for _, bin := range shards {
+		size := 0
+		for _, gz := range bin {
+			size += len(gz)
+		}
+		if size > shardBudget {
 			return false
 		}
 	}

@@ -20,6 +20,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add("packed", "4", "pod-ashiato-2026031415-3", "a_b_c", ",,",
 		"a_b_c x 1\n", "x/y\tnode\t-\t-\nx/y\tnode\t5\t-\nbad\n", []byte("\x1f\x8b\x08\x00garbage"))
 	f.Add("zstd", "-1", "pod-ashiato-2026031416", "ns_Pod", "Node", "", "a/b\tn\t3600\t1\n", []byte(nil))
+	f.Add("plain", "1", "pod-ashiato-2026031415-1", KeyOwners, "default ReplicaSet web -1,-2,x\nkube-system Job j\n",
+		"", "default/web-1\tnode-a\t1\t2\n", []byte{})
+	f.Add("plain", "1", "pod-ashiato-2026031415-1", KeyNodes, "node-a 5 node_ready KubeletReady\nnode-a 7 node_x \nn 1 a b c\n",
+		"", "", []byte{})
 	f.Fuzz(func(t *testing.T, format, shards, name1, key, value, seen, lines string, raw []byte) {
 		for _, s := range []string{format, shards, name1, key, value, seen} {
 			checkDNSName(t, s)
@@ -68,6 +72,12 @@ func FuzzRoundTrip(f *testing.F) {
 			if i%5 == 0 {
 				h.Pods[PodRef{Namespace: ns, Name: "old-" + strconv.Itoa(i)}] = []Seen{{Node: node}}
 			}
+			if i%4 != 3 { // owners named as their pods' prefixes, and not
+				h.SetOwner(ref, Owner{Kind: "ReplicaSet", Name: pod})
+			} else {
+				h.SetOwner(ref, Owner{Kind: "StatefulSet", Name: ns})
+			}
+			h.AddNodeEvent(NodeEvent{Node: node, At: at(int(first) + i), Event: "node_not_ready", Reason: pod})
 		}
 		roundTrip(t, h, int(prevShards%9))
 	})

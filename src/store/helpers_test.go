@@ -30,6 +30,12 @@ func dump(h *Hour) string {
 				fmt.Fprintf(&b, "%s %s - -\n", ref, s.Node)
 			}
 		}
+		if o, ok := h.Owners[ref]; ok {
+			fmt.Fprintf(&b, "%s owner %s/%s\n", ref, o.Kind, o.Name)
+		}
+	}
+	for _, e := range h.Nodes {
+		fmt.Fprintf(&b, "node %s %d %s %q\n", e.Node, h.offset(e.At), e.Event, e.Reason)
 	}
 	return b.String()
 }
@@ -165,6 +171,9 @@ func realistic(n int, seed uint64) *Hour {
 		rs := deploy + "-" + randString(r, rsAlphabet, 10)
 		for range min(1+r.IntN(20), n-h.Len()) {
 			ref := PodRef{Namespace: ns, Name: rs + "-" + randString(r, rsAlphabet, 5)}
+			if r.IntN(20) > 0 { // a few bare pods
+				h.SetOwner(ref, Owner{Kind: "ReplicaSet", Name: rs})
+			}
 			first, last := r.IntN(30), 3300+r.IntN(300)
 			if r.IntN(5) == 0 { // started or stopped within the hour
 				first = r.IntN(3600)
@@ -193,6 +202,7 @@ func longNames(n int, seed uint64) *Hour {
 		for range min(10, n-h.Len()) {
 			name := prefix + "-" + randString(r, alnum, 8+r.IntN(54)) // 200..253 chars
 			node := "node-" + randString(r, alnum, 12) + ".cluster.example.com"
+			h.SetOwner(PodRef{ns, name}, Owner{Kind: "StatefulSet", Name: prefix})
 			first := r.IntN(3600)
 			h.Add(PodRef{ns, name}, node, at(first))
 			h.Add(PodRef{ns, name}, node, at(first+r.IntN(3600-first)))

@@ -72,10 +72,13 @@ func (s Seen) known() bool { return !s.First.IsZero() }
 
 // Hour is every placement recorded in one UTC hour. Each pod's placements are
 // kept in the order first seen (unknown times first, ties by node name), one
-// per node, so that equal contents always encode to equal bytes.
+// per node, so that equal contents always encode to equal bytes. Owners and
+// Nodes (see extras.go) are filled through SetOwner and AddNodeEvent.
 type Hour struct {
-	Start time.Time // the hour, truncated, UTC
-	Pods  map[PodRef][]Seen
+	Start  time.Time // the hour, truncated, UTC
+	Pods   map[PodRef][]Seen
+	Owners map[PodRef]Owner // pods' controlling owners, where known
+	Nodes  []NodeEvent      // node lifecycle events, sorted by time
 }
 
 // Warning reports a value that could not be decoded; the rest of the hour is
@@ -174,8 +177,9 @@ func (h *Hour) Add(ref PodRef, node string, at time.Time) bool {
 	return h.see(ref, Seen{Node: node, First: t, Last: t})
 }
 
-// Merge adds every placement of o to h, with the rules of Add, and reports
-// whether h changed. Known times beat unknown ones.
+// Merge adds every placement, owner and node event of o to h, with the rules
+// of Add, SetOwner and AddNodeEvent, and reports whether h changed. Known
+// times beat unknown ones.
 func (h *Hour) Merge(o *Hour) bool {
 	changed := false
 	for ref, seen := range o.Pods {
@@ -186,7 +190,7 @@ func (h *Hour) Merge(o *Hour) bool {
 			changed = h.see(ref, s) || changed
 		}
 	}
-	return changed
+	return h.mergeExtras(o) || changed
 }
 
 // see merges one placement into h.
