@@ -57,7 +57,9 @@ func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<
 	entry := logrus.NewEntry(e.Log)
 	entry.Data = logrus.Fields{recordField: &cur}
 	for r := range in {
-		if direct {
+		if r.Event.IsNode() {
+			e.Log.WithFields(NodeFields(r)).Info(NodeMessage)
+		} else if direct {
 			cur = r
 			entry.Info(Message)
 		} else {

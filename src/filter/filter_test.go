@@ -242,3 +242,18 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestChainPassesNodeRecords(t *testing.T) {
+	opts := Options{NamePrefix: "web-", OwnerKinds: []string{"Job"}, Namespaces: manyNamespaces("a")}
+	in := make(chan record.Placement, 2)
+	out := make(chan record.Placement, 2)
+	in <- record.Placement{Node: "node-a", Event: record.EventNodeNotReady}
+	in <- record.Placement{Namespace: "a", Pod: "db-0", Node: "node-a", Event: record.EventSnapshot}
+	close(in)
+	if err := opts.Plan().Chain.Run(t.Context(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(out); got != 1 || (<-out).Event != record.EventNodeNotReady {
+		t.Errorf("passed %d records, want only the node record", got)
+	}
+}

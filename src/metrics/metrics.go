@@ -38,6 +38,7 @@ type Metrics struct {
 	leader      prometheus.Gauge
 	ready       atomic.Bool
 	trackedFunc atomic.Pointer[func() int]
+	incidents   *incidents
 }
 
 // New registers the metrics. tracked, when set later with SetTracked, reports
@@ -77,6 +78,8 @@ func New() *Metrics {
 	})
 	m.Registry.MustRegister(m.records, m.moves, m.cmWrites, m.cmBytes, m.apiErrors, m.lastSync, m.leader, tracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.incidents = newIncidents()
+	m.Registry.MustRegister(m.incidents.collectors()...)
 	return m
 }
 
@@ -136,6 +139,7 @@ func (m *Metrics) Count(ctx context.Context, in <-chan record.Placement, out cha
 		if r.Event == record.EventMoved {
 			m.moves.Inc()
 		}
+		m.incidents.observe(r)
 		select {
 		case out <- r:
 		case <-ctx.Done():

@@ -1,9 +1,12 @@
 // Package record defines Placement, the value that flows between the stages of
-// the Pod Ashiato pipeline. It is a leaf: it imports nothing of ours, so every
+// the Pod Ashiato pipeline: a pod's placement, or a node's lifecycle change. It is a leaf: it imports nothing of ours, so every
 // stage can depend on it without depending on any other stage.
 package record
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Event says why a placement was recorded.
 type Event string
@@ -20,6 +23,30 @@ const (
 	// EventDeleted is a pod that left the API server; its last placement is kept.
 	EventDeleted Event = "deleted"
 )
+
+// Node lifecycle events. A record with one of these is about a node, not a
+// pod: Node, Event, Timestamp and Reason are set and the pod fields are empty.
+const (
+	// EventNodeReady, EventNodeNotReady and EventNodeUnknown are the node's
+	// Ready condition turning True, False or Unknown (Unknown is what the node
+	// lifecycle controller sets when the kubelet's heartbeats stop).
+	EventNodeReady    Event = "node_ready"
+	EventNodeNotReady Event = "node_not_ready"
+	EventNodeUnknown  Event = "node_unknown"
+	// EventNodeCordoned and EventNodeUncordoned are spec.unschedulable set and cleared.
+	EventNodeCordoned   Event = "node_cordoned"
+	EventNodeUncordoned Event = "node_uncordoned"
+	// EventNodeTainted and EventNodeUntainted are a NoExecute taint added and
+	// removed; Reason is the taint, key[=value]:NoExecute.
+	EventNodeTainted   Event = "node_tainted"
+	EventNodeUntainted Event = "node_untainted"
+	// EventNodeAdded and EventNodeDeleted are the Node object created and deleted.
+	EventNodeAdded   Event = "node_added"
+	EventNodeDeleted Event = "node_deleted"
+)
+
+// IsNode reports whether e is a node lifecycle event.
+func (e Event) IsNode() bool { return strings.HasPrefix(string(e), "node_") }
 
 // Condition is one entry of the pod's status.conditions, in the original tool's form.
 type Condition struct {
@@ -45,6 +72,7 @@ type Placement struct {
 	Timestamp    time.Time // when Pod Ashiato observed the pod, UTC
 	Event        Event
 	PreviousNode string // set on EventMoved
+	Reason       string // node events: why, as the cluster says it (a condition's reason, a taint)
 }
 
 // Key is the pod's namespace/name, the identity history is kept under (a

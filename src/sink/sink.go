@@ -161,7 +161,13 @@ func (b *batches) add(r record.Placement) {
 		h = store.NewHour(hour)
 		b.pending[hour] = h
 	}
-	h.Add(store.PodRef{Namespace: r.Namespace, Name: r.Pod}, r.Node, r.Timestamp)
+	if r.Event.IsNode() {
+		h.AddNodeEvent(store.NodeEvent{Node: r.Node, At: r.Timestamp, Event: string(r.Event), Reason: r.Reason})
+		return
+	}
+	ref := store.PodRef{Namespace: r.Namespace, Name: r.Pod}
+	h.Add(ref, r.Node, r.Timestamp)
+	h.SetOwner(ref, store.Owner{Kind: r.OwnerKind, Name: r.OwnerName})
 }
 
 // flush writes every pending hour, oldest first, merged with what this sink

@@ -1,0 +1,151 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+)
+
+const (
+	// lossMemory is how long a pod deleted from a lost node waits for its
+	// replacement to be counted: the history query's answer looks no further
+	// than its window, and an hour covers the slow cases (a volume to detach,
+	// a node to be added).
+	lossMemory = time.Hour
+	// maxPendingLosses bounds that memory whatever happens (a whole zone lost):
+	// past it the oldest losses are forgotten, never counted twice.
+	maxPendingLosses = 100_000
+)
+
+// incidents counts node transitions and reschedules after node loss from the
+// record stream. It sees what the stages see: a pod's deletion from a node
+// that is NotReady, Unknown or deleted is a loss; the next pod of the same
+// owner (for a StatefulSet or a bare pod: of the same name) to be scheduled is
+// its reschedule, timed from when the node was lost. It is used from the Count
+// stage's goroutine only.
+type incidents struct {
+	transitions *prometheus.CounterVec
+	lostPods    prometheus.Counter
+	reschedules prometheus.Counter
+	delay       prometheus.Histogram
+
+	lost    map[string]time.Time   // node -> since when it is lost
+	pending map[string][]time.Time // workload key -> losses not yet replaced, oldest first
+	npend   int
+	swept   time.Time
+}
+
+func newIncidents() *incidents {
+	return &incidents{
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_node_transitions_total", Help: "Node lifecycle changes recorded (node records), by event.",
+		}, []string{"event"}),
+		lostPods: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ashiato_pods_lost_with_node_total", Help: "Pods deleted while their node was NotReady, Unknown or deleted.",
+		}),
+		reschedules: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ashiato_reschedules_after_node_loss_total", Help: "Pods lost with their node whose workload (same owner; for StatefulSet and bare pods, same name) was scheduled again within an hour.",
+		}),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ashiato_reschedule_after_node_loss_seconds", Help: "Time from a node's loss to the scheduling of each replacement of a pod lost with it.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
+		}),
+		lost:    map[string]time.Time{},
+		pending: map[string][]time.Time{},
+	}
+}
+
+func (c *incidents) collectors() []prometheus.Collector {
+	return []prometheus.Collector{c.transitions, c.lostPods, c.reschedules, c.delay}
+}
+
+// observe updates the counters with one record.
+func (c *incidents) observe(r record.Placement) {
+	switch r.Event {
+	case record.EventNodeNotReady, record.EventNodeUnknown, record.EventNodeDeleted:
+		if _, ok := c.lost[r.Node]; !ok {
+			c.lost[r.Node] = r.Timestamp
+		}
+	case record.EventNodeReady, record.EventNodeAdded:
+		delete(c.lost, r.Node)
+	case record.EventDeleted:
+		since, ok := c.lost[r.Node]
+		if !ok {
+			return
+		}
+		c.lostPods.Inc()
+		c.sweep(r.Timestamp)
+		key := workload(r)
+		c.pending[key] = append(c.pending[key], since)
+		c.npend++
+	case record.EventScheduled, record.EventMoved:
+		key := workload(r)
+		losses := c.pending[key]
+		for len(losses) > 0 && r.Timestamp.Sub(losses[0]) >= lossMemory {
+			losses, c.npend = losses[1:], c.npend-1
+		}
+		if len(losses) == 0 {
+			delete(c.pending, key)
+			return
+		}
+		c.reschedules.Inc()
+		c.delay.Observe(r.Timestamp.Sub(losses[0]).Seconds())
+		c.npend--
+		if losses = losses[1:]; len(losses) == 0 {
+			delete(c.pending, key)
+		} else {
+			c.pending[key] = losses
+		}
+	}
+	if r.Event.IsNode() {
+		c.transitions.WithLabelValues(string(r.Event)).Inc()
+	}
+}
+
+// sweep forgets losses older than lossMemory, at most once a minute unless
+// the memory is full; a memory still full drops whole workloads until it has
+// room.
+func (c *incidents) sweep(now time.Time) {
+	if c.npend < maxPendingLosses && now.Sub(c.swept) < time.Minute {
+		return
+	}
+	c.swept = now
+	for key, losses := range c.pending {
+		kept := losses[:0]
+		for _, t := range losses {
+			if now.Sub(t) < lossMemory {
+				kept = append(kept, t)
+			}
+		}
+		c.npend -= len(losses) - len(kept)
+		if len(kept) == 0 {
+			delete(c.pending, key)
+		} else {
+			c.pending[key] = kept
+		}
+	}
+	for key, losses := range c.pending {
+		if c.npend < maxPendingLosses {
+			break
+		}
+		c.npend -= len(losses)
+		delete(c.pending, key)
+	}
+	for node, since := range c.lost {
+		if now.Sub(since) >= lossMemory {
+			delete(c.lost, node) // a deleted node that never came back
+		}
+	}
+}
+
+// workload is what a replacement shares with the pod it replaces: the owner,
+// or for a StatefulSet or a bare pod the name (a StatefulSet's pods all have
+// one owner but each its own identity).
+func workload(r record.Placement) string {
+	if r.OwnerKind == "" || r.OwnerKind == "StatefulSet" {
+		return r.Namespace + "/" + r.Pod
+	}
+	return r.Namespace + "/" + r.OwnerKind + "/" + r.OwnerName
+}
