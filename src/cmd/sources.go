@@ -28,7 +28,7 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 		synced := func(n int) { counter.synced(i, n) }
 		switch {
 		case cfg.oneshot:
-			sources[i] = (&source.List{Client: client, Selection: sel, PageSize: cfg.pageSize, Retry: policy, Log: log, OnCycle: synced}).Run
+			sources[i] = (&source.Stream{Client: client, Selection: sel, Retry: policy, Log: log, OnCycle: synced}).Run
 		case cfg.source == "list":
 			sources[i] = (&source.List{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval, Retry: policy, Log: log, OnCycle: synced}).Run
 		default:
