@@ -172,7 +172,7 @@ func sampleSizes() []sizeResult {
 		k := float64(i + 1)
 		sizes = append(sizes, sizeResult{
 			Pods: n, Nodes: 5000, Namespaces: 50,
-			Floor: prog(0.5*k, 30), Oneshot: prog(0.55*k, 35), Kubectl: prog(8*k, 500*k),
+			Floor: prog(0.6*k, 300*k), Paginated: prog(0.8*k, 30), Oneshot: prog(0.55*k, 35), Kubectl: prog(8*k, 500*k),
 			StoreNew: prog(1*k, 60*k), StoreExisting: prog(1.5*k, 70*k),
 			Watch: &watchResult{Mode: "watch", StartRSSMiB: newStat([]float64{20}), SteadyRSSMiB: newStat([]float64{20 + 0.3*k*10}),
 				BytesPerPod: newStat([]float64{600})},

@@ -12,16 +12,18 @@ import (
 )
 
 // floorCommand is the hidden subcommand the benchmark re-executes itself with
-// to measure the floor: the least any program that reads every pod must do.
-// It is the same paginated LIST ashiato --oneshot makes (protobuf, 500 pods a
-// page, ashiato's default client-side rate limit), decoded into typed pods the
-// same way, and then discarded: no records, no JSON, no output but the count.
+// to measure a bare read of every pod: client-go's List, decoded into typed
+// pods, then discarded (no records, no output but the count). With
+// --page-size 0 and --content json it is the read the original tool makes (one
+// LIST without a limit, client-go's default JSON), the floor ashiato --oneshot
+// is judged against; with a page size and protobuf, a paginated read.
 const floorCommand = "floor"
 
 func runFloor(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet(floorCommand, flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the cluster")
-	pageSize := fs.Int64("page-size", 500, "pods per LIST request (ashiato's --page-size)")
+	pageSize := fs.Int64("page-size", 0, "pods per LIST request; 0: one LIST without a limit")
+	content := fs.String("content", "json", "json (client-go's default, as the original tool) or protobuf")
 	qps := fs.Float64("qps", 50, "client-side request rate limit (ashiato's --kube-api-qps)")
 	burst := fs.Int("burst", 100, "client-side burst (ashiato's --kube-api-burst)")
 	if err := fs.Parse(args); err != nil {
@@ -31,9 +33,14 @@ func runFloor(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
-	// What src/cmd/kube.go sets.
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	switch *content {
+	case "json":
+	case "protobuf": // what src/cmd/kube.go sets
+		cfg.ContentType = "application/vnd.kubernetes.protobuf"
+		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	default:
+		return fmt.Errorf("floor: invalid --content %q: want json or protobuf", *content)
+	}
 	cfg.QPS = float32(*qps)
 	cfg.Burst = *burst
 	cfg.UserAgent = "ashiato-bench-floor"

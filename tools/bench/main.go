@@ -6,8 +6,9 @@
 // For each size it grows the cluster to that many pods and measures, each as
 // the median of --runs runs with min and max:
 //
-//   - the floor: a paginated protobuf LIST of every pod, discarded (this
-//     binary re-executed as `bench floor`, a process of its own);
+//   - the floor: one LIST of every pod without a limit, decoded as the original
+//     tool does (JSON), discarded (this binary re-executed as `bench floor`, a
+//     process of its own); and a paginated protobuf LIST, likewise;
 //   - ashiato --oneshot, stdout to /dev/null: wall time and peak RSS;
 //   - kubectl get pods -A -o json > /dev/null: the same;
 //   - ashiato --oneshot --store-in-cm, into a new hour and into an existing one;

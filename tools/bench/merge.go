@@ -68,7 +68,7 @@ func mergeResults(paths []string) (results, error) {
 // runsOf is the most runs any program was measured with at one size.
 func runsOf(s sizeResult) int {
 	n := 1
-	for _, p := range []*program{s.Floor, s.Oneshot, s.Kubectl, s.StoreNew, s.StoreExisting} {
+	for _, p := range []*program{s.Floor, s.Paginated, s.Oneshot, s.Kubectl, s.StoreNew, s.StoreExisting} {
 		if p != nil {
 			n = max(n, len(p.WallS.Runs))
 		}

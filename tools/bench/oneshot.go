@@ -4,65 +4,78 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
 
-// measureOneshot times the one-shot readers at s.Pods pods: the floor,
-// ashiato --oneshot and kubectl, taking turns.
+// measureOneshot times the one-shot readers at s.Pods pods, taking turns so
+// that a drift of the API server over the runs touches all alike:
+//
+//   - the floor: one LIST without a limit, decoded into a PodList as the
+//     original tool does (client-go's List, JSON, its default), discarded;
+//   - a paginated protobuf LIST (ashiato's --page-size), discarded: what
+//     ashiato --oneshot did before it streamed, and what kubectl does;
+//   - ashiato --oneshot, every record printed to /dev/null;
+//   - kubectl get pods -A -o json > /dev/null.
 func (b *bench) measureOneshot(ctx context.Context, s *sizeResult) error {
 	cfg, n := b.cfg, s.Pods
-
-	floorArgv := []string{b.self, floorCommand, "--kubeconfig", b.admin, "--page-size", b.pageSize, "--qps", b.qps, "--burst", b.burst}
-	oneshotArgv := []string{b.ashiato, "--kubeconfig", b.admin, "--oneshot"}
-	kubectlArgv := []string{b.kubectl, "--kubeconfig", b.admin, "get", "pods", "-A", "-o", "json"}
-
-	// Floor, ashiato and kubectl take turns, so a drift of the API server over
-	// the runs touches all three alike. An untimed floor run first warms the
-	// API server's caches.
-	var floor, oneshot, kubectl []sample
-	if cfg.parts["floor"] {
-		if _, err := b.floor(ctx, floorArgv, n); err != nil {
-			return err
-		}
+	floor := func(pageSize, content string) []string {
+		return []string{b.self, floorCommand, "--kubeconfig", b.admin, "--page-size", pageSize, "--content", content, "--qps", b.qps, "--burst", b.burst}
 	}
-	for r := range cfg.runs {
-		if cfg.parts["floor"] {
-			x, err := b.floor(ctx, floorArgv, n)
-			if err != nil {
-				return err
-			}
-			floor = append(floor, x)
-			b.log("  run %d floor: %.2fs, %.2fs CPU, %.1f MiB", r+1, x.Wall.Seconds(), x.CPU.Seconds(), float64(x.MaxRSS)/mib)
-		}
-		if cfg.parts["oneshot"] {
-			x, err := b.timed(ctx, oneshotArgv)
-			if err != nil {
-				return err
-			}
-			oneshot = append(oneshot, x)
-			b.log("  run %d ashiato --oneshot: %.2fs, %.2fs CPU, %.1f MiB", r+1, x.Wall.Seconds(), x.CPU.Seconds(), float64(x.MaxRSS)/mib)
-		}
-		if cfg.parts["kubectl"] && b.kubectl != "" {
-			x, err := b.timed(ctx, kubectlArgv)
-			if err != nil {
-				return err
-			}
-			kubectl = append(kubectl, x)
-			b.log("  run %d kubectl: %.2fs, %.2fs CPU, %.1f MiB", r+1, x.Wall.Seconds(), x.CPU.Seconds(), float64(x.MaxRSS)/mib)
-		}
+	type reader struct {
+		part, name string
+		argv       []string
+		check      bool // prints the count of pods it listed
+		into       **program
+		command    string
+		xs         []sample
 	}
-	s.Floor = summarize("bench floor (paginated protobuf LIST, limit "+b.pageSize+" as ashiato's --page-size, discarded)", floor)
-	s.Oneshot = summarize("ashiato --oneshot > /dev/null", oneshot)
-	s.Kubectl = summarize("kubectl get pods -A -o json > /dev/null", kubectl)
+	readers := []*reader{
+		{part: "floor", name: "floor", argv: floor("0", "json"), check: true, into: &s.Floor,
+			command: "bench floor (one LIST without a limit, JSON, decoded into a PodList as the original tool does; discarded)"},
+		{part: "floor", name: "paginated", argv: floor(b.pageSize, "protobuf"), check: true, into: &s.Paginated,
+			command: "bench floor (paginated protobuf LIST, limit " + b.pageSize + " as ashiato's --page-size; discarded)"},
+		{part: "oneshot", name: "ashiato --oneshot", argv: []string{b.ashiato, "--kubeconfig", b.admin, "--oneshot"}, into: &s.Oneshot,
+			command: "ashiato --oneshot > /dev/null"},
+		{part: "kubectl", name: "kubectl", argv: []string{b.kubectl, "--kubeconfig", b.admin, "get", "pods", "-A", "-o", "json"}, into: &s.Kubectl,
+			command: "kubectl get pods -A -o json > /dev/null"},
+	}
+	readers = slices.DeleteFunc(readers, func(r *reader) bool { return !cfg.parts[r.part] || (r.part == "kubectl" && b.kubectl == "") })
 	if cfg.parts["kubectl"] && b.kubectl == "" {
 		s.Skipped = append(s.Skipped, "kubectl: not found")
+	}
+	if len(readers) == 0 {
+		return nil
+	}
+	// An untimed run first warms the API server's caches.
+	if _, err := timed(ctx, readers[0].argv, nil, false, ""); err != nil {
+		return err
+	}
+	for r := range cfg.runs {
+		for _, rd := range readers {
+			var x sample
+			var err error
+			if rd.check {
+				x, err = b.floor(ctx, rd.argv, n)
+			} else {
+				x, err = b.timed(ctx, rd.argv)
+			}
+			if err != nil {
+				return err
+			}
+			rd.xs = append(rd.xs, x)
+			b.log("  run %d %s: %.2fs, %.2fs CPU, %.1f MiB", r+1, rd.name, x.Wall.Seconds(), x.CPU.Seconds(), float64(x.MaxRSS)/mib)
+		}
+	}
+	for _, rd := range readers {
+		*rd.into = summarize(rd.command, rd.xs)
 	}
 
 	if cfg.parts["oneshot"] {
 		// One more run, untimed, checks what --oneshot prints.
 		lines := &lineCounter{}
-		if _, err := timed(ctx, oneshotArgv, lines, false, ""); err != nil {
+		if _, err := timed(ctx, []string{b.ashiato, "--kubeconfig", b.admin, "--oneshot"}, lines, false, ""); err != nil {
 			return err
 		}
 		s.OneshotRecords = lines.Lines()
@@ -74,7 +87,6 @@ func (b *bench) measureOneshot(ctx context.Context, s *sizeResult) error {
 			return fmt.Errorf("ashiato --oneshot printed %q, want a snapshot record", lines.First())
 		}
 	}
-
 	return nil
 }
 

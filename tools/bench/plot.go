@@ -63,13 +63,13 @@ func plotData(sizes []sizeResult) (timeSeries, memSeries []plotSeries) {
 	kubectl := func(s sizeResult) *program { return s.Kubectl }
 	store := func(s sizeResult) *program { return s.StoreExisting }
 	timeSeries = []plotSeries{
-		prog("floor (paginated LIST)", colFloor, false, floor, false),
+		prog("floor (one LIST, no limit)", colFloor, false, floor, false),
 		prog("ashiato --oneshot", colAshiato, false, oneshot, false),
 		prog("kubectl get pods -A -o json", colKubectl, false, kubectl, false),
 		prog("ashiato --oneshot --store-in-cm (hour stored)", colStore, true, store, false),
 	}
 	memSeries = []plotSeries{
-		prog("floor (paginated LIST)", colFloor, false, floor, true),
+		prog("floor (one LIST, no limit)", colFloor, false, floor, true),
 		prog("ashiato --oneshot", colAshiato, false, oneshot, true),
 		prog("kubectl get pods -A -o json", colKubectl, false, kubectl, true),
 		prog("ashiato --oneshot --store-in-cm (hour stored)", colStore, true, store, true),

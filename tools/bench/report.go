@@ -8,7 +8,7 @@ import (
 
 // The issue's targets, at 150,000 pods (judged at the largest size measured).
 const (
-	targetFloorRatio   = 1.2  // --oneshot wall time ≤ 1.2× the floor's
+	targetFloorRatio   = 1.0  // --oneshot wall time ≤ 1.0× the floor's (one LIST without a limit, as the original)
 	targetRSSMiB       = 64.0 // --oneshot peak RSS ≤ 64 MiB ...
 	targetRSSGrowth    = 1.25 // ... and flat in N: at most +25% from the smallest size to the largest
 	targetKubectlRatio = 0.1  // --oneshot wall time ≤ 0.1× kubectl's
@@ -74,6 +74,7 @@ func sizeTables(s sizeResult, cfg *config) string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", p.Command, fmtStat(p.WallS, 2), fmtStat(p.CPUS, 2), fmtStat(p.RSSMiB, 1), ratio(p, s.Floor), ratio(p, s.Kubectl))
 	}
 	row(s.Floor)
+	row(s.Paginated)
 	row(s.Oneshot)
 	row(s.Kubectl)
 	row(s.StoreNew)
@@ -151,7 +152,7 @@ func judge(sizes []sizeResult) []target {
 	yes := func(b bool) *bool { return &b }
 	var ts []target
 
-	t := target{Goal: fmt.Sprintf("`--oneshot` wall time ≤ %.1f× the floor's%s", targetFloorRatio, at)}
+	t := target{Goal: fmt.Sprintf("`--oneshot` wall time ≤ %.1f× the floor's (one LIST without a limit, decoded as the original tool does)%s", targetFloorRatio, at)}
 	if last.Oneshot != nil && last.Floor != nil {
 		r := last.Oneshot.WallS.Median / last.Floor.WallS.Median
 		t.Measured = fmt.Sprintf("%.2f s vs %.2f s: %.2f×", last.Oneshot.WallS.Median, last.Floor.WallS.Median, r)

@@ -68,8 +68,11 @@ type sizeResult struct {
 	// the measurements of this size began.
 	ControlPlaneMiB map[string]float64 `json:"control_plane_rss_mib,omitempty"`
 
-	Floor   *program `json:"floor,omitempty"`
-	Oneshot *program `json:"oneshot,omitempty"`
+	// Floor is one LIST without a limit decoded as the original tool does;
+	// Paginated a paginated protobuf LIST (see measureOneshot).
+	Floor     *program `json:"floor,omitempty"`
+	Paginated *program `json:"paginated,omitempty"`
+	Oneshot   *program `json:"oneshot,omitempty"`
 	// OneshotRecords is the lines one extra --oneshot run printed (it should
 	// be Pods).
 	OneshotRecords int      `json:"oneshot_records,omitempty"`
