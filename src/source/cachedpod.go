@@ -18,12 +18,11 @@ import (
 // cachedPod is what Watch's informer cache holds for one pod: what FromPod
 // reads of it, and its resourceVersion. Nothing else of the pod is kept.
 //
-// It is not a trimmed *corev1.Pod because the corev1.Pod struct alone is 1,240
-// bytes however many of its fields are empty, and each PodCondition 120 more.
-// Measured against a real API server with 10,000 and 20,000 pods, the cache
-// costs per pod about 2.5 KiB of heap as trimmed *corev1.Pods, about 800 bytes
-// as a record.Placement with the resourceVersion, and about 600 bytes in this
-// layout, which drops the record's own fields and keeps times as int64.
+// It is not a trimmed *corev1.Pod because the corev1.Pod struct is large
+// however many of its fields are empty, and so is each PodCondition; nor a
+// record.Placement, whose own fields and time.Time values cost more than this
+// layout, which keeps times as int64 (docs/benchmarks.md has the bytes per
+// pod of each).
 //
 // When FromPod reads a new field, add it here: TestTrimmer checks that a pod
 // comes out of the cache exactly as FromPod makes it.

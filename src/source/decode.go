@@ -15,7 +15,7 @@ import (
 // podDecoder reads the pods of a PodList response one at a time, as the bytes
 // arrive, so that a list of any length costs the memory of one pod. The
 // client-go way (decode the whole body into a PodList, then walk it) holds the
-// body and every decoded pod at once: at 150,000 pods, over a gigabyte.
+// body and every decoded pod at once (docs/benchmarks.md has both peaks).
 //
 // It reads the API server's protobuf envelope (the 4-byte "k8s\x00" prefix
 // and a runtime.Unknown whose raw bytes are the PodList, see

@@ -16,10 +16,9 @@ import (
 
 // DefaultPageSize is how many pods one LIST request returns. Pages keep the
 // memory of a cycle flat in the cluster's size: a page is converted, sent and
-// released before the next is requested. Measured at 150,000 pods (see
-// docs/benchmarks.md), 1000 lists 25% faster than kubectl's 500 (fewer round
-// trips to a busy API server) and peaks at about 55 MiB of RSS; 2000 is faster
-// still but passes 64 MiB.
+// released before the next is requested. Larger pages list faster (fewer
+// round trips to a busy API server) and peak higher; this is the largest that
+// kept --oneshot under 64 MiB when it listed in pages (docs/benchmarks.md).
 const DefaultPageSize = 1000
 
 // List polls: one paginated LIST per cycle, the first cycle at once, then one
