@@ -14,6 +14,7 @@ import (
 // (a LIST, and a WATCH in watch mode). With more, one cluster-wide read is
 // filtered here instead: each namespace costs a request per listing and an
 // open watch, while the cluster-wide read costs every pod of the cluster.
+// docs/filters.md has the measurements behind the number.
 const MaxNamespaceReads = 10
 
 // Options is the selection the user asked for on the command line.
