@@ -58,7 +58,11 @@ first seen <= T <= last seen + 5m; a pod last seen on the node in the last
 the edge). With --since/--until, a row counts if its hour overlaps the range
 and, where known, [first seen, last seen + 5m] does.
 
-With no rows, stdout is empty (-o json: []) and stderr says so; exit 0.
+-o svg draws the answer as one SVG timeline: a lane per pod, a bar from first
+to last seen, moves marked.
+
+With no rows, stdout is empty (-o json: [], -o svg: an empty timeline) and
+stderr says so; exit 0.
 Damaged values in the store are reported on stderr; the rest is answered.
 
 Flags:
@@ -87,7 +91,7 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	since := fs.String("since", "", "start of the range (pod default: 24h before --until)")
 	until := fs.String("until", "", "end of the range (default: now)")
 	at := fs.String("at", "", "a single instant instead of a range")
-	fs.StringVar(&c.output, "o", "table", "output: table, wide (every column) or json")
+	fs.StringVar(&c.output, "o", "table", "output: table, wide (every column), json, or svg (a timeline picture)")
 	fs.StringVar(&c.output, "output", "table", "same as -o")
 	fs.Var((*listFlag)(&c.filter.Namespaces), "namespace", "history node: only pods of these namespaces, comma-separated")
 	fs.Var((*listFlag)(&c.filter.ExcludeNamespaces), "exclude-namespace", "history node: not the pods of these namespaces, comma-separated")
@@ -147,9 +151,9 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 		return nil, err
 	}
 	switch c.output {
-	case "table", "wide", "json":
+	case "table", "wide", "json", "svg":
 	default:
-		return nil, usagef("invalid -o %q: want table, wide or json", c.output)
+		return nil, usagef("invalid -o %q: want table, wide, json or svg", c.output)
 	}
 	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
 		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
@@ -265,7 +269,12 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		rows = history.Pod(hours, cfg.pod, cfg.window)
 	}
-	if err := writeRows(stdout, cfg, rows); err != nil {
+	if cfg.output == "svg" {
+		err = writeSVG(stdout, cfg, hours, rows)
+	} else {
+		err = writeRows(stdout, cfg, rows)
+	}
+	if err != nil {
 		return err
 	}
 	if len(rows) == 0 {

@@ -1,0 +1,172 @@
+package view
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/timeline"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+var h14 = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+
+func at(min int) time.Time { return h14.Add(time.Duration(min) * time.Minute) }
+
+func ref(ns, name string) store.PodRef { return store.PodRef{Namespace: ns, Name: name} }
+
+// twoHours is 14:00 and 15:00: web-0 on n1 throughout, web-1 on n1 until
+// 14:40 and then on n2 (a move), db-0 on n2 then n1, cron-1 only in 14:00
+// on n1, and old-0 on n1 in 14:00 with unknown times (the original tool's).
+func twoHours(t *testing.T) []*store.Hour {
+	t.Helper()
+	a, b := store.NewHour(at(0)), store.NewHour(at(60))
+	see := func(h *store.Hour, r store.PodRef, node string, from, to int) {
+		for m := from; m <= to; m += 5 {
+			h.Add(r, node, at(m))
+		}
+	}
+	see(a, ref("shop", "web-0"), "n1", 2, 59)
+	see(b, ref("shop", "web-0"), "n1", 60, 115)
+	see(a, ref("shop", "web-1"), "n1", 3, 38)
+	see(a, ref("shop", "web-1"), "n2", 43, 59)
+	see(b, ref("shop", "web-1"), "n2", 60, 90)
+	see(a, ref("data", "db-0"), "n2", 0, 20)
+	see(a, ref("data", "db-0"), "n1", 25, 59)
+	see(a, ref("batch", "cron-1"), "n1", 10, 30)
+	a.Merge(&store.Hour{Pods: map[store.PodRef][]store.Seen{ref("legacy", "old-0"): {{Node: "n1"}}}})
+	return []*store.Hour{a, b}
+}
+
+func TestCharts(t *testing.T) {
+	hours := twoHours(t)
+	span := history.Window{Since: at(0), Until: at(120)}
+	band := Band("n1", []NodeChange{
+		{At: at(-30), Event: "node_ready"},
+		{At: at(36), Event: "node_not_ready", Reason: "KubeletNotReady"},
+		{At: at(40), Event: "node_cordoned"},
+		{At: at(70), Event: "node_ready"},
+		{At: at(80), Event: "node_uncordoned"},
+	}, span.Since, span.Until, "")
+	links := &Links{Pod: func(r store.PodRef) string { return "/pod?pod=" + r.String() }, Node: func(n string) string { return "/node?node=" + n }}
+	tests := []struct {
+		name  string
+		chart timeline.Chart
+		check func(t *testing.T, c timeline.Chart)
+	}{
+		{"node-range", Node(hours, "n1", span, history.Node(hours, "n1", span), []timeline.Band{band}, nil), func(t *testing.T, c timeline.Chart) {
+			got := lanes(c)
+			want := "batch/cron-1[14:10-14:30] data/db-0[n2>14:25-14:55] legacy/old-0[14:00-15:00] shop/web-0[14:02-15:55] shop/web-1[14:03-14:38>n2]"
+			if got != want {
+				t.Errorf("lanes\n%s\nwant\n%s", got, want)
+			}
+		}},
+		{"node-at", Node(hours, "n1", history.At(at(30)), history.Node(hours, "n1", history.At(at(30))), nil, nil), func(t *testing.T, c timeline.Chart) {
+			if !c.From.Equal(at(0)) || !c.To.Equal(at(60)) {
+				t.Errorf("axis %v..%v, want the hour of the bars", c.From, c.To)
+			}
+			if len(c.Marks) != 1 || !c.Marks[0].At.Equal(at(30)) {
+				t.Errorf("marks %+v, want the instant", c.Marks)
+			}
+		}},
+		{"pod", Pod(hours, ref("shop", "web-1"), span, history.Pod(hours, ref("shop", "web-1"), span), nil, links), func(t *testing.T, c timeline.Chart) {
+			if got, want := lanes(c), "shop/web-1[14:03-14:38>n2 n1>14:43-15:30]"; got != want {
+				t.Errorf("lanes %s, want %s", got, want)
+			}
+			if c.Lanes[0].Bars[1].Link != "/node?node=n2" || c.Lanes[0].Link != "/pod?pod=shop/web-1" {
+				t.Errorf("links %q %q", c.Lanes[0].Bars[1].Link, c.Lanes[0].Link)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, tt.chart)
+			var got bytes.Buffer
+			if err := timeline.Render(&got, tt.chart); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", tt.name+".svg")
+			if *update {
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test -update creates it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s differs (go test -update rewrites it after a deliberate change)", golden)
+			}
+		})
+	}
+}
+
+// lanes is a chart's lanes in short: label[from>start-end>to ...].
+func lanes(c timeline.Chart) string {
+	var out []string
+	for _, l := range c.Lanes {
+		var bars []string
+		for _, b := range l.Bars {
+			s := b.Start.Format("15:04") + "-" + b.End.Format("15:04")
+			if b.From != "" {
+				s = b.From + ">" + s
+			}
+			if b.To != "" {
+				s += ">" + b.To
+			}
+			bars = append(bars, s)
+		}
+		out = append(out, l.Label+"["+strings.Join(bars, " ")+"]")
+	}
+	return strings.Join(out, " ")
+}
+
+func TestBand(t *testing.T) {
+	from, to := at(0), at(60)
+	tests := []struct {
+		name    string
+		changes []NodeChange
+		want    string
+	}{
+		{"nothing recorded", nil, ""},
+		{"ready before the window, NotReady in it", []NodeChange{{At: at(-10), Event: "node_ready"}, {At: at(20), Event: "node_not_ready"}},
+			"Ready 14:00-14:20, NotReady 14:20-15:00"},
+		{"flapping", []NodeChange{{At: at(10), Event: "node_not_ready"}, {At: at(12), Event: "node_ready"}, {At: at(15), Event: "node_unknown"}},
+			"NotReady 14:10-14:12, Ready 14:12-14:15, Unknown 14:15-15:00"},
+		{"deleted", []NodeChange{{At: at(5), Event: "node_ready"}, {At: at(30), Event: "node_deleted"}},
+			"Ready 14:05-14:30, Deleted 14:30-15:00"},
+		{"added again after deletion: unknown until a condition", []NodeChange{{At: at(5), Event: "node_deleted"}, {At: at(30), Event: "node_added"}, {At: at(35), Event: "node_ready"}},
+			"Deleted 14:05-14:30, Ready 14:35-15:00"},
+		{"cordoned and uncordoned", []NodeChange{{At: at(10), Event: "node_cordoned"}, {At: at(40), Event: "node_uncordoned"}},
+			"cordoned 14:10-14:40"},
+		{"uncordoned: it was cordoned before", []NodeChange{{At: at(40), Event: "node_uncordoned"}},
+			"cordoned 14:00-14:40"},
+		{"still cordoned", []NodeChange{{At: at(50), Event: "node_cordoned"}, {At: at(55), Event: "node_cordoned"}},
+			"cordoned 14:50-15:00"},
+		{"taints by key", []NodeChange{
+			{At: at(10), Event: "node_tainted", Reason: "a:NoExecute"}, {At: at(20), Event: "node_tainted", Reason: "b:NoExecute"},
+			{At: at(30), Event: "node_untainted", Reason: "a:NoExecute"}, {At: at(45), Event: "node_untainted", Reason: "c:NoExecute"}},
+			"NoExecute 14:00-14:45, NoExecute 14:10-14:30, NoExecute 14:20-15:00"},
+		{"changes after the window are not drawn", []NodeChange{{At: at(10), Event: "node_ready"}, {At: at(70), Event: "node_not_ready"}},
+			"Ready 14:10-15:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, s := range Band("n1", tt.changes, from, to, "").Spans {
+				got = append(got, string(s.State)+" "+s.Start.Format("15:04")+"-"+s.End.Format("15:04"))
+			}
+			if g := strings.Join(got, ", "); g != tt.want {
+				t.Errorf("got  %s\nwant %s", g, tt.want)
+			}
+		})
+	}
+}
