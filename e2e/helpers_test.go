@@ -58,6 +58,9 @@ func parseRecords(t *testing.T, stdout string) []rec {
 		if line == "" && len(stdout) == 0 {
 			break
 		}
+		if isNodeRecord(t, line) {
+			continue // a node lifecycle record, checked by isNodeRecord; parseNodeRecords reads them
+		}
 		dec := json.NewDecoder(strings.NewReader(line))
 		dec.DisallowUnknownFields()
 		var r rec

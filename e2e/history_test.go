@@ -493,6 +493,7 @@ func TestRetentionForbidden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	grantNodeReader(t, history, "recorder") // continuous mode also watches nodes
 	token, err := cp.ServiceAccountToken(t.Context(), history, "recorder", time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,10 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 			sources[i] = w.Run
 		}
 	}
+	if !cfg.oneshot && cfg.source != "list" {
+		// Node lifecycle: only a watch sees a node change.
+		sources = append(sources, (&source.Nodes{Client: client, Log: log, OnError: m.APIError}).Run)
+	}
 	return pipeline.Merge(sources...)
 }
 
