@@ -271,14 +271,22 @@ func (s *ConfigMaps) read(ctx context.Context, hour time.Time, policy retry.Poli
 }
 
 // write creates or updates each wanted object whose content differs from the
-// stored one.
+// stored one, highest shard first and shard 0 last, so that every state in
+// between two writes holds every placement already stored (store/doc.go,
+// "Writing"): when an hour grows from n to m shards, a pod either stays in its
+// shard or moves to a new one (index n or more, since m is a multiple of n),
+// and the new shards are all written before any stored one is rewritten
+// without the pods that left it. Shard 0, which carries the count, goes last.
+// A failure at any point (a refused create, a kill) leaves a complete hour,
+// which the next flush, by this or any writer, completes.
 func (s *ConfigMaps) write(ctx context.Context, stored []corev1.ConfigMap, want []*corev1.ConfigMap, policy retry.Policy) error {
 	byName := make(map[string]*corev1.ConfigMap, len(stored))
 	for i := range stored {
 		byName[stored[i].Name] = &stored[i]
 	}
 	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
-	for _, cm := range want {
+	for i := len(want) - 1; i >= 0; i-- {
+		cm := want[i]
 		old := byName[cm.Name]
 		if old != nil && store.SameContent(old, cm) {
 			continue

@@ -107,6 +107,20 @@
 // and skips owners.gz and nodes.gz. Both read every placement as before. An
 // older Pod Ashiato that writes an hour drops its owners and node events.
 //
+// # Writing
+//
+// A writer reads every object of the hour, merges, encodes, and writes the
+// objects whose content changed with the resourceVersion it read (again from
+// the read on a Conflict). It writes the highest shard first and shard 0, which
+// carries the count, last, so that every state between two writes holds every
+// placement already stored: when N grows to M (a multiple of N), each pod
+// either stays in its shard or moves to a new one, index N or more, and all
+// new shards exist before any old one is rewritten without the pods that
+// left it. A writer that stops part way (a refused create, a kill) leaves more
+// shards than shard 0 promises, each pod in at least one of them; readers read
+// them all, and the next writer counts them (the highest shard present) and
+// completes the growth.
+//
 // # Reading
 //
 // Decode accepts any subset of an hour's objects in any order, in either
@@ -122,7 +136,7 @@
 // A reader that finds fewer shards than shard 0's count promises (or shards
 // without shard 0) warns, naming the hour and the missing shards: their
 // placements are not in what it read. More shards than promised is a growth
-// under way and is read whole.
+// under way (see Writing) and is read whole.
 //
 // # Time precision, and what a reader may conclude
 //
