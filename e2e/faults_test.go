@@ -90,7 +90,7 @@ func (f *faultFigures) await(t *testing.T, timeout time.Duration, what string, c
 	if faultWaitUpTo(timeout, cond) {
 		return time.Since(start), true
 	}
-	t.Errorf("%s: no %s within %s", f.scenario, what, timeout)
+	t.Errorf("%s: not within %s: %s", f.scenario, timeout, what)
 	return time.Since(start), false
 }
 
