@@ -45,6 +45,7 @@ type config struct {
 	logLevel     logrus.Level
 	printVersion bool
 	source       string
+	snapshot     string
 	metricsAddr  string
 	leaderElect  bool
 	leaseName    string
@@ -60,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.context, "context", "", "kubeconfig context to use (default: the current context)")
-	fs.DurationVar(&c.interval, "interval", 30*time.Second, "time between two listings of every pod")
+	fs.DurationVar(&c.interval, "interval", 30*time.Second, "time between two full snapshots of every pod (watch: from memory, printed as --snapshot says; list: a LIST, printed)")
 	fs.BoolVar(&c.oneshot, "oneshot", false, "list every pod once, print, store, and exit")
 	fs.Var((*listFlag)(&c.filter.Namespaces), "namespace", "only pods of these namespaces, comma-separated (default: all namespaces)")
 	fs.Var((*listFlag)(&c.filter.ExcludeNamespaces), "exclude-namespace", "not the pods of these namespaces, comma-separated")
@@ -79,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
 	fs.IntVar(&c.kubeBurst, "kube-api-burst", 100, "client-side burst of API requests")
 	fs.StringVar(&c.source, "source", "watch", "how continuous mode reads pods: watch (one LIST, then WATCH; every change as it happens) or list (a LIST every --interval)")
+	fs.StringVar(&c.snapshot, "snapshot", string(source.SnapshotsHourly), "with --source=watch, which full snapshots are printed: hour (the first of each UTC hour; between them only changes) or interval (every --interval, as the original tool)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address, e.g. :8080 (default: off)")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease in --cm-namespace emits and writes")
 	fs.StringVar(&c.leaseName, "leader-elect-lease", "pod-ashiato", "name of the leader-election Lease")
@@ -120,6 +122,9 @@ func (c *config) validate() error {
 	}
 	if c.source != "watch" && c.source != "list" {
 		return usagef("invalid --source %q: want watch or list", c.source)
+	}
+	if c.snapshot != string(source.SnapshotsHourly) && c.snapshot != string(source.SnapshotsEveryInterval) {
+		return usagef("invalid --snapshot %q: want hour or interval", c.snapshot)
 	}
 	if c.leaderElect && c.oneshot {
 		return usagef("--leader-elect needs continuous mode: a --oneshot run has nothing to hand over")

@@ -24,6 +24,10 @@ func TestParseFlagsDefaults(t *testing.T) {
 		c.filter.String() != "none" {
 		t.Errorf("defaults changed: %+v", c)
 	}
+	// Watch mode prints a full snapshot once an hour, changes as they happen.
+	if c.snapshot != "hour" {
+		t.Errorf("--snapshot defaults to %q, want hour", c.snapshot)
+	}
 }
 
 func TestParseFlagsOriginalFlags(t *testing.T) {
@@ -90,6 +94,7 @@ current-context: x
 		{"interval not a duration", []string{"--interval", "often"}, `invalid value "often" for flag -interval`},
 		{"zero interval", []string{"--interval", "0s"}, "invalid --interval"},
 		{"negative interval", []string{"--interval=-5s"}, "invalid --interval"},
+		{"unknown snapshot choice", []string{"--snapshot", "daily"}, `invalid --snapshot "daily": want hour or interval`},
 		{"bad label selector", []string{"--label", "app=a=b"}, "invalid --label"},
 		{"bad namespace", []string{"--namespace", "Shop"}, "invalid --namespace"},
 		{"bad name prefix", []string{"--name", "Web_1"}, "invalid --name"},

@@ -32,7 +32,8 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 		case cfg.source == "list":
 			sources[i] = (&source.List{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval, Retry: policy, Log: log, OnCycle: synced}).Run
 		default:
-			w := &source.Watch{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval, Log: log, OnError: m.APIError, OnSnapshot: synced}
+			w := &source.Watch{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval,
+				Snapshots: source.Snapshots(cfg.snapshot), StoreSeen: cfg.storeInCM, Log: log, OnError: m.APIError, OnSnapshot: synced}
 			counter.tracked[i] = w.Tracked
 			sources[i] = w.Run
 		}

@@ -38,8 +38,8 @@ type Emitter struct {
 	Log *logrus.Logger
 }
 
-// Run emits every placement from in, then sends it to out, until in closes;
-// then it closes out. When Log's output is buffered it is flushed whenever the
+// Run emits every placement from in but the StoreOnly ones, then sends it to
+// out, until in closes; then it closes out. When Log's output is buffered it is flushed whenever the
 // input is momentarily empty, so a burst is written in few system calls and a
 // quiet stream is never held back.
 func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<- record.Placement) error {
@@ -57,7 +57,9 @@ func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<
 	entry := logrus.NewEntry(e.Log)
 	entry.Data = logrus.Fields{recordField: &cur}
 	for r := range in {
-		if r.Event.IsNode() {
+		if r.StoreOnly {
+			// For the store only: passed on, not printed.
+		} else if r.Event.IsNode() {
 			e.Log.WithFields(NodeFields(r)).Info(NodeMessage)
 		} else if direct {
 			cur = r

@@ -95,3 +95,27 @@ func TestEmitterFlushesBufferedOutput(t *testing.T) {
 		t.Fatalf("want 2 lines after close, got %q", buf.String())
 	}
 }
+
+// A StoreOnly record is passed on to the store but not printed.
+func TestEmitterDoesNotPrintStoreOnly(t *testing.T) {
+	var buf bytes.Buffer
+	in := make(chan record.Placement, 3)
+	out := make(chan record.Placement, 3)
+	in <- record.Placement{Pod: "a", Event: record.EventSnapshot}
+	in <- record.Placement{Pod: "b", Event: record.EventSnapshot, StoreOnly: true}
+	in <- record.Placement{Pod: "c", Event: record.EventScheduled}
+	close(in)
+	if err := (&Emitter{Log: NewLogger(&buf)}).Run(t.Context(), in, out); err != nil {
+		t.Fatal(err)
+	}
+	var passed []string
+	for r := range out {
+		passed = append(passed, r.Pod)
+	}
+	if strings.Join(passed, ",") != "a,b,c" {
+		t.Errorf("passed on %v, want a,b,c", passed)
+	}
+	if strings.Count(buf.String(), "\n") != 2 || strings.Contains(buf.String(), `"pod_name":"b"`) {
+		t.Errorf("printed %q, want a and c only", buf.String())
+	}
+}

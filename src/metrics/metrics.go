@@ -131,11 +131,14 @@ func (m *Metrics) APIError(err error) {
 	m.apiErrors.WithLabelValues(reason).Inc()
 }
 
-// Count is a pipeline stage that counts records by event and passes them on.
+// Count is a pipeline stage that counts the records to be printed by event
+// (StoreOnly ones are not) and passes every record on.
 func (m *Metrics) Count(ctx context.Context, in <-chan record.Placement, out chan<- record.Placement) error {
 	defer close(out)
 	for r := range in {
-		m.records.WithLabelValues(string(r.Event)).Inc()
+		if !r.StoreOnly { // not printed
+			m.records.WithLabelValues(string(r.Event)).Inc()
+		}
 		if r.Event == record.EventMoved {
 			m.moves.Inc()
 		}

@@ -45,17 +45,18 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestCountersMove(t *testing.T) {
 	m := New()
-	in := make(chan record.Placement, 4)
-	out := make(chan record.Placement, 4)
+	in := make(chan record.Placement, 5)
+	out := make(chan record.Placement, 5)
 	for _, e := range []record.Event{record.EventSnapshot, record.EventSnapshot, record.EventMoved, record.EventDeleted} {
 		in <- record.Placement{Event: e}
 	}
+	in <- record.Placement{Event: record.EventSnapshot, StoreOnly: true} // not printed, not counted
 	close(in)
 	if err := m.Count(t.Context(), in, out); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(out); n != 4 {
-		t.Fatalf("passed on %d records, want 4", n)
+	if n := len(out); n != 5 {
+		t.Fatalf("passed on %d records, want 5", n)
 	}
 	m.ConfigMapWrite(100, nil)
 	m.ConfigMapWrite(50, errors.New("boom"))

@@ -73,6 +73,10 @@ type Placement struct {
 	Event        Event
 	PreviousNode string // set on EventMoved
 	Reason       string // node events: why, as the cluster says it (a condition's reason, a taint)
+	// StoreOnly marks a pod re-seen unchanged between the printed snapshots:
+	// the store takes it (its last-seen time advances), the emitter does not
+	// print it, so stdout grows with change and not with pods × time.
+	StoreOnly bool
 }
 
 // Key is the pod's namespace/name, the identity history is kept under (a

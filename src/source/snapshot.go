@@ -9,8 +9,25 @@ import (
 	"github.com/pod-ashiato/ashiato/src/record"
 )
 
+// Snapshots says which of the periodic snapshots from the cache are printed.
+type Snapshots string
+
+const (
+	// SnapshotsEveryInterval prints every one, as the original tool printed
+	// every pod every --interval.
+	SnapshotsEveryInterval Snapshots = "interval"
+	// SnapshotsHourly prints the first one of each UTC hour, the hour a
+	// history ConfigMap starts; the others are sent StoreOnly (with StoreSeen)
+	// or not at all. What changes is printed when it happens either way.
+	SnapshotsHourly Snapshots = "hour"
+)
+
+// hourOf is the UTC hour t falls in, the store's bucket.
+func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
+
 // snapshots marks the source synced once the initial snapshot has been sent,
-// then sends a snapshot of the cache every Interval.
+// then sends a snapshot of the cache every Interval: printed, or StoreOnly,
+// or not at all (see Snapshots and StoreSeen).
 func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.DoneChecker, h *handler) {
 	select {
 	case <-ctx.Done():
@@ -25,6 +42,7 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 	if w.Interval <= 0 {
 		return
 	}
+	printed := hourOf(w.now()) // the initial snapshot's hour
 	t := w.clock().NewTicker(w.Interval)
 	defer t.Stop()
 	for {
@@ -33,16 +51,27 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 			return
 		case <-t.C():
 		}
-		n := h.snapshot(store)
-		w.log().WithField("pods", n).Debug("snapshot sent")
+		hour := hourOf(w.now())
+		print := w.Snapshots != SnapshotsHourly || hour != printed
+		n := w.Tracked()
+		switch {
+		case print:
+			n = h.snapshot(store, false)
+			printed = hour
+			w.log().WithField("pods", n).Debug("snapshot sent")
+		case w.StoreSeen:
+			n = h.snapshot(store, true)
+			w.log().WithField("pods", n).Debug("snapshot sent to the store only")
+		}
 		if w.OnSnapshot != nil {
 			w.OnSnapshot(n)
 		}
 	}
 }
 
-// snapshot sends every pod of the cache and returns how many it sent.
-func (h *handler) snapshot(store cache.Store) int {
+// snapshot sends every pod of the cache, StoreOnly or not, and returns how
+// many it sent.
+func (h *handler) snapshot(store cache.Store, storeOnly bool) int {
 	sent := 0
 	for _, key := range store.ListKeys() {
 		if h.ctx.Err() != nil {
@@ -55,7 +84,9 @@ func (h *handler) snapshot(store cache.Store) int {
 				return record.Placement{}, false // deleted since ListKeys
 			}
 			sent++
-			return c.record(now, record.EventSnapshot), true
+			p := c.record(now, record.EventSnapshot)
+			p.StoreOnly = storeOnly
+			return p, true
 		})
 	}
 	return sent
