@@ -35,6 +35,7 @@ const historyUsage = `Usage:
   ashiato history pod NAMESPACE/NAME --at T [flags]
   ashiato history node NODE --at T [flags]
   ashiato history node NODE --since T [--until T] [flags]
+  ashiato history incident NODE --at T [--window 30m] [flags]
 
   history node also takes --namespace, --exclude-namespace (comma-separated)
   and --name, --exclude-name (name prefixes), as the recorder does.
@@ -44,6 +45,8 @@ Reads the history that ashiato --store-in-cm keeps in hourly ConfigMaps.
   pod    where the pod ran, hour by hour: HOUR, NODE, FIRST SEEN, LAST SEEN
          (default: the last 24h)
   node   which pods ran on the node: NAMESPACE, POD, HOUR, FIRST SEEN, LAST SEEN
+  incident  the node's events around T, its pods at T and where each went
+         (see ashiato history incident --help)
 
 Times (T) are RFC 3339 (2026-11-26T14:00:00Z, 2026-11-26T23:00:00+09:00),
 "now", or a duration before now (2h, 30m, 1h30m). Output times are UTC.
@@ -126,7 +129,7 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	want := map[string]string{"pod": "NAMESPACE/NAME", "node": "NODE"}[sub]
 	switch {
 	case want == "":
-		return nil, usagef("unknown history %q: want pod or node (see ashiato history --help)", sub)
+		return nil, usagef("unknown history %q: want pod, node or incident (see ashiato history --help)", sub)
 	case len(positional) == 0:
 		return nil, usagef("history %s needs the %s", sub, want)
 	case len(positional) > 1:
@@ -224,6 +227,9 @@ func parseNode(s string) (string, error) {
 // runHistory is `ashiato history ...`: the answer on stdout, warnings and
 // "nothing found" on stderr.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if historySubcommand(args) == "incident" {
+		return runIncident(ctx, args, stdout, stderr)
+	}
 	cfg, err := parseHistoryFlags(args, time.Now(), stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -84,7 +84,7 @@ func TestHistoryInvalidInput(t *testing.T) {
 	}{
 		{"no subcommand", nil, "missing what to show"},
 		{"only flags", []string{"--at", "now"}, "missing what to show"},
-		{"unknown subcommand", []string{"pods", "a/b"}, `unknown history "pods": want pod or node`},
+		{"unknown subcommand", []string{"pods", "a/b"}, `unknown history "pods": want pod, node or incident`},
 		{"pod without its name", []string{"pod"}, "history pod needs the NAMESPACE/NAME"},
 		{"pod without a slash", []string{"pod", "web-0"}, `invalid pod "web-0": want NAMESPACE/NAME`},
 		{"pod with two slashes", []string{"pod", "a/b/c"}, `invalid pod "a/b/c": name "b/c"`},

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/retry"
+)
+
+// maxIncidentWindow bounds --window: an incident is minutes to hours, and
+// each hour of window is two more hours of the store to read.
+const maxIncidentWindow = 24 * time.Hour
+
+const incidentUsage = `Usage:
+  ashiato history incident NODE --at T [--window 30m] [flags]
+
+What was on NODE when it failed at T, and where it all went:
+  - the node's lifecycle events from T-window to T+window (node_ready,
+    node_not_ready, node_unknown, node_cordoned, node_tainted, ...);
+  - every pod on the node at T (as history node NODE --at T), with its owner;
+  - for each, the pod that replaced it, first seen in (T, T+window]: another
+    pod of the same owner, or for a StatefulSet's pod or a bare pod the same
+    name on another node; its node and how long after T; or that it never
+    came back;
+  - a summary: pods, rescheduled, not rescheduled, median and slowest time.
+
+Node events are recorded in watch mode (the default continuous mode) only.
+
+Flags:
+`
+
+// incidentConfig is what `ashiato history incident` was asked, validated.
+type incidentConfig struct {
+	kube   config
+	node   string
+	at     time.Time
+	window time.Duration
+	output string
+}
+
+// historySubcommand is the first argument after "history" that is neither a
+// flag nor a flag's value; every history flag takes a value.
+func historySubcommand(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1]
+			}
+			return ""
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			if !strings.Contains(a, "=") && a != "-h" && a != "--help" && a != "-help" {
+				i++ // its value
+			}
+		default:
+			return a
+		}
+	}
+	return ""
+}
+
+// parseIncidentFlags reads the arguments after "history", the first
+// positional one being "incident".
+func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incidentConfig, error) {
+	c := &incidentConfig{kube: config{kubeQPS: 50, kubeBurst: 100}}
+	fs := flag.NewFlagSet("ashiato history incident", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
+	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
+	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	at := fs.String("at", "", "when the node failed (required): RFC 3339, now, or a duration before now")
+	fs.DurationVar(&c.window, "window", history.DefaultIncidentWindow, "how far before and after --at to look")
+	fs.StringVar(&c.output, "o", "table", "output: table or json")
+	fs.StringVar(&c.output, "output", "table", "same as -o")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), incidentUsage)
+		fs.PrintDefaults()
+	}
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stderr)
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usageError{firstLine(err)}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	switch {
+	case len(positional) < 2:
+		return nil, usagef("history incident needs the NODE (see ashiato history incident --help)")
+	case len(positional) > 2:
+		return nil, usagef("unexpected argument %q: history incident takes one NODE", positional[2])
+	}
+	var err error
+	if c.node, err = parseNode(positional[1]); err != nil {
+		return nil, err
+	}
+	if *at == "" {
+		return nil, usagef("history incident needs --at T, when the node failed")
+	}
+	if c.at, err = history.ParseTime(*at, now); err != nil {
+		return nil, usagef("invalid --at: %w", err)
+	}
+	if c.window <= 0 || c.window > maxIncidentWindow {
+		return nil, usagef("invalid --window %s: want more than 0 and at most %s", c.window, maxIncidentWindow)
+	}
+	if c.output != "table" && c.output != "json" {
+		return nil, usagef("invalid -o %q: want table or json", c.output)
+	}
+	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
+		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
+	}
+	return c, nil
+}
+
+// runIncident is `ashiato history incident ...`.
+func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseIncidentFlags(args, time.Now(), stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	restCfg, err := restConfig(&cfg.kube)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return usagef("invalid kubeconfig: %w", err)
+	}
+	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
+	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
+	if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
+		return err
+	}
+	reader := &history.Reader{
+		Client:    client,
+		Namespace: cfg.kube.cmNamespace,
+		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
+	}
+	hours, warnings, err := reader.Read(ctx, history.Window{Since: cfg.at.Add(-cfg.window), Until: cfg.at.Add(cfg.window)})
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		where := "ConfigMap " + cfg.kube.cmNamespace + "/" + w.Object
+		if w.Key != "" {
+			where += ", key " + w.Key
+		}
+		fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", where, w.Reason)
+	}
+	inc := history.Investigate(hours, cfg.node, cfg.at, cfg.window)
+	if cfg.output == "json" {
+		err = writeIncidentJSON(stdout, inc)
+	} else {
+		err = writeIncidentTable(stdout, inc)
+	}
+	if err != nil {
+		return err
+	}
+	if len(inc.Pods) == 0 && len(inc.Timeline) == 0 {
+		fmt.Fprintf(stderr, "ashiato: no pods on node %s at %s and no node events within %s of it in the history in namespace %s\n",
+			cfg.node, stamp(cfg.at), cfg.window, cfg.kube.cmNamespace)
+	}
+	return nil
+}
+
+// The `-o json` schema README documents. Times are RFC 3339 UTC; durations
+// are whole seconds.
+type (
+	jsonIncident struct {
+		Node          string             `json:"node_name"`
+		At            string             `json:"at"`
+		WindowSeconds int64              `json:"window_seconds"`
+		Timeline      []jsonNodeEvent    `json:"timeline"`
+		Pods          []jsonIncidentPod  `json:"pods"`
+		Summary       jsonIncidentSummary `json:"summary"`
+	}
+	jsonNodeEvent struct {
+		Timestamp string `json:"timestamp"`
+		Event     string `json:"event"`
+		Reason    string `json:"reason"`
+	}
+	jsonIncidentPod struct {
+		Namespace string           `json:"namespace"`
+		Pod       string           `json:"pod_name"`
+		OwnerKind string           `json:"owner_kind"`
+		OwnerName string           `json:"owner_name"`
+		FirstSeen *string          `json:"first_seen"`
+		LastSeen  *string          `json:"last_seen"`
+		Next      *jsonReplacement `json:"next"`
+	}
+	jsonReplacement struct {
+		Namespace    string `json:"namespace"`
+		Pod          string `json:"pod_name"`
+		Node         string `json:"node_name"`
+		FirstSeen    string `json:"first_seen"`
+		AfterSeconds int64  `json:"after_seconds"`
+	}
+	jsonIncidentSummary struct {
+		Pods           int    `json:"pods"`
+		Rescheduled    int    `json:"rescheduled"`
+		NotRescheduled int    `json:"not_rescheduled"`
+		MedianSeconds  *int64 `json:"median_seconds"`
+		SlowestSeconds *int64 `json:"slowest_seconds"`
+	}
+)
+
+func writeIncidentJSON(w io.Writer, inc history.Incident) error {
+	out := jsonIncident{
+		Node: inc.Node, At: stamp(inc.At), WindowSeconds: int64(inc.Window / time.Second),
+		Timeline: []jsonNodeEvent{}, Pods: []jsonIncidentPod{},
+		Summary: jsonIncidentSummary{Pods: inc.Summary.Pods, Rescheduled: inc.Summary.Rescheduled, NotRescheduled: inc.Summary.NotRescheduled},
+	}
+	for _, e := range inc.Timeline {
+		out.Timeline = append(out.Timeline, jsonNodeEvent{Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason})
+	}
+	for _, p := range inc.Pods {
+		jp := jsonIncidentPod{Namespace: p.Pod.Namespace, Pod: p.Pod.Name, OwnerKind: p.Owner.Kind, OwnerName: p.Owner.Name,
+			FirstSeen: optionalStamp(p.First), LastSeen: optionalStamp(p.Last)}
+		if r := p.Next; r != nil {
+			jp.Next = &jsonReplacement{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, FirstSeen: stamp(r.First), AfterSeconds: seconds(r.After)}
+		}
+		out.Pods = append(out.Pods, jp)
+	}
+	if inc.Summary.Rescheduled > 0 {
+		median, slowest := seconds(inc.Summary.Median), seconds(inc.Summary.Slowest)
+		out.Summary.MedianSeconds, out.Summary.SlowestSeconds = &median, &slowest
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// writeIncidentTable prints the incident as three blocks a person reads top to
+// bottom: what happened to the node, what was on it, the summary.
+func writeIncidentTable(w io.Writer, inc history.Incident) error {
+	fmt.Fprintf(w, "Node %s at %s (window %s)\n\n", inc.Node, stamp(inc.At), inc.Window)
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	if len(inc.Timeline) == 0 {
+		fmt.Fprintln(tw, "No node events recorded in the window.")
+	} else {
+		fmt.Fprintln(tw, "TIME\tEVENT\tREASON")
+		for _, e := range inc.Timeline {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", stamp(e.At), e.Event, e.Reason)
+		}
+	}
+	fmt.Fprintln(tw)
+	if len(inc.Pods) == 0 {
+		fmt.Fprintf(tw, "No pods on %s at %s.\n", inc.Node, stamp(inc.At))
+	} else {
+		fmt.Fprintln(tw, "NAMESPACE\tPOD\tOWNER\tNEXT\tNODE\tAFTER")
+		for _, p := range inc.Pods {
+			owner := "<none>"
+			if p.Owner.Kind != "" {
+				owner = p.Owner.Kind + "/" + p.Owner.Name
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t", p.Pod.Namespace, p.Pod.Name, owner)
+			if r := p.Next; r != nil {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Pod.Name, r.Node, r.After)
+			} else {
+				fmt.Fprintln(tw, "<never came back>")
+			}
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := inc.Summary
+	fmt.Fprintf(w, "\n%d pods, %d rescheduled, %d not rescheduled", s.Pods, s.Rescheduled, s.NotRescheduled)
+	if s.Rescheduled > 0 {
+		fmt.Fprintf(w, "; median %s, slowest %s to reschedule", s.Median, s.Slowest)
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
