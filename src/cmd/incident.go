@@ -191,11 +191,11 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // are whole seconds.
 type (
 	jsonIncident struct {
-		Node          string             `json:"node_name"`
-		At            string             `json:"at"`
-		WindowSeconds int64              `json:"window_seconds"`
-		Timeline      []jsonNodeEvent    `json:"timeline"`
-		Pods          []jsonIncidentPod  `json:"pods"`
+		Node          string              `json:"node_name"`
+		At            string              `json:"at"`
+		WindowSeconds int64               `json:"window_seconds"`
+		Timeline      []jsonNodeEvent     `json:"timeline"`
+		Pods          []jsonIncidentPod   `json:"pods"`
 		Summary       jsonIncidentSummary `json:"summary"`
 	}
 	jsonNodeEvent struct {

@@ -54,7 +54,7 @@ func incidentHours() (hours []*store.Hour, at time.Time) {
 	place("solo", "node-a", "14:00:05", "14:59:00", store.Owner{})
 	place("migrate-x1", "node-a", "14:30:00", "14:59:00", store.Owner{Kind: "Job", Name: "migrate"})
 	place("migrate-x2", "node-b", "15:29:00", "15:35:00", store.Owner{Kind: "Job", Name: "migrate"}) // after the window
-	place("later", "node-a", "15:05:00", "15:10:00", store.Owner{})                                 // on the node after T: not lost
+	place("later", "node-a", "15:05:00", "15:10:00", store.Owner{})                                  // on the node after T: not lost
 	for _, e := range []store.NodeEvent{
 		{Node: "node-a", At: t("14:20:00"), Event: "node_cordoned"}, // outside the window
 		{Node: "node-a", At: t("14:57:59"), Event: "node_unknown", Reason: "NodeStatusUnknown"},
