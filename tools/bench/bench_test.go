@@ -333,3 +333,96 @@ func TestMergeResults(t *testing.T) {
 		t.Error("a missing file merged without error")
 	}
 }
+
+// The soak runs ashiato as k8s/base deploys it: the Deployment's arguments
+// (no flag that would change the defaults the soak claims), its memory limit.
+func TestSoakMatchesTheDeployment(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "k8s", "base", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	args, _, _ := strings.Cut(text[strings.Index(text, "args:"):], "env:")
+	var got []string
+	for _, l := range strings.Split(args, "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(l), "- "); ok {
+			got = append(got, a)
+		}
+	}
+	want := append(slices.Clone(deployedArgs), "--cm-namespace=pod-ashiato", "--metrics-addr=:8080")
+	if !slices.Equal(got, want) {
+		t.Errorf("k8s/base args %q, the soak runs %q plus --cm-namespace and --metrics-addr", got, deployedArgs)
+	}
+	if !strings.Contains(text, "limits:\n              memory: "+deployedMemoryLimit) {
+		t.Errorf("k8s/base's memory limit is not %s", deployedMemoryLimit)
+	}
+}
+
+func soakSamples() *soakResult {
+	r := &soakResult{Pods: 150000, DurationSeconds: 1500, SampleSeconds: 10, Shards: 4, StoredBytes: 1 << 20}
+	// Synced by 60 s: the snapshot printed and the hour written; then an
+	// hour's worth of steady state in which 8 writes of 0.5 MiB happen.
+	sync := soakSample{T: 60, RSSMiB: 200, HWMMiB: 300, Lines: 150000, Bytes: 60 << 20, Requests: 2, CMReads: 1, CMWrites: 4, CMBytes: 1 << 20}
+	r.Samples = append(r.Samples, soakSample{T: 10, RSSMiB: 30, HWMMiB: 30}, sync)
+	end := sync
+	end.T, end.RSSMiB, end.CMWrites, end.CMBytes, end.Requests = 60+3600, 140, 4+8, (1<<20)+8*(1<<19), 6
+	r.Samples = append(r.Samples, end)
+	r.Rollover, r.SteadyFrom = sync, sync.T
+	r.derive()
+	return r
+}
+
+func TestSoakFigures(t *testing.T) {
+	r := soakSamples()
+	if r.LinesPerHour != 0 || r.CMWritesPerHour != 8 || r.CMBytesPerHour != 4<<20 || r.RequestsPerHour != 4 || r.CMReadsPerHour != 0 {
+		t.Errorf("per hour: %+v", r)
+	}
+	if r.SteadyRSSMiB != 140 || r.PeakRSSMiB != 300 {
+		t.Errorf("RSS %v, peak %v", r.SteadyRSSMiB, r.PeakRSSMiB)
+	}
+	met := map[string]bool{}
+	for _, tg := range soakTargets(r) {
+		if tg.Met != nil {
+			met[strings.Fields(tg.Goal)[0]+" "+strings.Fields(tg.Goal)[1]] = *tg.Met
+		}
+	}
+	// 150,000 lines an hour (the rollover's snapshot): met. 12 writes for 4
+	// shards, 5 MiB for a 1 MiB hour: not met. 140 MiB is 979 bytes a pod:
+	// met; a 300 MiB peak is 2,097: not met.
+	want := map[string]bool{"stdout with": true, "ConfigMaps: no": true, "ConfigMap writes": false, "ConfigMap bytes": false,
+		"RSS ≤": true, "VmHWM ≤": false}
+	for k, v := range want {
+		if got, ok := met[k]; !ok || got != v {
+			t.Errorf("target %q: met %v (judged: %v), want %v", k, got, ok, v)
+		}
+	}
+	// A window that held the turn of an hour counts its snapshot once.
+	r.HourTurns = 1
+	r.LinesPerHour = 150000
+	if got := r.perHour(r.LinesPerHour, 150000, 150000); got != 150000 {
+		t.Errorf("lines an hour with the turn inside = %v, want 150000", got)
+	}
+	if !strings.Contains(soakTable(r), "| RSS at the end (MiB), bytes a pod | 140.0, 979 |") {
+		t.Errorf("table:\n%s", soakTable(r))
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, renderSoakPlot(r)); err != nil || buf.Len() < 1000 {
+		t.Errorf("soak plot: %d bytes, %v", buf.Len(), err)
+	}
+}
+
+func TestHourTurns(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 26, h, m, 0, 0, time.UTC) }
+	for _, tt := range []struct {
+		from, to time.Time
+		want     int
+	}{
+		{at(10, 5), at(10, 55), 0},
+		{at(10, 50), at(11, 10), 1},
+		{at(10, 0), at(12, 0), 2},
+	} {
+		if got := hourTurns(tt.from, tt.to); got != tt.want {
+			t.Errorf("hourTurns(%s, %s) = %d, want %d", tt.from.Format("15:04"), tt.to.Format("15:04"), got, tt.want)
+		}
+	}
+}

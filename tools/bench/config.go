@@ -14,7 +14,10 @@ import (
 )
 
 // The parts of a run, in the order they are measured.
-var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch"}
+var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak"}
+
+// defaultParts leave out the soak, which takes its own --soak-duration.
+var defaultParts = []string{"floor", "oneshot", "kubectl", "store", "watch"}
 
 type config struct {
 	sizes         []int
@@ -35,6 +38,9 @@ type config struct {
 	watchInterval time.Duration
 	watchFlush    time.Duration
 	quietWait     time.Duration
+	soakDuration  time.Duration
+	soakSample    time.Duration
+	soakPlot      string
 	// report lists saved --out files to merge instead of measuring.
 	report []string
 }
@@ -50,13 +56,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent requests when creating pods and nodes")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&c.plot, "plot", "", "write a PNG of wall time and peak RSS against pods to this file")
-	fs.BoolVar(&c.smoke, "smoke", false, "CI mode: 500 pods on 20 nodes, one run, 5 s windows, no plot (other flags ignored but --ashiato, --bin-dir, --out)")
+	fs.BoolVar(&c.smoke, "smoke", false, "CI mode: 500 pods on 20 nodes, one run, 5 s windows, a 45 s soak, no plot (other flags ignored but --ashiato, --bin-dir, --out)")
 	fs.StringVar(&c.ashiato, "ashiato", "", "ashiato binary to measure (default: built from the repository's ./src/cmd into a temporary folder)")
 	fs.StringVar(&c.binDir, "bin-dir", "", "control-plane binaries (default: $"+controlplane.EnvBinDir+", else what tools/controlplane/build.sh builds)")
 	fs.StringVar(&c.dir, "dir", "", "control-plane work dir, kept (default: a temporary one); a control plane still running there (see --keep) is reused with its pods")
 	fs.BoolVar(&c.keep, "keep", false, "leave the control plane running in --dir for the next run")
 	fs.StringVar(&c.kubectl, "kubectl", "kubectl", "kubectl binary")
-	parts := fs.String("parts", strings.Join(allParts, ","), "what to measure: any of "+strings.Join(allParts, ","))
+	parts := fs.String("parts", strings.Join(defaultParts, ","), "what to measure: any of "+strings.Join(allParts, ","))
+	fs.DurationVar(&c.soakDuration, "soak-duration", 25*time.Minute, "soak: how long ashiato runs as k8s/base deploys it")
+	fs.DurationVar(&c.soakSample, "soak-sample", 10*time.Second, "soak: time between two samples")
+	fs.StringVar(&c.soakPlot, "soak-plot", "", "soak: write a PNG of RSS, requests and bytes over time to this file")
 	fs.DurationVar(&c.watchWindow, "watch-window", 60*time.Second, "continuous mode: steady-state window over which requests and writes are counted")
 	fs.DurationVar(&c.watchInterval, "watch-interval", time.Hour, "continuous mode: ashiato's --interval")
 	fs.DurationVar(&c.watchFlush, "watch-flush", 30*time.Second, "continuous mode with --store-in-cm: ashiato's --cm-flush-interval")
@@ -76,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		*pods, c.nodes, c.namespaces, c.runs = "500", 20, 5, 1
 		c.plot, c.watchWindow, c.watchFlush, c.quietWait = "", 5*time.Second, 2*time.Second, 0
 		*parts = strings.Join(allParts, ",")
+		c.soakDuration, c.soakSample, c.soakPlot = 45*time.Second, 5*time.Second, ""
 	}
 	for _, f := range strings.Split(*pods, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -101,6 +111,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--namespaces must be at most 100")
 	case c.watchWindow <= 0 || c.watchInterval <= 0 || c.watchFlush <= 0 || c.quietWait < 0:
 		return nil, errors.New("--watch-window, --watch-interval and --watch-flush must be positive, --quiet-wait not negative")
+	case c.soakDuration <= 0 || c.soakSample <= 0:
+		return nil, errors.New("--soak-duration and --soak-sample must be positive")
 	case c.keep && c.dir == "":
 		return nil, errors.New("--keep needs --dir: the control plane is found there next time")
 	}

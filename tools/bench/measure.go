@@ -125,10 +125,12 @@ func (t *tailBuffer) String() string {
 	return strings.TrimSpace(string(t.b))
 }
 
-// lineCounter counts newline-terminated lines and keeps the first one.
+// lineCounter counts newline-terminated lines and bytes, and keeps the first
+// line.
 type lineCounter struct {
 	mu    sync.Mutex
 	n     int
+	bytes int64
 	first []byte
 	cur   []byte // the first line while it is incomplete
 }
@@ -144,7 +146,14 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 		}
 	}
 	c.n += bytes.Count(p, []byte{'\n'})
+	c.bytes += int64(len(p))
 	return len(p), nil
+}
+
+func (c *lineCounter) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 func (c *lineCounter) Lines() int {

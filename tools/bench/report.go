@@ -120,6 +120,9 @@ func sizeTables(s sizeResult, cfg *config) string {
 		}
 		fmt.Fprintf(&b, "\nIt printed %s records at sync (want %s).\n", groupThousands(int64(w.Records)), groupThousands(int64(s.Pods)))
 	}
+	if s.Soak != nil {
+		b.WriteString(soakTable(s.Soak))
+	}
 	if len(s.ControlPlaneMiB) > 0 {
 		fmt.Fprintf(&b, "\nControl plane at the start of these measurements: kube-apiserver %.0f MiB, etcd %.0f MiB of RSS.\n",
 			s.ControlPlaneMiB["kube-apiserver"], s.ControlPlaneMiB["etcd"])

@@ -89,6 +89,7 @@ type sizeResult struct {
 
 	Watch      *watchResult `json:"watch,omitempty"`
 	WatchStore *watchResult `json:"watch_store_in_cm,omitempty"`
+	Soak       *soakResult  `json:"soak,omitempty"`
 
 	// BusyPercent is the machine's CPU use (both cores, every process) in
 	// the second before each timed run; runs wait for it to fall under 15%.

@@ -60,5 +60,10 @@ func (b *bench) measureSize(ctx context.Context, n int) (s sizeResult, err error
 			return s, err
 		}
 	}
+	if cfg.parts["soak"] {
+		if err := b.measureSoak(ctx, &s); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
