@@ -1,7 +1,13 @@
 package e2e
 
 import (
+	"encoding/pem"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -13,6 +19,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/pod-ashiato/ashiato/e2e/faultproxy"
 	"github.com/pod-ashiato/ashiato/e2e/fixture"
@@ -209,71 +218,159 @@ func ownKeys(t *testing.T, recs []rec, namespaces []string) []string {
 	return keysOnce(t, own)
 }
 
-// TestFilteredSnapshotCost: through a proxy that counts requests, a filtered
-// --oneshot asks for pods no more often than an unfiltered one: filters the
-// API server applies travel with the same LIST, client-side ones add none.
-// The exception is a short --namespace list, read one LIST per namespace;
-// that costs exactly one LIST per namespace, and is counted as such.
+// TestFilteredSnapshotCost: through a proxy that counts the requests for
+// pods and the bytes of their answers, a filtered --oneshot costs no more than
+// an unfiltered one: no more bytes for any filter, and no more requests
+// either (server-side filters travel with the same LIST, client-side ones add
+// none), except a short --namespace list, read with exactly one LIST per
+// namespace, each a fraction of the whole.
 func TestFilteredSnapshotCost(t *testing.T) {
 	requireCluster(t)
 	namespaces, pods := filterPods()
 	seed(t, namespaces, pods)
+	traffic, kc := startPodTraffic(t)
 
-	var mu sync.Mutex
-	podRequests := map[string]int{}
-	proxy, err := faultproxy.NewHTTP(restConfig, faultproxy.Options{Match: func(verb, resource string) bool {
-		if resource == "pods" {
-			mu.Lock()
-			podRequests[verb]++
-			mu.Unlock()
-		}
-		return false // count only
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(proxy.Close)
-	kc := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := proxy.WriteKubeconfig(kc); err != nil {
-		t.Fatal(err)
-	}
-	// A page size that makes the unfiltered listing several pages, as in any
-	// cluster of more than a thousand pods.
-	const pageSize = "50"
-	cost := func(args ...string) (lists, total int) {
+	cost := func(args ...string) podCost {
 		t.Helper()
-		mu.Lock()
-		clear(podRequests)
-		mu.Unlock()
-		res := runAshiato(t, append([]string{"--kubeconfig", kc, "--oneshot", "--page-size", pageSize}, args...)...)
+		traffic.reset()
+		res := runAshiato(t, append([]string{"--kubeconfig", kc, "--oneshot"}, args...)...)
 		if res.code != 0 {
 			t.Fatalf("%v: exit %d; stderr:\n%s", args, res.code, res.stderr)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, n := range podRequests {
-			total += n
-		}
-		return podRequests["list"], total
+		return traffic.cost()
 	}
-	unfiltered, unfilteredTotal := cost()
-	t.Logf("unfiltered: %d LIST of pods (%d pod requests)", unfiltered, unfilteredTotal)
-	if unfiltered < 2 {
-		t.Fatalf("the unfiltered snapshot took %d LIST: want several pages to compare with", unfiltered)
-	}
+	unfiltered := cost()
+	t.Logf("%-42s %s", "unfiltered", unfiltered)
 	for _, tt := range filterCases() {
-		lists, total := cost(tt.args...)
-		t.Logf("%-42s %d LIST of pods (%d pod requests)", tt.name, lists, total)
-		if total != lists {
-			t.Errorf("%s: %d pod requests other than LIST", tt.name, total-lists)
+		c := cost(tt.args...)
+		t.Logf("%-42s %s", tt.name, c)
+		if c.requests != c.lists {
+			t.Errorf("%s: %d pod requests other than LIST", tt.name, c.requests-c.lists)
 		}
 		switch {
-		case tt.perNamespace > 0 && lists != tt.perNamespace: // fewer than 50 pods each: one page
-			t.Errorf("%s: %d LIST, want one per namespace: %d", tt.name, lists, tt.perNamespace)
-		case lists > unfiltered:
-			t.Errorf("%s: %d LIST of pods, more than the unfiltered %d", tt.name, lists, unfiltered)
+		case c.bytes > unfiltered.bytes:
+			t.Errorf("%s: %d bytes of pods, more than the unfiltered %d", tt.name, c.bytes, unfiltered.bytes)
+		case onServer(tt.args) && c.bytes >= unfiltered.bytes:
+			t.Errorf("%s: %d bytes of pods, as many as unfiltered: the API server did not filter", tt.name, c.bytes)
+		}
+		switch {
+		case tt.perNamespace > 0 && c.lists != tt.perNamespace:
+			t.Errorf("%s: %d LIST, want one per namespace: %d", tt.name, c.lists, tt.perNamespace)
+		case tt.perNamespace == 0 && c.lists > unfiltered.lists:
+			t.Errorf("%s: %d LIST of pods, more than the unfiltered %d", tt.name, c.lists, unfiltered.lists)
 		}
 	}
+}
+
+// onServer tells whether every filter of args runs on the API server, so
+// that it sends fewer pods (a --namespace list longer than 10 does not).
+func onServer(args []string) bool {
+	for i := 0; i < len(args); i += 2 {
+		switch args[i] {
+		case "--namespace":
+			if strings.Count(args[i+1], ",") >= 10 {
+				return false
+			}
+		case "--exclude-namespace", "--label", "--field-selector", "--node":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// podTraffic is a proxy to the API server that counts the requests for pods
+// and the bytes of their answers.
+type podTraffic struct {
+	mu sync.Mutex
+	c  podCost
+}
+
+type podCost struct {
+	requests, lists int
+	bytes           int64
+}
+
+func (c podCost) String() string {
+	return fmt.Sprintf("%d LIST of pods (%d pod requests), %d bytes", c.lists, c.requests, c.bytes)
+}
+
+func (p *podTraffic) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.c = podCost{}
+}
+
+func (p *podTraffic) cost() podCost {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.c
+}
+
+// startPodTraffic starts the proxy and returns it with a kubeconfig that
+// reaches the API server through it.
+func startPodTraffic(t *testing.T) (*podTraffic, string) {
+	t.Helper()
+	target, err := url.Parse(restConfig.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := rest.TransportFor(restConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &podTraffic{}
+	srv := httptest.NewUnstartedServer(&httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Header.Del("Authorization") // the upstream transport authenticates
+			// Count what the API server encoded, not what gzip made of it:
+			// it compresses only large answers. Go's transport asks for gzip
+			// itself and hands on the body decompressed.
+			r.Out.Header.Del("Accept-Encoding")
+		},
+		Transport: transport,
+		ModifyResponse: func(resp *http.Response) error {
+			verb, resource := faultproxy.RequestVerb(resp.Request)
+			if resource != "pods" {
+				return nil
+			}
+			p.mu.Lock()
+			p.c.requests++
+			if verb == "list" {
+				p.c.lists++
+			}
+			p.mu.Unlock()
+			resp.Body = &countingBody{ReadCloser: resp.Body, p: p}
+			return nil
+		},
+	})
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["traffic"] = &clientcmdapi.Cluster{Server: srv.URL,
+		CertificateAuthorityData: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})}
+	cfg.AuthInfos["traffic"] = &clientcmdapi.AuthInfo{}
+	cfg.Contexts["traffic"] = &clientcmdapi.Context{Cluster: "traffic", AuthInfo: "traffic"}
+	cfg.CurrentContext = "traffic"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return p, path
+}
+
+type countingBody struct {
+	io.ReadCloser
+	p *podTraffic
+}
+
+func (b *countingBody) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	b.p.mu.Lock()
+	b.p.c.bytes += int64(n)
+	b.p.mu.Unlock()
+	return n, err
 }
 
 // TestHistoryNodeFilters: history node keeps to the namespaces and names
@@ -322,5 +419,47 @@ func TestHistoryNodeFilters(t *testing.T) {
 	res = runAshiato(t, "history", "node", node, "--kubeconfig", kubeconfig, "--at", "now", "--cm-namespace", hist, "--namespace", "fxh-shop", "--name", "cache-")
 	if res.code != 0 || res.stdout != "" || !strings.Contains(res.stderr, `no pods matching --namespace="fxh-shop" --name="cache-" on node fxh-node-0`) {
 		t.Errorf("empty answer: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestWatchLeavingTheSelection: in watch mode, a pod whose phase stops
+// matching --field-selector leaves the selection and is printed as deleted
+// (README, Filters); a pod that starts matching is printed as scheduled.
+func TestWatchLeavingTheSelection(t *testing.T) {
+	requireCluster(t)
+	const ns = "fxw"
+	seed(t, []string{ns}, []fixture.PodSpec{
+		{Namespace: ns, Name: "stays", NodeName: "fxw-node-0"},
+		{Namespace: ns, Name: "finishes", NodeName: "fxw-node-0"},
+		{Namespace: ns, Name: "done", NodeName: "fxw-node-1", Phase: corev1.PodSucceeded},
+	})
+	p := startAshiato(t, withKubeconfig("--namespace", ns, "--field-selector", "status.phase!=Succeeded", "--interval", "1h")...)
+	p.waitFor(30*time.Second, "the initial snapshot", func(recs []rec) bool { return len(recs) == 2 })
+
+	setPhase := func(name string, phase corev1.PodPhase) {
+		t.Helper()
+		pod, err := client.CoreV1().Pods(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pod.Status.Phase = phase
+		if _, err := client.CoreV1().Pods(ns).UpdateStatus(t.Context(), pod, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPhase("finishes", corev1.PodSucceeded)
+	setPhase("done", corev1.PodRunning) // unusual, but it now matches
+	recs := p.waitFor(30*time.Second, "the pods leaving and entering the selection", func(recs []rec) bool { return len(recs) >= 4 })
+	if code := p.stop(30 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM", code)
+	}
+	var got []string
+	for _, r := range parseRecords(t, p.stdoutText()) {
+		got = append(got, r.Pod+":"+r.Event+":"+r.Node)
+	}
+	sort.Strings(got)
+	want := "done:scheduled:fxw-node-1 finishes:deleted:fxw-node-0 finishes:snapshot:fxw-node-0 stays:snapshot:fxw-node-0"
+	if strings.Join(got, " ") != want {
+		t.Errorf("printed %v (of %d at first wait)\nwant %s", got, len(recs), want)
 	}
 }
