@@ -13,9 +13,9 @@ import (
 func writeSVG(w io.Writer, c *historyConfig, hours []*store.Hour, rows []history.Row) error {
 	var chart timeline.Chart
 	if c.node != "" {
-		chart = view.Node(hours, c.node, c.window, rows, nil, nil)
+		chart = view.Node(hours, c.node, c.window, rows, nil)
 	} else {
-		chart = view.Pod(hours, c.pod, c.window, rows, nil, nil)
+		chart = view.Pod(hours, c.pod, c.window, rows, nil)
 	}
 	return timeline.Render(w, chart)
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/timeline"
 )
 
@@ -16,6 +17,30 @@ type NodeChange struct {
 	At     time.Time
 	Event  string
 	Reason string
+}
+
+// NodeChanges is node's lifecycle changes stored in hours, oldest first.
+func NodeChanges(hours []*store.Hour, node string) []NodeChange {
+	var out []NodeChange
+	for _, h := range hours {
+		for _, e := range h.NodeEvents(node) {
+			out = append(out, NodeChange{At: e.At, Event: e.Event, Reason: e.Reason})
+		}
+	}
+	return out
+}
+
+// Bands is the state band of each node, over the chart's axis, for the nodes
+// that have a lifecycle change stored in hours (a node without one has
+// nothing to draw: the recorder stores changes only).
+func Bands(hours []*store.Hour, nodes []string, from, to time.Time, links *Links) []timeline.Band {
+	var out []timeline.Band
+	for _, n := range nodes {
+		if changes := NodeChanges(hours, n); len(changes) > 0 {
+			out = append(out, Band(n, changes, from, to, links.node(n)))
+		}
+	}
+	return out
 }
 
 // Band is a node's state band over [from, to] from its changes, oldest first.

@@ -5,6 +5,7 @@
 package view
 
 import (
+	"slices"
 	"time"
 
 	"github.com/pod-ashiato/ashiato/src/history"
@@ -39,10 +40,10 @@ func (l *Links) node(node string) string {
 
 // Node is the chart of `history node`: one lane per pod of rows (the answer
 // of history.Node, filtered), with a bar for each stretch on the node, marked
-// where the pod came from or went to another node within hours. bands are
-// the node states to draw above (see Band).
-func Node(hours []*store.Hour, node string, w history.Window, rows []history.Row, bands []timeline.Band, links *Links) timeline.Chart {
-	c := timeline.Chart{Title: "Pods on node " + node, Subtitle: windowText(w), Bands: bands, GroupNoun: "pods"}
+// where the pod came from or went to another node within hours, under the
+// node's state band when its lifecycle is stored.
+func Node(hours []*store.Hour, node string, w history.Window, rows []history.Row, links *Links) timeline.Chart {
+	c := timeline.Chart{Title: "Pods on node " + node, Subtitle: windowText(w), GroupNoun: "pods"}
 	var lane *timeline.Lane
 	var last store.PodRef
 	for _, s := range stretches(rows) {
@@ -55,15 +56,26 @@ func Node(hours []*store.Hour, node string, w history.Window, rows []history.Row
 		lane.Bars = append(lane.Bars, b)
 	}
 	c.From, c.To = extent(w, c.Lanes)
+	c.Bands = Bands(hours, []string{node}, c.From, c.To, links)
 	addInstant(&c, w)
 	return c
 }
 
+// maxPodBands is the most nodes whose state a pod's chart shows.
+const maxPodBands = 6
+
 // Pod is the chart of `history pod`: one lane, a bar for each stretch on a
-// node, labelled with the node, and a move mark wherever the node changes.
-func Pod(hours []*store.Hour, ref store.PodRef, w history.Window, rows []history.Row, bands []timeline.Band, links *Links) timeline.Chart {
-	c := timeline.Chart{Title: "Pod " + ref.String(), Subtitle: windowText(w), Bands: bands, GroupNoun: "pods"}
+// node, labelled with the node, and a move mark wherever the node changes;
+// above it the state bands of its nodes (the first few) where stored.
+func Pod(hours []*store.Hour, ref store.PodRef, w history.Window, rows []history.Row, links *Links) timeline.Chart {
+	c := timeline.Chart{Title: "Pod " + ref.String(), Subtitle: windowText(w), GroupNoun: "pods"}
 	all := stretches(rows)
+	var nodes []string
+	for _, s := range all {
+		if !slices.Contains(nodes, s.node) && len(nodes) < maxPodBands {
+			nodes = append(nodes, s.node)
+		}
+	}
 	if len(all) > 0 {
 		lane := timeline.Lane{Label: ref.String(), Link: links.pod(ref), Group: groupOf(hours, ref)}
 		for i, s := range all {
@@ -80,13 +92,21 @@ func Pod(hours []*store.Hour, ref store.PodRef, w history.Window, rows []history
 		c.Lanes = []timeline.Lane{lane}
 	}
 	c.From, c.To = extent(w, c.Lanes)
+	c.Bands = Bands(hours, nodes, c.From, c.To, links)
 	addInstant(&c, w)
 	return c
 }
 
-// groupOf is the colour group of a pod: its namespace. (Owners, once the
-// store keeps them, are the better key.)
-func groupOf(_ []*store.Hour, ref store.PodRef) string { return ref.Namespace }
+// groupOf is the colour group of a pod: its controlling owner where the store
+// kept one (the first hour that has it), else its namespace.
+func groupOf(hours []*store.Hour, ref store.PodRef) string {
+	for _, h := range hours {
+		if o, ok := h.Owner(ref); ok {
+			return o.Kind + " " + ref.Namespace + "/" + o.Name
+		}
+	}
+	return ref.Namespace
+}
 
 // stretch is a pod's continuous time on one node: consecutive rows of the
 // same pod and node whose times touch (within a LastSeenStep) are one.

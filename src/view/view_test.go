@@ -42,33 +42,40 @@ func twoHours(t *testing.T) []*store.Hour {
 	see(a, ref("data", "db-0"), "n1", 25, 59)
 	see(a, ref("batch", "cron-1"), "n1", 10, 30)
 	a.Merge(&store.Hour{Pods: map[store.PodRef][]store.Seen{ref("legacy", "old-0"): {{Node: "n1"}}}})
+	a.SetOwner(ref("shop", "web-0"), store.Owner{Kind: "ReplicaSet", Name: "web-7d9f"})
+	a.SetOwner(ref("shop", "web-1"), store.Owner{Kind: "ReplicaSet", Name: "web-7d9f"})
+	a.SetOwner(ref("data", "db-0"), store.Owner{Kind: "StatefulSet", Name: "db"})
+	a.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(36), Event: "node_not_ready", Reason: "KubeletNotReady"})
+	a.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(40), Event: "node_cordoned"})
+	b.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(70), Event: "node_ready", Reason: "KubeletReady"})
+	b.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(80), Event: "node_uncordoned"})
+	b.AddNodeEvent(store.NodeEvent{Node: "n2", At: at(100), Event: "node_cordoned"})
 	return []*store.Hour{a, b}
 }
 
 func TestCharts(t *testing.T) {
 	hours := twoHours(t)
 	span := history.Window{Since: at(0), Until: at(120)}
-	band := Band("n1", []NodeChange{
-		{At: at(-30), Event: "node_ready"},
-		{At: at(36), Event: "node_not_ready", Reason: "KubeletNotReady"},
-		{At: at(40), Event: "node_cordoned"},
-		{At: at(70), Event: "node_ready"},
-		{At: at(80), Event: "node_uncordoned"},
-	}, span.Since, span.Until, "")
 	links := &Links{Pod: func(r store.PodRef) string { return "/pod?pod=" + r.String() }, Node: func(n string) string { return "/node?node=" + n }}
 	tests := []struct {
 		name  string
 		chart timeline.Chart
 		check func(t *testing.T, c timeline.Chart)
 	}{
-		{"node-range", Node(hours, "n1", span, history.Node(hours, "n1", span), []timeline.Band{band}, nil), func(t *testing.T, c timeline.Chart) {
+		{"node-range", Node(hours, "n1", span, history.Node(hours, "n1", span), nil), func(t *testing.T, c timeline.Chart) {
 			got := lanes(c)
 			want := "batch/cron-1[14:10-14:30] data/db-0[n2>14:25-14:55] legacy/old-0[14:00-15:00] shop/web-0[14:02-15:55] shop/web-1[14:03-14:38>n2]"
 			if got != want {
 				t.Errorf("lanes\n%s\nwant\n%s", got, want)
 			}
+			if g, w := groups(c), "batch StatefulSet data/db legacy ReplicaSet shop/web-7d9f ReplicaSet shop/web-7d9f"; g != w {
+				t.Errorf("groups %q, want %q", g, w)
+			}
+			if g, w := spans(c), "n1: NotReady 14:36-15:10, cordoned 14:40-15:20, Ready 15:10-16:00"; g != w {
+				t.Errorf("bands %q, want %q", g, w)
+			}
 		}},
-		{"node-at", Node(hours, "n1", history.At(at(30)), history.Node(hours, "n1", history.At(at(30))), nil, nil), func(t *testing.T, c timeline.Chart) {
+		{"node-at", Node(hours, "n1", history.At(at(30)), history.Node(hours, "n1", history.At(at(30))), nil), func(t *testing.T, c timeline.Chart) {
 			if !c.From.Equal(at(0)) || !c.To.Equal(at(60)) {
 				t.Errorf("axis %v..%v, want the hour of the bars", c.From, c.To)
 			}
@@ -76,9 +83,12 @@ func TestCharts(t *testing.T) {
 				t.Errorf("marks %+v, want the instant", c.Marks)
 			}
 		}},
-		{"pod", Pod(hours, ref("shop", "web-1"), span, history.Pod(hours, ref("shop", "web-1"), span), nil, links), func(t *testing.T, c timeline.Chart) {
+		{"pod", Pod(hours, ref("shop", "web-1"), span, history.Pod(hours, ref("shop", "web-1"), span), links), func(t *testing.T, c timeline.Chart) {
 			if got, want := lanes(c), "shop/web-1[14:03-14:38>n2 n1>14:43-15:30]"; got != want {
 				t.Errorf("lanes %s, want %s", got, want)
+			}
+			if g, w := spans(c), "n1: NotReady 14:36-15:10, cordoned 14:40-15:20, Ready 15:10-16:00 | n2: cordoned 15:40-16:00"; g != w {
+				t.Errorf("bands %q, want %q", g, w)
 			}
 			if c.Lanes[0].Bars[1].Link != "/node?node=n2" || c.Lanes[0].Link != "/pod?pod=shop/web-1" {
 				t.Errorf("links %q %q", c.Lanes[0].Bars[1].Link, c.Lanes[0].Link)
@@ -107,6 +117,26 @@ func TestCharts(t *testing.T) {
 			}
 		})
 	}
+}
+
+func groups(c timeline.Chart) string {
+	var out []string
+	for _, l := range c.Lanes {
+		out = append(out, l.Group)
+	}
+	return strings.Join(out, " ")
+}
+
+func spans(c timeline.Chart) string {
+	var bands []string
+	for _, b := range c.Bands {
+		var s []string
+		for _, sp := range b.Spans {
+			s = append(s, string(sp.State)+" "+sp.Start.Format("15:04")+"-"+sp.End.Format("15:04"))
+		}
+		bands = append(bands, b.Label+": "+strings.Join(s, ", "))
+	}
+	return strings.Join(bands, " | ")
 }
 
 // lanes is a chart's lanes in short: label[from>start-end>to ...].
