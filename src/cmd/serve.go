@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/sirupsen/logrus"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/serve"
+)
+
+const serveUsage = `Usage:
+  ashiato serve --addr ADDR [flags]
+
+A read-only web view of the history that ashiato --store-in-cm keeps: search a
+node or a pod, pick a time, see the timeline and the table. Every page has a
+JSON twin (?format=json) and a picture (?format=svg). It only reads
+ConfigMaps in --cm-namespace, and answers GET and HEAD only.
+
+--addr is required: it binds there and nowhere else (127.0.0.1:8080 for this
+machine only, :8080 for every interface).
+
+Flags:
+`
+
+// serveConfig is what `ashiato serve` was asked, validated.
+type serveConfig struct {
+	kube     config // kubeconfig, context, cm-namespace, QPS: as the main command
+	addr     string
+	logLevel logrus.Level
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{kube: config{kubeQPS: 20, kubeBurst: 40}}
+	fs := flag.NewFlagSet("ashiato serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.addr, "addr", "", "address to listen on, e.g. 127.0.0.1:8080 or :8080 (required)")
+	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
+	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
+	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return nil, err
+		}
+		return nil, usageError{firstLine(err)}
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q (see ashiato serve --help)", fs.Arg(0))
+	}
+	if c.addr == "" {
+		return nil, usagef("ashiato serve needs --addr, e.g. --addr 127.0.0.1:8080 (this machine only) or --addr :8080 (every interface)")
+	}
+	host, port, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return nil, usagef("invalid --addr %q: want HOST:PORT or :PORT", c.addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return nil, usagef("invalid --addr %q: port %q is not a number from 0 to 65535", c.addr, port)
+	}
+	if host != "" && net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(host)) > 0 {
+		return nil, usagef("invalid --addr %q: %q is neither an IP address nor a host name", c.addr, host)
+	}
+	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
+		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
+	}
+	level, err := logrus.ParseLevel(*logLevel)
+	if err != nil {
+		return nil, usagef("invalid --log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	c.logLevel = level
+	return c, nil
+}
+
+// runServe is `ashiato serve`: the web view until the signal.
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newDiagnostics(stderr, cfg.logLevel)
+	routeKlog(log)
+	restCfg, err := restConfig(&cfg.kube)
+	if err != nil {
+		return err
+	}
+	// The view reads; its client cannot do anything else, whatever RBAC allows.
+	restCfg.Wrap(serve.ReadOnly)
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return usagef("invalid kubeconfig: %w", err)
+	}
+	if err := checkNamespaces(ctx, client, log, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return usagef("invalid --addr %q: %w", cfg.addr, err)
+	}
+	s := &serve.Server{
+		Store: &history.Reader{
+			Client:    client,
+			Namespace: cfg.kube.cmNamespace,
+			Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
+		},
+		Namespace: cfg.kube.cmNamespace,
+		Clock:     clock.RealClock{},
+		Log:       log,
+	}
+	srv := serve.NewHTTPServer(cfg.addr, s.Handler())
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "server": restCfg.Host, "cm_namespace": cfg.kube.cmNamespace, "version": version}).Info("serving the history view")
+	err = serve.Serve(ctx, srv, func() error { return srv.Serve(ln) })
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("stopped by signal")
+	return nil
+}
