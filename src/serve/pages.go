@@ -138,7 +138,9 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 	rows := history.Node(hours, node, win)
 	around := s.around(win)
 	links := &view.Links{
-		Pod:  func(ref store.PodRef) string { return link("/pod", append([]string{"pod", ref.String()}, windowArgs(around)...)...) },
+		Pod: func(ref store.PodRef) string {
+			return link("/pod", append([]string{"pod", ref.String()}, windowArgs(around)...)...)
+		},
 		Node: func(n string) string { return link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
 	}
 	chart := view.Node(hours, node, win, rows, links)
@@ -194,7 +196,9 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := history.Pod(hours, ref, win)
 	links := &view.Links{
-		Pod:  func(p store.PodRef) string { return link("/pod", append([]string{"pod", p.String()}, windowArgs(win)...)...) },
+		Pod: func(p store.PodRef) string {
+			return link("/pod", append([]string{"pod", p.String()}, windowArgs(win)...)...)
+		},
 		Node: func(n string) string { return link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
 	}
 	chart := view.Pod(hours, ref, win, rows, links)

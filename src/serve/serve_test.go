@@ -103,7 +103,9 @@ func TestEscapesWhatItEchoes(t *testing.T) {
 	srv := newServer(newStore())
 	defer srv.Close()
 	const evil = `<script>alert(1)</script>"'`
-	q := func(s string) string { return strings.NewReplacer("<", "%3C", ">", "%3E", `"`, "%22", "'", "%27", "(", "%28", ")", "%29").Replace(s) }
+	q := func(s string) string {
+		return strings.NewReplacer("<", "%3C", ">", "%3E", `"`, "%22", "'", "%27", "(", "%28", ")", "%29").Replace(s)
+	}
 	tests := []struct {
 		path   string
 		status int
