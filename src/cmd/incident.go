@@ -17,6 +17,8 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/timeline"
+	"github.com/pod-ashiato/ashiato/src/view"
 )
 
 // maxIncidentWindow bounds --window: an incident is minutes to hours, and
@@ -83,7 +85,7 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
 	at := fs.String("at", "", "when the node failed (required): RFC 3339, now, or a duration before now")
 	fs.DurationVar(&c.window, "window", history.DefaultIncidentWindow, "how far before and after --at to look")
-	fs.StringVar(&c.output, "o", "table", "output: table or json")
+	fs.StringVar(&c.output, "o", "table", "output: table, json, or svg (a timeline picture)")
 	fs.StringVar(&c.output, "output", "table", "same as -o")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), incidentUsage)
@@ -124,8 +126,8 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	if c.window <= 0 || c.window > maxIncidentWindow {
 		return nil, usagef("invalid --window %s: want more than 0 and at most %s", c.window, maxIncidentWindow)
 	}
-	if c.output != "table" && c.output != "json" {
-		return nil, usagef("invalid -o %q: want table or json", c.output)
+	if c.output != "table" && c.output != "json" && c.output != "svg" {
+		return nil, usagef("invalid -o %q: want table, json or svg", c.output)
 	}
 	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
 		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
@@ -172,9 +174,12 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", where, w.Reason)
 	}
 	inc := history.Investigate(hours, cfg.node, cfg.at, cfg.window)
-	if cfg.output == "json" {
+	switch cfg.output {
+	case "json":
 		err = writeIncidentJSON(stdout, inc)
-	} else {
+	case "svg":
+		err = timeline.Render(stdout, view.Incident(hours, inc, nil))
+	default:
 		err = writeIncidentTable(stdout, inc)
 	}
 	if err != nil {
@@ -187,74 +192,11 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// The `-o json` schema README documents. Times are RFC 3339 UTC; durations
-// are whole seconds.
-type (
-	jsonIncident struct {
-		Node          string              `json:"node_name"`
-		At            string              `json:"at"`
-		WindowSeconds int64               `json:"window_seconds"`
-		Timeline      []jsonNodeEvent     `json:"timeline"`
-		Pods          []jsonIncidentPod   `json:"pods"`
-		Summary       jsonIncidentSummary `json:"summary"`
-	}
-	jsonNodeEvent struct {
-		Timestamp string `json:"timestamp"`
-		Event     string `json:"event"`
-		Reason    string `json:"reason"`
-	}
-	jsonIncidentPod struct {
-		Namespace string           `json:"namespace"`
-		Pod       string           `json:"pod_name"`
-		OwnerKind string           `json:"owner_kind"`
-		OwnerName string           `json:"owner_name"`
-		FirstSeen *string          `json:"first_seen"`
-		LastSeen  *string          `json:"last_seen"`
-		Next      *jsonReplacement `json:"next"`
-	}
-	jsonReplacement struct {
-		Namespace    string `json:"namespace"`
-		Pod          string `json:"pod_name"`
-		Node         string `json:"node_name"`
-		FirstSeen    string `json:"first_seen"`
-		AfterSeconds int64  `json:"after_seconds"`
-	}
-	jsonIncidentSummary struct {
-		Pods           int    `json:"pods"`
-		Rescheduled    int    `json:"rescheduled"`
-		NotRescheduled int    `json:"not_rescheduled"`
-		MedianSeconds  *int64 `json:"median_seconds"`
-		SlowestSeconds *int64 `json:"slowest_seconds"`
-	}
-)
-
 func writeIncidentJSON(w io.Writer, inc history.Incident) error {
-	out := jsonIncident{
-		Node: inc.Node, At: stamp(inc.At), WindowSeconds: int64(inc.Window / time.Second),
-		Timeline: []jsonNodeEvent{}, Pods: []jsonIncidentPod{},
-		Summary: jsonIncidentSummary{Pods: inc.Summary.Pods, Rescheduled: inc.Summary.Rescheduled, NotRescheduled: inc.Summary.NotRescheduled},
-	}
-	for _, e := range inc.Timeline {
-		out.Timeline = append(out.Timeline, jsonNodeEvent{Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason})
-	}
-	for _, p := range inc.Pods {
-		jp := jsonIncidentPod{Namespace: p.Pod.Namespace, Pod: p.Pod.Name, OwnerKind: p.Owner.Kind, OwnerName: p.Owner.Name,
-			FirstSeen: optionalStamp(p.First), LastSeen: optionalStamp(p.Last)}
-		if r := p.Next; r != nil {
-			jp.Next = &jsonReplacement{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, FirstSeen: stamp(r.First), AfterSeconds: seconds(r.After)}
-		}
-		out.Pods = append(out.Pods, jp)
-	}
-	if inc.Summary.Rescheduled > 0 {
-		median, slowest := seconds(inc.Summary.Median), seconds(inc.Summary.Slowest)
-		out.Summary.MedianSeconds, out.Summary.SlowestSeconds = &median, &slowest
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return enc.Encode(view.IncidentDoc(inc))
 }
-
-func seconds(d time.Duration) int64 { return int64(d / time.Second) }
 
 // writeIncidentTable prints the incident as three blocks a person reads top to
 // bottom: what happened to the node, what was on it, the summary.

@@ -67,7 +67,7 @@ func TestIncidentInvalidInput(t *testing.T) {
 		{"huge window", []string{"incident", "n1", "--at", "now", "--window", "48h"}, "invalid --window 48h0m0s"},
 		{"bad window", []string{"incident", "n1", "--at", "now", "--window", "soon"}, "invalid value \"soon\" for flag -window"},
 		{"range flags", []string{"incident", "n1", "--since", "1h"}, "flag provided but not defined: -since"},
-		{"wide output", []string{"incident", "n1", "--at", "now", "-o", "wide"}, `invalid -o "wide": want table or json`},
+		{"wide output", []string{"incident", "n1", "--at", "now", "-o", "wide"}, `invalid -o "wide": want table, json or svg`},
 		{"bad cm namespace", []string{"incident", "n1", "--at", "now", "--cm-namespace", "A"}, `invalid --cm-namespace "A"`},
 	}
 	for _, tt := range tests {

@@ -42,6 +42,8 @@ type page struct {
 	NodesNote string
 	JSON, Pic string // the twins' URLs
 	Incident  string // the incident view of this node, if any
+	NodePage  string // the incident's node page
+	Summary   []stat
 	Empty     string
 }
 
@@ -50,7 +52,11 @@ type tableRow struct {
 }
 
 type cell struct {
-	Text, Link string
+	Text, Link, Class string
+}
+
+type stat struct {
+	Label, Value string
 }
 
 type nodeCount struct {
@@ -169,6 +175,7 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 	if len(rows) == 0 {
 		p.Empty = "No pods on node " + node + " " + windowText(win) + " in the history in namespace " + s.Namespace + "."
 	}
+	p.Incident = incidentLink(node, win, events)
 	s.page(w, p, chart)
 }
 
@@ -225,6 +232,22 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 		p.Empty = "No placements of pod " + ref.String() + " " + windowText(win) + " in the history in namespace " + s.Namespace + "."
 	}
 	s.page(w, p, chart)
+}
+
+// incidentLink is the incident view from a node page: at the page's instant,
+// or at the node's first failure (NotReady, Unknown, deleted) in its range;
+// none when the range shows no failure.
+func incidentLink(node string, w history.Window, events []eventJSON) string {
+	if w.Since.Equal(w.Until) {
+		return link("/incident", "node", node, "at", stamp(w.Since))
+	}
+	for _, e := range events {
+		switch e.Event {
+		case "node_not_ready", "node_unknown", "node_deleted":
+			return link("/incident", "node", node, "at", e.Timestamp)
+		}
+	}
+	return ""
 }
 
 // around is the window the links from a page look at: an instant widened to

@@ -51,6 +51,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/{$}", s.home)
 	mux.HandleFunc("/node", s.node)
 	mux.HandleFunc("/pod", s.pod)
+	mux.HandleFunc("/incident", s.incident)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

@@ -48,10 +48,12 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
     </div>
     <div class="twins">
       {{if .Incident}}<a class="incident" id="incident-link" href="{{.Incident}}">Incident view</a>{{end}}
+      {{if .NodePage}}<a id="node-link" href="{{.NodePage}}">Node view</a>{{end}}
       {{if .JSON}}<a href="{{.JSON}}">JSON</a>{{end}}
       {{if .Pic}}<a href="{{.Pic}}">SVG</a>{{end}}
     </div>
   </div>
+  {{if .Summary}}<div class="stats" id="summary">{{range .Summary}}<div class="stat"><b>{{.Value}}</b><span>{{.Label}}</span></div>{{end}}</div>{{end}}
   {{if .SVG}}<figure class="timeline" id="timeline">{{.SVG}}</figure>{{end}}
   {{if .Empty}}<p class="empty" id="empty">{{.Empty}}</p>{{end}}
 </section>
@@ -68,10 +70,10 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
 {{end}}
 {{if .Rows}}
 <section class="card">
-  <h2>{{if .Query.Node}}Pods{{else}}Placements{{end}} <span class="count">{{len .Rows}}</span></h2>
+  <h2>{{if .Summary}}Pods on the node at the incident{{else if .Query.Node}}Pods{{else}}Placements{{end}} <span class="count">{{len .Rows}}</span></h2>
   <table id="rows">
     <thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead>
-    <tbody>{{range .Rows}}<tr>{{range .Cells}}<td>{{if .Link}}<a href="{{.Link}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>{{end}}</tbody>
+    <tbody>{{range .Rows}}<tr>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}>{{if .Link}}<a href="{{.Link}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>{{end}}</tbody>
   </table>
 </section>
 {{end}}
@@ -133,4 +135,9 @@ tbody tr:hover td { background: #f6f8fa; }
 .ev-node_cordoned, .ev-node_tainted { background: #fff8c5; }
 .warnings { border-color: #d4a72c; }
 .replaced { color: #1a7f37; } .lost { color: #cf222e; font-weight: 600; }
+td.replacement a { font-weight: 600; }
+.stats { display: flex; gap: 10px; flex-wrap: wrap; margin: 4px 0 12px; }
+.stat { border: 1px solid #d0d7de; border-radius: 8px; padding: 6px 14px; min-width: 120px; background: #f6f8fa; }
+.stat b { display: block; font-size: 20px; }
+.stat span { font-size: 12px; color: #57606a; }
 `

@@ -29,6 +29,8 @@ type Chart struct {
 	MaxLanes int
 	// GroupNoun names what a group counts in its label ("pods").
 	GroupNoun string
+	// FaintNote is what the legend calls faint bars (default "elsewhere").
+	FaintNote string
 }
 
 // Lane is one pod.
@@ -50,6 +52,10 @@ type Bar struct {
 	// From is the node the pod was on before this bar (a move mark at Start);
 	// To the node it was seen on next (a move mark at End). Empty: no move.
 	From, To string
+	// Maybe, when after End, is how long the pod may have stayed after it
+	// was last seen (the store keeps last-seen times to a step): drawn as a
+	// pale tail.
+	Maybe time.Time
 	// Faint draws the bar lighter: a stretch that is context rather than the
 	// subject, such as a replacement pod on another node.
 	Faint bool

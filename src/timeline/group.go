@@ -66,10 +66,11 @@ func merge(group, label string, lanes []Lane) Lane {
 	slices.SortStableFunc(bars, func(a, b Bar) int { return cmp.Or(a.Start.Compare(b.Start), a.End.Compare(b.End)) })
 	var out []Bar
 	for _, b := range bars {
-		part := Bar{Start: b.Start, End: b.End, From: b.From, To: b.To, Faint: b.Faint}
+		part := Bar{Start: b.Start, End: b.End, From: b.From, To: b.To, Faint: b.Faint, Maybe: b.Maybe}
 		if n := len(out); n > 0 && !b.Start.After(out[n-1].End) && b.Faint == out[n-1].Faint {
 			last := &out[n-1]
 			last.End = maxTime(last.End, b.End)
+			last.Maybe = maxTime(last.Maybe, b.Maybe)
 			last.From = cmp.Or(last.From, b.From)
 			last.To = cmp.Or(b.To, last.To)
 			continue

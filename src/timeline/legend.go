@@ -54,9 +54,13 @@ func (p *painter) legendItems() []legendItem {
 		})
 	}
 	if faint {
+		note := p.c.FaintNote
+		if note == "" {
+			note = "elsewhere"
+		}
 		items = append(items, legendItem{
 			swatch: `<rect width="12" height="12" rx="2" fill="#8c959f" fill-opacity="0.35" stroke="#57606a" stroke-dasharray="3 2"/>`,
-			text:   "elsewhere",
+			text:   note,
 		})
 	}
 	return items

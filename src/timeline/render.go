@@ -193,6 +193,13 @@ func (p *painter) drawLanes() {
 			if b.Faint {
 				style += ` fill-opacity="0.35" stroke-dasharray="3 2"`
 			}
+			if b.Maybe.After(b.End) {
+				tail := p.x(b.Maybe) - (x0 + w)
+				if tail > 0.5 {
+					p.printf(`<rect class="maybe" x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="0.3"><title>%s</title></rect>`+"\n",
+						num(x0+w), num(top+3), num(tail), num(barHeight-6), fill, esc("may have stayed until "+b.Maybe.UTC().Format("15:04:05")+" (last seen is kept to a few minutes)"))
+				}
+			}
 			p.open(b.Link)
 			p.printf(`<rect class="bar" x="%s" y="%s" width="%s" height="%s" rx="2" %s><title>%s</title></rect>`+"\n",
 				num(x0), num(top), num(w), num(barHeight), style, esc(b.Tip))

@@ -55,6 +55,7 @@ func Node(hours []*store.Hour, node string, w history.Window, rows []history.Row
 		b.From, b.To = neighbours(history.Pod(hours, s.pod, history.Window{Since: hoursStart(hours), Until: hoursEnd(hours)}), s)
 		lane.Bars = append(lane.Bars, b)
 	}
+	clipTails(c.Lanes)
 	c.From, c.To = extent(w, c.Lanes)
 	c.Bands = Bands(hours, []string{node}, c.From, c.To, links)
 	addInstant(&c, w)
@@ -91,10 +92,24 @@ func Pod(hours []*store.Hour, ref store.PodRef, w history.Window, rows []history
 		}
 		c.Lanes = []timeline.Lane{lane}
 	}
+	clipTails(c.Lanes)
 	c.From, c.To = extent(w, c.Lanes)
 	c.Bands = Bands(hours, nodes, c.From, c.To, links)
 	addInstant(&c, w)
 	return c
+}
+
+// clipTails keeps each bar's pale tail short of the lane's next bar.
+func clipTails(lanes []timeline.Lane) {
+	for _, l := range lanes {
+		for i := range l.Bars {
+			for j := range l.Bars {
+				if next := l.Bars[j].Start; j != i && next.After(l.Bars[i].End) && l.Bars[i].Maybe.After(next) {
+					l.Bars[i].Maybe = next
+				}
+			}
+		}
+	}
 }
 
 // groupOf is the colour group of a pod: its controlling owner where the store
@@ -140,6 +155,9 @@ func stretches(rows []history.Row) []stretch {
 
 func (s stretch) bar(label bool) timeline.Bar {
 	b := timeline.Bar{Start: s.first, End: s.last}
+	if !s.unknown {
+		b.Maybe = s.last.Add(store.LastSeenStep)
+	}
 	if label {
 		b.Label = s.node
 	}

@@ -3,6 +3,7 @@ package view
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,5 +199,90 @@ func TestBand(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", g, tt.want)
 			}
 		})
+	}
+}
+
+// incidentHours: n1 goes NotReady at 14:02. On it: web-a (ReplicaSet web-1),
+// replaced by web-c on n2 at 14:04; db-0 (a StatefulSet's), back under its
+// name on n3 at 14:06; bare, which never comes back. web-b of another owner
+// stays on n2 throughout.
+func incidentHours() []*store.Hour {
+	h := store.NewHour(at(0))
+	see := func(r store.PodRef, node string, from, to int) {
+		for m := from; m <= to; m++ {
+			h.Add(r, node, at(m))
+		}
+	}
+	webA, webC, db, bare := ref("shop", "web-a"), ref("shop", "web-c"), ref("data", "db-0"), ref("shop", "bare")
+	see(webA, "n1", 0, 2)
+	see(webC, "n2", 4, 40)
+	see(db, "n1", 0, 2)
+	see(db, "n3", 6, 40)
+	see(bare, "n1", 0, 2)
+	h.SetOwner(webA, store.Owner{Kind: "ReplicaSet", Name: "web-1"})
+	h.SetOwner(webC, store.Owner{Kind: "ReplicaSet", Name: "web-1"})
+	h.SetOwner(db, store.Owner{Kind: "StatefulSet", Name: "db"})
+	h.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(2), Event: "node_not_ready", Reason: "NodeStatusUnknown"})
+	h.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(3), Event: "node_tainted", Reason: "node.kubernetes.io/unreachable:NoExecute"})
+	return []*store.Hour{h}
+}
+
+func TestIncidentChart(t *testing.T) {
+	hours := incidentHours()
+	inc := history.Investigate(hours, "n1", at(2), 30*time.Minute)
+	links := &Links{Pod: func(r store.PodRef) string { return "/pod?pod=" + r.String() }}
+	c := Incident(hours, inc, links)
+	var got []string
+	for _, l := range c.Lanes {
+		for _, b := range l.Bars {
+			got = append(got, fmt.Sprintf("%s %s-%s faint=%v to=%q link=%q label=%q", l.Label, b.Start.Format("15:04"), b.End.Format("15:04"), b.Faint, b.To, b.Link, b.Label))
+		}
+	}
+	want := []string{
+		`data/db-0 14:00-14:00 faint=false to="n3" link="" label=""`,
+		`data/db-0 14:06-14:40 faint=true to="" link="/pod?pod=data/db-0" label="back on n3 (+4m0s)"`,
+		`shop/bare 14:00-14:00 faint=false to="" link="" label=""`,
+		`shop/web-a 14:00-14:00 faint=false to="" link="" label=""`,
+		`shop/web-a 14:04-14:40 faint=true to="" link="/pod?pod=shop/web-c" label="web-c on n2 (+2m0s)"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bars\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var tails []string
+	for _, l := range c.Lanes {
+		tails = append(tails, l.Label+" "+l.Bars[0].Maybe.Format("15:04"))
+	}
+	// Last seen is kept to 5 minutes: the pale tail runs to 14:05, or to the
+	// replacement where it starts sooner in the same lane.
+	if g, w := strings.Join(tails, ", "), "data/db-0 14:05, shop/bare 14:05, shop/web-a 14:04"; g != w {
+		t.Errorf("tails %q, want %q", g, w)
+	}
+	if g, w := spans(c), "n1: NotReady 14:02-14:32, NoExecute 14:03-14:32"; g != w {
+		t.Errorf("bands %q, want %q", g, w)
+	}
+	if !c.From.Equal(at(-28)) || !c.To.Equal(at(32)) || len(c.Marks) != 1 || !c.Marks[0].At.Equal(at(2)) {
+		t.Errorf("axis %v..%v marks %v", c.From, c.To, c.Marks)
+	}
+	var svg bytes.Buffer
+	if err := timeline.Render(&svg, c); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "incident", svg.Bytes())
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".svg")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it after a deliberate change)", path)
 	}
 }

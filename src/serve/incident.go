@@ -1,0 +1,105 @@
+package serve
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/view"
+)
+
+// maxIncidentWindow bounds ?window=, as `history incident --window` is.
+const maxIncidentWindow = 24 * time.Hour
+
+// incident is the page of `history incident NODE --at T --window W`.
+func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
+	q := readQuery(r)
+	f, err := q.format()
+	var (
+		node   string
+		at     time.Time
+		window = history.DefaultIncidentWindow
+	)
+	if err == nil {
+		node, err = q.node()
+	}
+	if err == nil && q.At == "" {
+		err = badf("give the time the node failed (at)")
+	}
+	if err == nil {
+		at, err = parseTime("at", q.At, s.now())
+	}
+	if err == nil && q.Window != "" {
+		window, err = time.ParseDuration(q.Window)
+		if err != nil || window <= 0 || window > maxIncidentWindow {
+			err = badf("invalid window %q: want a duration of more than 0 and at most %s, such as 30m", q.Window, maxIncidentWindow)
+		}
+	}
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	span := history.Window{Since: at.Add(-window), Until: at.Add(window)}
+	hours, warns, err := s.read(r.Context(), span)
+	if err != nil {
+		s.fail(w, r, http.StatusBadGateway, "reading the history: "+err.Error())
+		return
+	}
+	inc := history.Investigate(hours, node, at, window)
+	links := &view.Links{
+		Pod: func(ref store.PodRef) string {
+			return link("/pod", append([]string{"pod", ref.String()}, windowArgs(s.around(history.At(at)))...)...)
+		},
+		Node: func(n string) string {
+			return link("/node", append([]string{"node", n}, windowArgs(s.around(history.At(at)))...)...)
+		},
+	}
+	chart := view.Incident(hours, inc, links)
+	switch f {
+	case "json":
+		writeJSON(w, http.StatusOK, view.IncidentDoc(inc))
+		return
+	case "svg":
+		s.svg(w, chart)
+		return
+	}
+	args := []string{"node", node, "at", stamp(at), "window", window.String()}
+	p := page{
+		Title: "Incident on node " + node, Query: q, Namespace: s.Namespace, Warnings: warns,
+		Window:   "at " + stamp(at) + ", " + window.String() + " either side",
+		JSON:     link("/incident", append(args, "format", "json")...),
+		Pic:      link("/incident", append(args, "format", "svg")...),
+		Columns:  []string{"Namespace", "Pod", "Owner", "Replaced by", "On node", "After"},
+		NodePage: link("/node", append([]string{"node", node}, windowArgs(history.At(at))...)...),
+	}
+	sum := inc.Summary
+	p.Summary = []stat{{"pods on the node", strconv.Itoa(sum.Pods)}, {"rescheduled", strconv.Itoa(sum.Rescheduled)}, {"not rescheduled", strconv.Itoa(sum.NotRescheduled)}}
+	if sum.Rescheduled > 0 {
+		p.Summary = append(p.Summary, stat{"median to reschedule", sum.Median.String()}, stat{"slowest", sum.Slowest.String()})
+	}
+	for _, e := range inc.Timeline {
+		p.Events = append(p.Events, eventJSON{Node: e.Node, Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason})
+	}
+	for _, ip := range inc.Pods {
+		owner := "none"
+		if ip.Owner.Kind != "" {
+			owner = ip.Owner.Kind + "/" + ip.Owner.Name
+		}
+		row := tableRow{Cells: []cell{{Text: ip.Pod.Namespace}, {Text: ip.Pod.Name, Link: links.Pod(ip.Pod)}, {Text: owner}}}
+		if n := ip.Next; n != nil {
+			row.Cells = append(row.Cells,
+				cell{Text: n.Pod.Name, Link: links.Pod(n.Pod), Class: "replacement"},
+				cell{Text: n.Node, Link: links.Node(n.Node)},
+				cell{Text: "+" + n.After.String(), Class: "replaced"})
+		} else {
+			row.Cells = append(row.Cells, cell{Text: "never came back", Class: "lost"}, cell{}, cell{})
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	if len(inc.Pods) == 0 {
+		p.Empty = "No pods on node " + node + " at " + stamp(at) + " in the history in namespace " + s.Namespace + "."
+	}
+	s.page(w, p, chart)
+}
