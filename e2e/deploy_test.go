@@ -148,7 +148,12 @@ func TestManifests(t *testing.T) {
 	for _, overlay := range []string{"overlays/kind", "overlays/production"} {
 		t.Run(overlay, func(t *testing.T) {
 			out := kubectl(t, render(t, overlay), "apply", "--server-side", "--dry-run=server", "-f", "-")
-			for _, kind := range []string{"deployment.apps/pod-ashiato", "clusterrole.rbac.authorization.k8s.io/pod-ashiato", "role.rbac.authorization.k8s.io/pod-ashiato"} {
+			want := []string{"deployment.apps/pod-ashiato", "clusterrole.rbac.authorization.k8s.io/pod-ashiato", "role.rbac.authorization.k8s.io/pod-ashiato"}
+			if overlay == "overlays/kind" { // with components/serve
+				want = append(want, "deployment.apps/pod-ashiato-serve", "service/pod-ashiato-serve", "role.rbac.authorization.k8s.io/pod-ashiato-serve",
+					"rolebinding.rbac.authorization.k8s.io/pod-ashiato-serve", "serviceaccount/pod-ashiato-serve")
+			}
+			for _, kind := range want {
 				if !bytes.Contains(out, []byte(kind)) {
 					t.Errorf("dry run did not apply %s:\n%s", kind, out)
 				}
