@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pod-ashiato/ashiato/src/filter"
+	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/sink"
 	"github.com/pod-ashiato/ashiato/src/source"
 )
@@ -47,6 +48,7 @@ type config struct {
 	source       string
 	snapshot     string
 	metricsAddr  string
+	metricsNS    int
 	leaderElect  bool
 	leaseName    string
 }
@@ -82,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.source, "source", "watch", "how continuous mode reads pods: watch (one LIST, then WATCH; every change as it happens) or list (a LIST every --interval)")
 	fs.StringVar(&c.snapshot, "snapshot", string(source.SnapshotsHourly), "with --source=watch, which full snapshots are printed: hour (the first of each UTC hour; between them only changes) or interval (every --interval, as the original tool)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz on this address, e.g. :8080 (default: off)")
+	fs.IntVar(&c.metricsNS, "metrics-namespaces", metrics.DefaultMaxNamespaces, "at most this many namespaces get their own namespace label on ashiato_reschedules_total; the others count as namespace=\"_other\" (0: all of them)")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease in --cm-namespace emits and writes")
 	fs.StringVar(&c.leaseName, "leader-elect-lease", "pod-ashiato", "name of the leader-election Lease")
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
@@ -137,6 +140,9 @@ func (c *config) validate() error {
 	}
 	if c.flushEvery <= 0 {
 		return usagef("invalid --cm-flush-interval %s: must be positive", c.flushEvery)
+	}
+	if c.metricsNS < 0 {
+		return usagef("invalid --metrics-namespaces %d: must be 0 or positive", c.metricsNS)
 	}
 	if c.pageSize <= 0 {
 		return usagef("invalid --page-size %d: must be positive", c.pageSize)

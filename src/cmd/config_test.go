@@ -116,6 +116,7 @@ current-context: x
 		{"negative retention", []string{"--cm-retention=-1h"}, "invalid --cm-retention -1h0m0s"},
 		{"retention not a duration", []string{"--cm-retention", "7d"}, `invalid value "7d" for flag -cm-retention`},
 		{"zero page size", []string{"--page-size", "0"}, "invalid --page-size"},
+		{"negative metrics namespaces", []string{"--metrics-namespaces=-1"}, "invalid --metrics-namespaces -1"},
 		{"zero qps", []string{"--kube-api-qps", "0"}, "invalid --kube-api-qps"},
 		{"bad log level", []string{"--log-level", "loud"}, "invalid --log-level"},
 		{"oneshot takes no value", []string{"--oneshot=maybe"}, "-oneshot"},

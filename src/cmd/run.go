@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	m := metrics.New()
 	m.SetLeader(!cfg.leaderElect)
+	m.SetMaxNamespaces(cfg.metricsNS)
 	stopServing := func() {}
 	serveErr := make(chan error, 1)
 	if cfg.metricsAddr != "" {

@@ -35,12 +35,14 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 			w := &source.Watch{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval,
 				Snapshots: source.Snapshots(cfg.snapshot), StoreSeen: cfg.storeInCM, Log: log, OnError: m.APIError, OnSnapshot: synced}
 			counter.tracked[i] = w.Tracked
+			counter.podsOn[i] = w.PodsOn
 			sources[i] = w.Run
 		}
 	}
 	if !cfg.oneshot && cfg.source != "list" {
 		// Node lifecycle: only a watch sees a node change.
 		sources = append(sources, (&source.Nodes{Client: client, Log: log, OnError: m.APIError}).Run)
+		m.SetPodsOnNodes(counter.podsOnNodes)
 	}
 	return pipeline.Merge(sources...)
 }
@@ -51,12 +53,13 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 type syncCounter struct {
 	m       *metrics.Metrics
 	mu      sync.Mutex
-	pods    []int        // per reader, from its last complete listing; -1 before
-	tracked []func() int // per reader, when it can tell between listings (watch)
+	pods    []int                                  // per reader, from its last complete listing; -1 before
+	tracked []func() int                           // per reader, when it can tell between listings (watch)
+	podsOn  []func(map[string]bool) map[string]int // per reader, likewise
 }
 
 func newSyncCounter(n int, m *metrics.Metrics) *syncCounter {
-	c := &syncCounter{m: m, pods: make([]int, n), tracked: make([]func() int, n)}
+	c := &syncCounter{m: m, pods: make([]int, n), tracked: make([]func() int, n), podsOn: make([]func(map[string]bool) map[string]int, n)}
 	for i := range c.pods {
 		c.pods[i] = -1
 	}
@@ -87,6 +90,20 @@ func (c *syncCounter) total() int {
 			sum += c.tracked[i]()
 		case n > 0:
 			sum += n
+		}
+	}
+	return sum
+}
+
+// podsOnNodes sums the readers' counts of the pods bound to nodes.
+func (c *syncCounter) podsOnNodes(nodes map[string]bool) map[string]int {
+	sum := map[string]int{}
+	for _, f := range c.podsOn {
+		if f == nil {
+			continue
+		}
+		for node, n := range f(nodes) {
+			sum[node] += n
 		}
 	}
 	return sum

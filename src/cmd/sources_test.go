@@ -32,4 +32,10 @@ func TestSyncCounter(t *testing.T) {
 	if n := c.total(); n != 5+0+7 {
 		t.Errorf("tracked %d, want 12", n)
 	}
+	// Pods on lost nodes: summed over the readers that can count them.
+	c.podsOn[0] = func(map[string]bool) map[string]int { return map[string]int{"a": 1, "b": 2} }
+	c.podsOn[2] = func(map[string]bool) map[string]int { return map[string]int{"b": 3} }
+	if got := c.podsOnNodes(map[string]bool{"a": true, "b": true}); got["a"] != 1 || got["b"] != 5 || len(got) != 2 {
+		t.Errorf("podsOnNodes = %v, want a:1 b:5", got)
+	}
 }

@@ -61,8 +61,9 @@ func (c *incidents) collectors() []prometheus.Collector {
 	return []prometheus.Collector{c.transitions, c.lostPods, c.reschedules, c.delay}
 }
 
-// observe updates the counters with one record.
-func (c *incidents) observe(r record.Placement) {
+// observe updates the counters with one record. It reports whether the record
+// is the replacement of a pod lost with its node.
+func (c *incidents) observe(r record.Placement) (replaced bool) {
 	switch r.Event {
 	case record.EventNodeNotReady, record.EventNodeUnknown, record.EventNodeDeleted:
 		if _, ok := c.lost[r.Node]; !ok {
@@ -73,7 +74,7 @@ func (c *incidents) observe(r record.Placement) {
 	case record.EventDeleted:
 		since, ok := c.lost[r.Node]
 		if !ok {
-			return
+			return false
 		}
 		c.lostPods.Inc()
 		c.sweep(r.Timestamp)
@@ -88,9 +89,10 @@ func (c *incidents) observe(r record.Placement) {
 		}
 		if len(losses) == 0 {
 			delete(c.pending, key)
-			return
+			return false
 		}
 		c.reschedules.Inc()
+		replaced = true
 		c.delay.Observe(r.Timestamp.Sub(losses[0]).Seconds())
 		c.npend--
 		if losses = losses[1:]; len(losses) == 0 {
@@ -102,6 +104,7 @@ func (c *incidents) observe(r record.Placement) {
 	if r.Event.IsNode() {
 		c.transitions.WithLabelValues(string(r.Event)).Inc()
 	}
+	return replaced
 }
 
 // sweep forgets losses older than lossMemory, at most once a minute unless

@@ -39,6 +39,9 @@ type Metrics struct {
 	ready       atomic.Bool
 	trackedFunc atomic.Pointer[func() int]
 	incidents   *incidents
+	reschedules *reschedules
+	lostNodes   *lostNodes
+	store       *storeHealth
 }
 
 // New registers the metrics. tracked, when set later with SetTracked, reports
@@ -80,7 +83,23 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.incidents = newIncidents()
 	m.Registry.MustRegister(m.incidents.collectors()...)
+	m.reschedules = newReschedules(DefaultMaxNamespaces)
+	m.lostNodes = newLostNodes()
+	m.store = newStoreHealth()
+	m.Registry.MustRegister(m.reschedules.counter, m.lostNodes)
 	return m
+}
+
+// SetMaxNamespaces sets how many namespaces get a label value of their own on
+// ashiato_reschedules_total (--metrics-namespaces); the others count as
+// OtherNamespaces.
+func (m *Metrics) SetMaxNamespaces(n int) { m.reschedules.setMax(n) }
+
+// SetPodsOnNodes sets the function that counts, for each of the given nodes,
+// the pods bound to it: the pod source's cache. Until it is set the lost-node
+// gauges are not exported.
+func (m *Metrics) SetPodsOnNodes(f func(nodes map[string]bool) map[string]int) {
+	m.lostNodes.podsOn.Store(&f)
 }
 
 // SetTracked sets the function ashiato_pods_tracked reads.
@@ -89,7 +108,7 @@ func (m *Metrics) SetTracked(f func() int) { m.trackedFunc.Store(&f) }
 // Synced marks a complete view of the pods: it sets the last-sync time and,
 // the first time, makes /readyz answer ready.
 func (m *Metrics) Synced(at time.Time) {
-	m.lastSync.Set(float64(at.UnixNano()) / 1e9)
+	m.lastSync.Set(unixSeconds(at))
 	m.ready.Store(true)
 }
 
@@ -142,7 +161,15 @@ func (m *Metrics) Count(ctx context.Context, in <-chan record.Placement, out cha
 		if r.Event == record.EventMoved {
 			m.moves.Inc()
 		}
-		m.incidents.observe(r)
+		// A pod lost with its node and back under its name is recreated, not moved:
+		// the causes do not overlap, so their sum is every reschedule.
+		switch replaced := m.incidents.observe(r); {
+		case replaced:
+			m.reschedules.inc(r.Namespace, CauseRecreated)
+		case r.Event == record.EventMoved:
+			m.reschedules.inc(r.Namespace, CauseMoved)
+		}
+		m.lostNodes.observe(r)
 		select {
 		case out <- r:
 		case <-ctx.Done():

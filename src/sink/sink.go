@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -59,7 +60,16 @@ type ConfigMaps struct {
 	// Clock drives the flush ticker and the backoff between failed flushes;
 	// nil is the real clock. Tests move a fake one instead of sleeping.
 	Clock clock.WithTicker
+
+	pending, shards atomic.Int64 // after the last flush, for Pending and Shards
 }
+
+// Pending is the number of pods whose placements were received and not yet
+// stored, as the last flush left them (the store-health metrics).
+func (s *ConfigMaps) Pending() int { return int(s.pending.Load()) }
+
+// Shards is the number of ConfigMaps of the newest hour the last flush wrote.
+func (s *ConfigMaps) Shards() int { return int(s.shards.Load()) }
 
 // Write describes one ConfigMap write, for metrics.
 type Write struct {
@@ -195,6 +205,11 @@ func (s *ConfigMaps) flush(ctx context.Context, b *batches, policy retry.Policy)
 		b.written[hour] = all
 		delete(b.pending, hour)
 	}
+	pending := 0
+	for _, h := range b.pending {
+		pending += h.Len()
+	}
+	s.pending.Store(int64(pending))
 	if len(hours) > 0 {
 		newest := hours[len(hours)-1]
 		for hour := range b.written {
@@ -224,6 +239,7 @@ func (s *ConfigMaps) flushHour(ctx context.Context, add *store.Hour, policy retr
 		if err != nil {
 			return fmt.Errorf("encoding: %w", err)
 		}
+		s.shards.Store(int64(len(want)))
 		err = s.write(ctx, stored, want, policy)
 		if errors.Is(err, errConflict) {
 			continue

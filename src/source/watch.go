@@ -89,8 +89,9 @@ type Watch struct {
 	// error metric); client-go retries them itself.
 	OnError func(error)
 
-	synced  atomic.Bool
-	tracked atomic.Int64
+	synced   atomic.Bool
+	tracked  atomic.Int64
+	podCache atomic.Pointer[cache.Store] // while Run runs, for PodsOn
 }
 
 // Synced reports whether the cache has synced and the initial snapshot has
@@ -117,6 +118,9 @@ func (w *Watch) Run(ctx context.Context, out chan<- record.Placement) error {
 	if err != nil {
 		return err
 	}
+	podCache := informer.GetStore()
+	w.podCache.Store(&podCache)
+	defer w.podCache.Store(nil)
 	if err := informer.SetWatchErrorHandlerWithContext(w.watchError); err != nil {
 		return fmt.Errorf("setting the watch error handler: %w", err)
 	}
