@@ -169,6 +169,9 @@ func (m *Metrics) Count(ctx context.Context, in <-chan record.Placement, out cha
 		case r.Event == record.EventMoved:
 			m.reschedules.inc(r.Namespace, CauseMoved)
 		}
+		if !r.Event.IsNode() {
+			m.reschedules.see(r.Namespace)
+		}
 		m.lostNodes.observe(r)
 		select {
 		case out <- r:

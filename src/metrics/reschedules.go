@@ -28,9 +28,13 @@ const OtherNamespaces = "_other"
 const DefaultMaxNamespaces = 500
 
 // reschedules is ashiato_reschedules_total with a bounded namespace label: the
-// first max namespaces that reschedule a pod keep their name, the rest share
-// OtherNamespaces, so the series never exceed 2×(max+1) however many
-// namespaces the cluster has.
+// first max namespaces seen keep their name, the rest share OtherNamespaces,
+// so the series never exceed 2×(max+1) however many namespaces the cluster
+// has.
+//
+// A namespace's series are created at 0 when its first pod is seen, not at its
+// first reschedule: Prometheus' increase() needs a sample before the storm, and
+// a series born at 40 would hide the first 40.
 type reschedules struct {
 	counter *prometheus.CounterVec
 
@@ -40,7 +44,7 @@ type reschedules struct {
 }
 
 func newReschedules(maxNamespaces int) *reschedules {
-	return &reschedules{
+	r := &reschedules{
 		counter: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashiato_reschedules_total",
 			Help: "Pods that ran again on another node, by namespace (the first --metrics-namespaces namespaces; the rest as _other) and cause: " +
@@ -48,6 +52,21 @@ func newReschedules(maxNamespaces int) *reschedules {
 		}, []string{"namespace", "cause"}),
 		max:   maxNamespaces,
 		named: map[string]bool{},
+	}
+	r.create(OtherNamespaces)
+	return r
+}
+
+// create makes the label's series exist, at 0.
+func (r *reschedules) create(label string) {
+	r.counter.WithLabelValues(label, CauseMoved)
+	r.counter.WithLabelValues(label, CauseRecreated)
+}
+
+// see notes a namespace that has pods, creating its series while there is room.
+func (r *reschedules) see(namespace string) {
+	if label, isNew := r.label(namespace); isNew {
+		r.create(label)
 	}
 }
 
@@ -60,19 +79,24 @@ func (r *reschedules) setMax(n int) {
 
 // inc counts one reschedule.
 func (r *reschedules) inc(namespace, cause string) {
-	r.counter.WithLabelValues(r.label(namespace), cause).Inc()
+	label, isNew := r.label(namespace)
+	if isNew {
+		r.create(label)
+	}
+	r.counter.WithLabelValues(label, cause).Inc()
 }
 
-// label is the namespace's label value: its name while there is room.
-func (r *reschedules) label(namespace string) string {
+// label is the namespace's label value: its name while there is room. isNew
+// says the namespace has just been given its own.
+func (r *reschedules) label(namespace string) (label string, isNew bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.named[namespace] {
-		return namespace
+		return namespace, false
 	}
 	if len(r.named) >= r.max {
-		return OtherNamespaces
+		return OtherNamespaces, false
 	}
 	r.named[namespace] = true
-	return namespace
+	return namespace, true
 }
