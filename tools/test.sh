@@ -44,6 +44,7 @@ unit() {
   step "go vet"
   go vet ./...
   (cd tools && go vet ./...)
+  prometheus_bin
   step "unit tests (go test -race; the packages that need a cluster run in the e2e step)"
   local mod
   mod=$(go list -m)
@@ -56,7 +57,17 @@ bazel_checks() {
   (cd tools && go run ./bazelcheck -root "$root")
 }
 
+# prometheus_bin installs Debian's prometheus package when prometheus or
+# promtool is missing (e2e/monitoring and the e2e's Prometheus need them).
+prometheus_bin() {
+  step "prometheus and promtool"
+  ASHIATO_PROMETHEUS_BIN=$(bash tools/prometheus.sh)
+  export ASHIATO_PROMETHEUS_BIN
+  "$ASHIATO_PROMETHEUS_BIN/promtool" --version 2>&1 | sed -n 1p
+}
+
 e2e() {
+  prometheus_bin
   step "control-plane binaries"
   ASHIATO_CONTROLPLANE_BIN=$(bash tools/controlplane/build.sh --all | tail -n 1)
   export ASHIATO_CONTROLPLANE_BIN

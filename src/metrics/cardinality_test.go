@@ -1,0 +1,74 @@
+package metrics
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pod-ashiato/ashiato/src/record"
+)
+
+var testTime = time.Unix(1_800_000_000, 0)
+
+// TestSeriesAtScale: docs/monitoring.md's series count at 5,000 nodes and
+// 10,000 namespaces, the worst case: every node lost with pods, a reschedule
+// in every namespace, every event and API error reason seen.
+func TestSeriesAtScale(t *testing.T) {
+	const nodes, namespaces = 5_000, 10_000
+	tests := []struct {
+		maxNamespaces int
+		want          int // ashiato_ series, Go and process metrics aside
+	}{
+		{DefaultMaxNamespaces, 1_124},
+		{0, 124},
+		{namespaces, 20_124},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("--metrics-namespaces=%d", tt.maxNamespaces), func(t *testing.T) {
+			m := New()
+			m.SetMaxNamespaces(tt.maxNamespaces)
+			var records []record.Placement
+			for _, e := range []record.Event{record.EventNodeReady, record.EventNodeCordoned, record.EventNodeUncordoned, record.EventNodeTainted,
+				record.EventNodeUntainted, record.EventNodeAdded, record.EventNodeDeleted, record.EventNodeNotReady} {
+				records = append(records, record.Placement{Node: "x", Event: e})
+			}
+			pods := map[string]int{}
+			for i := range nodes {
+				name := fmt.Sprintf("node-%04d", i)
+				records = append(records, record.Placement{Node: name, Event: record.EventNodeUnknown})
+				pods[name] = 3
+			}
+			for i := range namespaces {
+				ns := fmt.Sprintf("ns-%05d", i)
+				records = append(records,
+					record.Placement{Namespace: ns, Pod: "p", Node: "node-0000", OwnerKind: "ReplicaSet", OwnerName: "r", Event: record.EventDeleted},
+					record.Placement{Namespace: ns, Pod: "q", Node: "node-0001", OwnerKind: "ReplicaSet", OwnerName: "r", Event: record.EventScheduled},
+					record.Placement{Namespace: ns, Pod: "s", Node: "node-0002", Event: record.EventMoved},
+					record.Placement{Namespace: ns, Pod: "s", Node: "node-0002", Event: record.EventSnapshot},
+					record.Placement{Namespace: ns, Pod: "s", Node: "node-0002", Event: record.EventUpdated})
+			}
+			m.SetPodsOnNodes(func(map[string]bool) map[string]int { return pods })
+			count(t, m, records...)
+			for _, reason := range []string{"Conflict", "TooManyRequests", "ServerTimeout", "Timeout", "InternalError", "ServiceUnavailable",
+				"Forbidden", "Unauthorized", "NotFound", "AlreadyExists", "Gone", "Invalid", "BadRequest", "MethodNotAllowed",
+				"NotAcceptable", "RequestEntityTooLarge", "UnsupportedMediaType", "Expired", "network", "Unknown"} {
+				m.apiErrors.WithLabelValues(reason).Inc()
+			}
+			m.ConfigMapWrite(1, nil)
+			m.ConfigMapWrite(1, fmt.Errorf("x"))
+			m.StoreStarted(testTime)
+			got := len(series(t, m, "ashiato_"))
+			if got != tt.want {
+				t.Errorf("%d ashiato_ series, want %d", got, tt.want)
+			}
+			if other := len(series(t, m, "go_")) + len(series(t, m, "process_")); other > 100 {
+				t.Errorf("%d Go and process series", other)
+			}
+			t.Logf("%d ashiato_ series, %d Go and process series", got, len(series(t, m, "go_"))+len(series(t, m, "process_")))
+			if n := strings.Count(strings.Join(series(t, m, "ashiato_node_lost_pods{"), "\n"), "\n") + 1; n != maxLostNodeSeries {
+				t.Errorf("%d per-node series, want %d", n, maxLostNodeSeries)
+			}
+		})
+	}
+}
