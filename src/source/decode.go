@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/pod-ashiato/ashiato/src/record"
 )
 
 // podDecoder reads the pods of a PodList response one at a time, as the bytes
@@ -22,9 +25,9 @@ import (
 // k8s.io/apimachinery/pkg/runtime/serializer/protobuf), and falls back to
 // JSON, token by token, for a server that answers JSON.
 type podDecoder interface {
-	// next decodes the next pod into pod (reset first), or returns io.EOF
-	// after the last one.
-	next(pod *corev1.Pod) error
+	// next decodes the next pod into its snapshot record, as FromPod makes
+	// it, or returns io.EOF after the last one.
+	next(seen time.Time) (record.Placement, error)
 }
 
 // protobufPrefix starts every protobuf-encoded object the API server sends.
@@ -72,6 +75,7 @@ type protobufDecoder struct {
 	r    *bufio.Reader
 	left uint64 // bytes of the PodList not read yet
 	buf  []byte // one item's bytes, reused
+	pods protoPod
 }
 
 func newProtobufDecoder(r *bufio.Reader) (*protobufDecoder, error) {
@@ -93,41 +97,37 @@ func newProtobufDecoder(r *bufio.Reader) (*protobufDecoder, error) {
 	}
 }
 
-func (d *protobufDecoder) next(pod *corev1.Pod) error {
+func (d *protobufDecoder) next(seen time.Time) (record.Placement, error) {
 	for d.left > 0 {
 		field, wire, err := d.tag(&d.left)
 		if err != nil {
-			return noEOF(err)
+			return record.Placement{}, noEOF(err)
 		}
 		if field != podListItems || wire != wireBytes {
 			if err := d.skip(wire, &d.left); err != nil {
-				return noEOF(err)
+				return record.Placement{}, noEOF(err)
 			}
 			continue
 		}
 		n, err := d.uvarint(&d.left)
 		if err != nil {
-			return noEOF(err)
+			return record.Placement{}, noEOF(err)
 		}
 		if n > d.left {
-			return fmt.Errorf("pod list: an item of %d bytes overruns the list", n)
+			return record.Placement{}, fmt.Errorf("pod list: an item of %d bytes overruns the list", n)
 		}
 		if uint64(cap(d.buf)) < n {
 			d.buf = make([]byte, n)
 		}
 		d.buf = d.buf[:n]
 		if _, err := io.ReadFull(d.r, d.buf); err != nil {
-			return noEOF(err)
+			return record.Placement{}, noEOF(err)
 		}
 		d.left -= n
-		pod.Reset()
-		// Unmarshal copies every string out of buf, so buf is reused.
-		if err := pod.Unmarshal(d.buf); err != nil {
-			return fmt.Errorf("decoding a pod: %w", err)
-		}
-		return nil
+		// The record copies the strings it keeps out of buf, so buf is reused.
+		return d.pods.record(d.buf, seen, record.EventSnapshot)
 	}
-	return io.EOF
+	return record.Placement{}, io.EOF
 }
 
 // tag reads a field's key, counting its bytes off *left when left is set.
@@ -209,18 +209,18 @@ func newJSONDecoder(r io.Reader) (*jsonDecoder, error) {
 	return &jsonDecoder{dec: dec}, nil
 }
 
-func (d *jsonDecoder) next(pod *corev1.Pod) error {
+func (d *jsonDecoder) next(seen time.Time) (record.Placement, error) {
 	for !d.done {
 		if d.inItems {
 			if d.dec.More() {
-				pod.Reset()
-				if err := d.dec.Decode(pod); err != nil {
-					return fmt.Errorf("decoding a pod: %w", noEOF(err))
+				var pod corev1.Pod
+				if err := d.dec.Decode(&pod); err != nil {
+					return record.Placement{}, fmt.Errorf("decoding a pod: %w", noEOF(err))
 				}
-				return nil
+				return FromPod(&pod, seen, record.EventSnapshot), nil
 			}
 			if err := expectDelim(d.dec, ']'); err != nil {
-				return err
+				return record.Placement{}, err
 			}
 			d.inItems = false
 			continue
@@ -228,35 +228,35 @@ func (d *jsonDecoder) next(pod *corev1.Pod) error {
 		if !d.dec.More() {
 			// The list's closing brace, which a body cut short lacks.
 			if err := expectDelim(d.dec, '}'); err != nil {
-				return err
+				return record.Placement{}, err
 			}
 			d.done = true
 			break
 		}
 		tok, err := d.dec.Token()
 		if err != nil {
-			return fmt.Errorf("reading the pod list: %w", noEOF(err))
+			return record.Placement{}, fmt.Errorf("reading the pod list: %w", noEOF(err))
 		}
 		if key, _ := tok.(string); key == "items" {
 			tok, err := d.dec.Token()
 			if err != nil {
-				return fmt.Errorf("reading the pod list: %w", noEOF(err))
+				return record.Placement{}, fmt.Errorf("reading the pod list: %w", noEOF(err))
 			}
 			if tok == nil { // "items": null
 				continue
 			}
 			if delim, ok := tok.(json.Delim); !ok || delim != '[' {
-				return fmt.Errorf("reading the pod list: items is %v, want an array", tok)
+				return record.Placement{}, fmt.Errorf("reading the pod list: items is %v, want an array", tok)
 			}
 			d.inItems = true
 			continue
 		}
 		var skip json.RawMessage
 		if err := d.dec.Decode(&skip); err != nil {
-			return fmt.Errorf("reading the pod list: %w", noEOF(err))
+			return record.Placement{}, fmt.Errorf("reading the pod list: %w", noEOF(err))
 		}
 	}
-	return io.EOF
+	return record.Placement{}, io.EOF
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim) error {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -92,14 +91,14 @@ func (s *Stream) list(ctx context.Context, out chan<- record.Placement) (int, er
 		if err != nil {
 			return fail(err)
 		}
-		var pod corev1.Pod
 		for {
-			if err := dec.next(&pod); errors.Is(err, io.EOF) {
+			p, err := dec.next(s.now())
+			if errors.Is(err, io.EOF) {
 				return nil
 			} else if err != nil {
 				return fail(err)
 			}
-			key := pod.Namespace + "/" + pod.Name
+			key := p.Key()
 			if resume && key <= lastKey {
 				continue
 			}
@@ -107,7 +106,7 @@ func (s *Stream) list(ctx context.Context, out chan<- record.Placement) (int, er
 				ordered = false
 			}
 			select {
-			case out <- FromPod(&pod, s.now(), record.EventSnapshot):
+			case out <- p:
 			case <-ctx.Done():
 				return ctx.Err()
 			}

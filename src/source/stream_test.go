@@ -277,9 +277,8 @@ func decodeAll(r io.Reader) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var pod corev1.Pod
 	for n := 0; ; n++ {
-		if err := dec.next(&pod); errors.Is(err, io.EOF) {
+		if _, err := dec.next(time.Time{}); errors.Is(err, io.EOF) {
 			return n, nil
 		} else if err != nil {
 			return n, err
