@@ -167,11 +167,18 @@ func TestManifests(t *testing.T) {
 // pod of the Deployment would.
 func serviceAccountKubeconfig(t *testing.T) (string, kubernetes.Interface) {
 	t.Helper()
+	return accountKubeconfig(t, deploySA)
+}
+
+// accountKubeconfig is serviceAccountKubeconfig for the ServiceAccount sa in
+// deployNS.
+func accountKubeconfig(t *testing.T, sa string) (string, kubernetes.Interface) {
+	t.Helper()
 	expiry := int64(3600)
-	tok, err := client.CoreV1().ServiceAccounts(deployNS).CreateToken(t.Context(), deploySA,
+	tok, err := client.CoreV1().ServiceAccounts(deployNS).CreateToken(t.Context(), sa,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("TokenRequest for %s/%s: %v", deployNS, deploySA, err)
+		t.Fatalf("TokenRequest for %s/%s: %v", deployNS, sa, err)
 	}
 	ca := restConfig.CAData
 	if len(ca) == 0 && restConfig.CAFile != "" {

@@ -73,6 +73,9 @@ e2e() {
   export ASHIATO_CONTROLPLANE_BIN
   # The suite's own control plane, whatever cluster the environment names.
   unset ASHIATO_E2E_KUBECONFIG
+  step "headless Chromium for the browser test (installed when missing)"
+  ASHIATO_CHROMIUM=$(bash tools/chromium.sh | tail -n 1)
+  export ASHIATO_CHROMIUM
   step "e2e suite against a real kube-apiserver"
   go_test all -count=1 -timeout 30m ./e2e/...
   step "benchmark program, smoke run (docs/benchmarks.md has the real figures)"

@@ -268,6 +268,8 @@ func (s *Server) around(w history.Window) history.Window {
 
 // page writes p with the chart's picture.
 func (s *Server) page(w http.ResponseWriter, p page, chart timeline.Chart) {
+	// The page has the title; the picture alone (format=svg) keeps it.
+	chart.Title, chart.Subtitle = "", ""
 	var pic bytes.Buffer
 	if err := timeline.Render(&pic, chart); err != nil {
 		s.fail(w, nil, http.StatusInternalServerError, "drawing the timeline: "+err.Error())

@@ -23,7 +23,7 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
   <form class="search" action="/node" method="get">
     <label>Node<input name="node" value="{{.Query.Node}}" placeholder="worker-1" required></label>
     {{$n := .Query.Node}}
-    <label>at<input class="time" name="at" value="{{if $n}}{{.Query.At}}{{end}}" placeholder="2026-11-26 14:02, or 30m"></label>
+    <label>at<input class="time" name="at" value="{{if $n}}{{.Query.At}}{{end}}" placeholder="2026-11-26 14:02"></label>
     <label>or since<input class="time" name="since" value="{{if $n}}{{.Query.Since}}{{end}}" placeholder="6h"></label>
     <label>until<input class="time" name="until" value="{{if $n}}{{.Query.Until}}{{end}}" placeholder="now"></label>
     <button type="submit">Show node</button>
@@ -32,7 +32,7 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
     <label>Pod<input name="pod" value="{{.Query.Pod}}" placeholder="shop/web-0" required></label>
     {{$p := .Query.Pod}}
     <label>since<input class="time" name="since" value="{{if $p}}{{.Query.Since}}{{end}}" placeholder="24h"></label>
-    <label>until<input class="time" name="until" value="{{if $p}}{{.Query.Until}}{{end}}" placeholder="now"></label>
+    {{if and $p .Query.Until}}<input type="hidden" name="until" value="{{.Query.Until}}">{{end}}
     <button type="submit">Show pod</button>
   </form>
 </section>
@@ -59,21 +59,21 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
 </section>
 {{end}}
 {{block "extra" .}}{{end}}
-{{if .Events}}
-<section class="card">
-  <h2>Node lifecycle</h2>
-  <table id="node-events">
-    <thead><tr><th>Time</th><th>Node</th><th>Event</th><th>Reason</th></tr></thead>
-    <tbody>{{range .Events}}<tr><td>{{.Timestamp}}</td><td>{{.Node}}</td><td><span class="ev ev-{{.Event}}">{{.Event}}</span></td><td>{{.Reason}}</td></tr>{{end}}</tbody>
-  </table>
-</section>
-{{end}}
 {{if .Rows}}
 <section class="card">
   <h2>{{if .Summary}}Pods on the node at the incident{{else if .Query.Node}}Pods{{else}}Placements{{end}} <span class="count">{{len .Rows}}</span></h2>
   <table id="rows">
     <thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead>
     <tbody>{{range .Rows}}<tr>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}>{{if .Link}}<a href="{{.Link}}">{{.Text}}</a>{{else}}{{.Text}}{{end}}</td>{{end}}</tr>{{end}}</tbody>
+  </table>
+</section>
+{{end}}
+{{if .Events}}
+<section class="card">
+  <h2>Node lifecycle</h2>
+  <table id="node-events">
+    <thead><tr><th>Time</th><th>Node</th><th>Event</th><th>Reason</th></tr></thead>
+    <tbody>{{range .Events}}<tr><td>{{.Timestamp}}</td><td>{{.Node}}</td><td><span class="ev ev-{{.Event}}">{{.Event}}</span></td><td>{{.Reason}}</td></tr>{{end}}</tbody>
   </table>
 </section>
 {{end}}
@@ -114,8 +114,8 @@ h2 { font-size: 15px; margin: 0 0 10px; }
 .toolbar { display: flex; flex-wrap: wrap; gap: 12px; }
 form.search { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; display: flex; flex-wrap: wrap; align-items: flex-end; gap: 8px; }
 form.search label { display: flex; flex-direction: column; font-size: 11px; color: #57606a; gap: 2px; }
-form.search input { font: inherit; padding: 5px 8px; border: 1px solid #d0d7de; border-radius: 6px; width: 11em; }
-form.search input.time { width: 13.5em; }
+form.search input { font: inherit; padding: 5px 8px; border: 1px solid #d0d7de; border-radius: 6px; width: 10em; }
+form.search input.time { width: 11.2em; }
 form.search button { font: inherit; font-weight: 600; background: #1f883d; color: #fff; border: 0; border-radius: 6px; padding: 6px 14px; cursor: pointer; }
 .card { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 16px; margin-top: 16px; }
 .heading { display: flex; justify-content: space-between; align-items: flex-start; gap: 12px; margin-bottom: 8px; }

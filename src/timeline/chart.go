@@ -17,7 +17,7 @@ const DefaultMaxLanes = 60
 
 // Chart is what to draw.
 type Chart struct {
-	Title    string
+	Title    string // empty: no title (a page around the picture has one)
 	Subtitle string
 	// From and To are the ends of the time axis; bars and spans are clipped to
 	// them. To must be after From.

@@ -56,11 +56,11 @@ func stateColour(s State) string {
 	case NotReady:
 		return "#e5534b"
 	case Unknown:
-		return "#f2b35e"
+		return "#b62324"
 	case Deleted:
 		return "#8c959f"
 	case Tainted:
-		return "#9a3412"
+		return "#8250df"
 	default: // Cordoned: drawn with the hatch pattern
 		return "url(#ashiato-hatch)"
 	}

@@ -19,7 +19,7 @@ const (
 	charWidth  = 6.6 // average width of a 12px sans-serif character
 	laneHeight = 20.0
 	barHeight  = 14.0
-	bandHeight = 24.0 // the condition track, a gap, the thin track, a gap
+	bandHeight = 28.0 // the condition track, then a thin track each for cordoned and NoExecute, and a gap
 	minLabel   = 120.0
 	maxLabel   = 360.0
 	tickGap    = 90.0 // the least room an axis label needs
@@ -71,7 +71,10 @@ func (p *painter) layout() {
 	p.colour = colours(p.lanes)
 	p.legend = p.legendItems()
 
-	y := 30.0
+	y := 0.0
+	if p.c.Title != "" {
+		y += 30
+	}
 	if p.c.Subtitle != "" {
 		y += 20
 	}
@@ -100,12 +103,16 @@ func (p *painter) x(t time.Time) float64 {
 func (p *painter) document(wasGrouped bool) {
 	p.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="'DejaVu Sans', 'Segoe UI', Helvetica, Arial, sans-serif" font-size="12" fill="#1f2328">`+"\n",
 		num(width), num(p.total), num(width), num(p.total))
-	p.printf("<title>%s</title>\n", esc(p.c.Title))
+	if p.c.Title != "" {
+		p.printf("<title>%s</title>\n", esc(p.c.Title))
+	}
 	p.printf(`<defs><pattern id="ashiato-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#fbe9b7"/><line x1="0" y1="0" x2="0" y2="6" stroke="#8a6d1f" stroke-width="2.4"/></pattern></defs>` + "\n")
 	p.printf(`<rect width="%s" height="%s" fill="#ffffff"/>`+"\n", num(width), num(p.total))
-	p.printf(`<text x="%s" y="30" font-size="18" font-weight="600">%s</text>`+"\n", num(pad), esc(p.c.Title))
+	if p.c.Title != "" {
+		p.printf(`<text x="%s" y="30" font-size="18" font-weight="600">%s</text>`+"\n", num(pad), esc(p.c.Title))
+	}
 	if p.c.Subtitle != "" {
-		p.printf(`<text x="%s" y="50" fill="#57606a">%s</text>`+"\n", num(pad), esc(p.c.Subtitle))
+		p.printf(`<text x="%s" y="%s" fill="#57606a">%s</text>`+"\n", num(pad), num(p.legendY-14), esc(p.c.Subtitle))
 	}
 	p.drawLegend()
 	p.drawAxis()
@@ -155,12 +162,19 @@ func (p *painter) drawBands() {
 				x0, x1 := p.x(s.Start), p.x(s.End)
 				top, h := y, 14.0
 				if !upper {
-					top, h = y+16, 5
+					top, h = y+16, 4
+					if s.State == Tainted {
+						top = y + 21
+					}
 				}
 				p.printf(`<rect class="state" data-state="%s" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s</title></rect>`+"\n",
 					esc(string(s.State)), num(x0), num(top), num(max(x1-x0, 1.5)), num(h), stateColour(s.State), esc(s.Tip))
 				if upper && textFits(string(s.State), x1-x0) {
-					p.printf(`<text x="%s" y="%s" font-size="10" fill="#1f2328" pointer-events="none">%s</text>`+"\n", num(x0+4), num(y+11), esc(string(s.State)))
+					ink := "#1f2328"
+					if s.State != Ready {
+						ink = "#ffffff" // on the dark reds and grey
+					}
+					p.printf(`<text x="%s" y="%s" font-size="10" fill="%s" pointer-events="none">%s</text>`+"\n", num(x0+4), num(y+11), ink, esc(string(s.State)))
 				}
 			}
 		}
