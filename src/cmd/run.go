@@ -17,6 +17,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/pipeline"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
+	ashiatostore "github.com/pod-ashiato/ashiato/src/store"
 )
 
 // oneshotRetry bounds how long --oneshot waits for an unreachable API server:
@@ -130,9 +131,12 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Client:        client,
 			Namespace:     cfg.cmNamespace,
 			FlushInterval: cfg.flushEvery,
-			Retry:         policy,
-			Log:           log,
-			Observe:       func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
+			// A running pod is seen at every snapshot: unseen for two of them
+			// (at least LastSeenStep), it left without a record saying so.
+			Stale:   max(ashiatostore.LastSeenStep, 2*cfg.interval),
+			Retry:   policy,
+			Log:     log,
+			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
 		}).Run
 	}
 	return pipeline.Run(ctx, src, stages, store)

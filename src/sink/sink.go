@@ -1,11 +1,26 @@
 // Package sink is the last stage of the pipeline: it keeps the history in the
 // cluster itself, in hourly ConfigMaps laid out by package store.
 //
-// Placements are batched per hour and written on a ticker and when the input
-// closes: one read and at most one write per ConfigMap per flush, never one
-// request per pod. Each flush merges into what is stored (read, merge, write
-// with the read resourceVersion, again on Conflict), so neither a restart in the
-// middle of the hour nor a concurrent writer loses a placement.
+// Placements are batched per hour in memory (index.go) and written on a
+// ticker and when the input closes: at most one write per ConfigMap per
+// flush, and only of the objects whose content changed, never one request
+// per pod. The sink remembers what it wrote and each object's
+// resourceVersion, so it reads the store only at start (an hour that was
+// already there), after a Conflict, an AlreadyExists or a NotFound: then it
+// merges what is stored into what it knows and writes again. Neither a
+// restart in the middle of the hour nor a concurrent writer loses a
+// placement.
+//
+// A placement still running is written with the hour's last second as its
+// last seen, so a running pod costs one write an hour, not one every
+// LastSeenStep; its true last seen is written when it leaves (a deletion,
+// the pod seen on another node, or no sighting for Stale) and when the
+// process stops (store/doc.go, "Times").
+//
+// Flushes run beside the intake, not in its way: records keep being taken
+// (and so the emitter before the sink keeps printing) while a flush waits
+// on the API server. Memory stays bounded: the index holds each pod once
+// per hour, whatever arrives.
 package sink
 
 import (
@@ -14,13 +29,12 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
@@ -57,14 +71,26 @@ type ConfigMaps struct {
 	Log   logrus.FieldLogger
 	// Observe, when set, is told about each write (metrics).
 	Observe func(w Write)
+	// OnFlush, when set, is told after each flush: at is the tick's time (the
+	// clock's time for the final flush), err its error. Every record received
+	// before the tick is in that flush.
+	OnFlush func(at time.Time, err error)
+	// Stale is how long a placement written as still running may go unseen
+	// before its true last seen is written (the pod left without a record
+	// saying so); zero is store.LastSeenStep. Set it above the snapshot
+	// interval, or every placement is rewritten between two snapshots.
+	Stale time.Duration
 	// Clock drives the flush ticker and the backoff between failed flushes;
 	// nil is the real clock. Tests move a fake one instead of sleeping.
 	Clock clock.WithTicker
 
+	// idle, in tests, asks the loop to answer once no flush is running.
+	idle chan chan struct{}
+
 	pending, shards atomic.Int64 // after the last flush, for Pending and Shards
 }
 
-// Pending is the number of pods whose placements were received and not yet
+// Pending is the number of pods of the hours that hold something not yet
 // stored, as the last flush left them (the store-health metrics).
 func (s *ConfigMaps) Pending() int { return int(s.pending.Load()) }
 
@@ -81,42 +107,73 @@ type Write struct {
 // errConflict is a lost race: read again and merge.
 var errConflict = errors.New("conflict")
 
+// flushResult is a flush goroutine's answer to the loop.
+type flushResult struct {
+	at  time.Time
+	err error
+}
+
 // Run batches placements from in and writes them until in closes, then flushes
-// what is pending under its own deadline.
+// what is pending under its own deadline. Periodic flushes run in their own
+// goroutine, one at a time, while Run keeps taking records.
 func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error {
-	b := &batches{pending: map[time.Time]*store.Hour{}, written: map[time.Time]*store.Hour{}}
 	clk := s.clock()
+	st := &state{hours: map[time.Time]*hourIndex{}, started: clk.Now()}
 	ticker := clk.NewTicker(s.flushInterval())
 	defer ticker.Stop()
 	// One backoff for the whole stage: through a long outage the flushes space
 	// out and each failed one is one log line, instead of every tick starting
-	// over at the shortest delay (measured: 60 lines in 30 s at a 2 s flush).
+	// over at the shortest delay.
 	var (
-		backoff = s.backoff()
-		retryAt time.Time // no periodic flush before this, after a failure
-		failed  int       // periodic flushes failed in a row
+		backoff  = s.backoff()
+		retryAt  time.Time // no periodic flush before this, after a failure
+		failed   int       // periodic flushes failed in a row
+		running  bool
+		done     = make(chan flushResult, 1)
+		waiters  []chan struct{}
+		wg       sync.WaitGroup
+		flushCtx context.Context
+		cancel   context.CancelFunc
 	)
+	flushCtx, cancel = context.WithCancel(ctx)
+	defer func() { cancel(); wg.Wait() }()
 	for {
 		select {
 		case r, ok := <-in:
 			if !ok {
-				final, cancel := context.WithTimeout(context.Background(), s.finalTimeout())
-				defer cancel()
+				if running {
+					res := <-done // the final flush comes after it, not beside it
+					s.flushed(res.at, res.err)
+				}
+				final, cancelFinal := context.WithTimeout(context.Background(), s.finalTimeout())
+				defer cancelFinal()
 				policy := s.Retry
 				policy.MaxElapsed = 0 // bounded by the final deadline instead
-				return s.flush(final, b, policy)
+				err := s.flush(final, st, policy, clk.Now(), true)
+				s.flushed(clk.Now(), err)
+				return err
 			}
-			b.add(r)
-		case <-ticker.C():
-			if ctx.Err() != nil || clk.Now().Before(retryAt) {
-				continue // stopping (the final flush follows when in closes), or backing off
+			st.add(r, s.stale(), clk.Now())
+		case tick := <-ticker.C():
+			if running || ctx.Err() != nil || clk.Now().Before(retryAt) {
+				continue // one at a time, stopping (the final flush follows when in closes), or backing off
 			}
 			policy := s.Retry
 			policy.Log = nil // one line per failed flush, below
 			if half := s.flushInterval() / 2; policy.MaxElapsed == 0 || policy.MaxElapsed > half {
 				policy.MaxElapsed = half
 			}
-			err := s.flush(ctx, b, policy)
+			running = true
+			now := clk.Now()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				done <- flushResult{tick, s.flush(flushCtx, st, policy, now, false)}
+			}()
+		case res := <-done:
+			running = false
+			s.flushed(res.at, res.err)
+			err := res.err
 			switch {
 			case err == nil:
 				if failed > 0 {
@@ -132,7 +189,23 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 				s.log().WithError(err).WithFields(logrus.Fields{"failed_flushes": failed, "retry_in": delay.Round(time.Millisecond).String()}).
 					Warn("storing placements failed; they stay pending")
 			}
+			for _, w := range waiters {
+				close(w)
+			}
+			waiters = nil
+		case w := <-s.idle:
+			if running {
+				waiters = append(waiters, w)
+			} else {
+				close(w)
+			}
 		}
+	}
+}
+
+func (s *ConfigMaps) flushed(at time.Time, err error) {
+	if s.OnFlush != nil {
+		s.OnFlush(at, err)
 	}
 }
 
@@ -144,194 +217,80 @@ func (s *ConfigMaps) backoff() wait.Backoff {
 	return retry.DefaultBackoff()
 }
 
-// batches is the sink's memory. pending holds what was received and not yet
-// stored. written holds, for the recent hours, everything this sink has stored:
-// every flush writes it again (merged into what is there), so an hour whose
-// ConfigMap was deleted by hand is recreated whole at the next flush, not only
-// with what arrived since the last one.
-type batches struct {
-	pending map[time.Time]*store.Hour
-	written map[time.Time]*store.Hour
+// state is the sink's memory: an index per recent hour.
+type state struct {
+	mu      sync.Mutex // guards hours; each index has its own lock
+	hours   map[time.Time]*hourIndex
+	started time.Time // an hour that begins after this is new: nothing to read
 }
 
-// keepWritten is how many hours back written is kept: the current hour and the
-// one before, which late records and the first flush after the turn of the hour
-// still touch.
-const keepWritten = 2 * time.Hour
+// keepHours is how many hours back an index is kept: the current hour and the
+// one before, which late records and the turn of the hour still touch.
+const keepHours = 2 * time.Hour
 
 // add files the placement under its hour. Pods not yet bound to a node have no
 // placement to keep.
-func (b *batches) add(r record.Placement) {
+func (st *state) add(r record.Placement, stale time.Duration, now time.Time) {
 	if r.Node == "" {
 		return
 	}
 	hour := store.HourOf(r.Timestamp)
-	h := b.pending[hour]
-	if h == nil {
-		h = store.NewHour(hour)
-		b.pending[hour] = h
+	st.mu.Lock()
+	x := st.hours[hour]
+	if x == nil {
+		// An hour that began while the sink ran has nothing stored but what
+		// this sink writes (a Create that finds the object says otherwise).
+		fresh := hour.After(st.started) && !hour.After(now)
+		x = newHourIndex(hour, fresh)
+		st.hours[hour] = x
 	}
-	if r.Event.IsNode() {
-		h.AddNodeEvent(store.NodeEvent{Node: r.Node, At: r.Timestamp, Event: string(r.Event), Reason: r.Reason})
-		return
-	}
-	ref := store.PodRef{Namespace: r.Namespace, Name: r.Pod}
-	h.Add(ref, r.Node, r.Timestamp)
-	h.SetOwner(ref, store.Owner{Kind: r.OwnerKind, Name: r.OwnerName})
+	st.mu.Unlock()
+	x.add(r, stale)
 }
 
-// flush writes every pending hour, oldest first, merged with what this sink
-// wrote of that hour before. An hour that fails stays pending; the first error
-// is returned.
-func (s *ConfigMaps) flush(ctx context.Context, b *batches, policy retry.Policy) error {
-	hours := make([]time.Time, 0, len(b.pending))
-	for h := range b.pending {
-		hours = append(hours, h)
+// flush writes every hour that changed, oldest first. An hour that fails stays
+// as it is, for the next flush; the first error is returned. Hours older than
+// keepHours before now are forgotten once written.
+func (s *ConfigMaps) flush(ctx context.Context, st *state, policy retry.Policy, now time.Time, final bool) error {
+	st.mu.Lock()
+	hours := make([]*hourIndex, 0, len(st.hours))
+	for _, x := range st.hours {
+		hours = append(hours, x)
 	}
-	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
-	var firstErr error
-	for _, hour := range hours {
-		all := store.NewHour(hour)
-		if w := b.written[hour]; w != nil {
-			all.Merge(w)
+	st.mu.Unlock()
+	sort.Slice(hours, func(i, j int) bool { return hours[i].start.Before(hours[j].start) })
+	var (
+		firstErr error
+		pending  int
+	)
+	defer func() { s.pending.Store(int64(pending)) }()
+	for _, x := range hours {
+		ref := now
+		if end := x.start.Add(time.Hour); ref.After(end) {
+			ref = end
 		}
-		all.Merge(b.pending[hour])
-		if err := s.flushHour(ctx, all, policy); err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("storing %d pods of %s: %w", all.Len(), store.NameFor(hour), err)
+		if !x.changed(ref, s.stale(), final) {
+			if x.start.Add(keepHours).Before(now) {
+				st.forget(x)
 			}
 			continue
 		}
-		b.written[hour] = all
-		delete(b.pending, hour)
-	}
-	pending := 0
-	for _, h := range b.pending {
-		pending += h.Len()
-	}
-	s.pending.Store(int64(pending))
-	if len(hours) > 0 {
-		newest := hours[len(hours)-1]
-		for hour := range b.written {
-			if hour.Before(newest.Add(-keepWritten + time.Hour)) {
-				delete(b.written, hour)
+		if err := s.flushHour(ctx, x, policy, ref, final); err != nil {
+			pending += x.len()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("storing %s: %w", store.NameFor(x.start), err)
 			}
 		}
 	}
 	return firstErr
 }
 
-// flushHour merges add into the stored hour: read every shard, merge, encode,
-// write the shards whose content changed, each with the resourceVersion it was
-// read at. A Conflict means another writer got there first: read again.
-func (s *ConfigMaps) flushHour(ctx context.Context, add *store.Hour, policy retry.Policy) error {
-	for range maxConflicts {
-		stored, err := s.read(ctx, add.Start, policy)
-		if err != nil {
-			return err
-		}
-		merged, shards, warnings := store.Decode(add.Start, stored)
-		for _, w := range warnings {
-			s.log().WithFields(logrus.Fields{"object": w.Object, "key": w.Key}).Warnf("damaged value in the store, left out: %s", w.Reason)
-		}
-		merged.Merge(add)
-		want, err := store.Encode(merged, s.Namespace, shards)
-		if err != nil {
-			return fmt.Errorf("encoding: %w", err)
-		}
-		s.shards.Store(int64(len(want)))
-		err = s.write(ctx, stored, want, policy)
-		if errors.Is(err, errConflict) {
-			continue
-		}
-		return err
+func (st *state) forget(x *hourIndex) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.hours[x.start] == x {
+		delete(st.hours, x.start)
 	}
-	return fmt.Errorf("%w: lost %d races with another writer", errConflict, maxConflicts)
-}
-
-// read returns every stored object of the hour: its shards by label, and shard
-// 0 by name when the label finds none (the original tool labelled only app and
-// type).
-func (s *ConfigMaps) read(ctx context.Context, hour time.Time, policy retry.Policy) ([]corev1.ConfigMap, error) {
-	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
-	var objs []corev1.ConfigMap
-	err := retry.Do(ctx, policy, "reading the hour's ConfigMaps", func(ctx context.Context) error {
-		list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: store.HourSelector(hour)})
-		if err != nil {
-			return err
-		}
-		objs = list.Items
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	name := store.NameFor(hour)
-	for _, o := range objs {
-		if o.Name == name {
-			return objs, nil
-		}
-	}
-	err = retry.Do(ctx, policy, "reading "+name, func(ctx context.Context) error {
-		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		objs = append(objs, *cm)
-		return nil
-	})
-	return objs, err
-}
-
-// write creates or updates each wanted object whose content differs from the
-// stored one, highest shard first and shard 0 last, so that every state in
-// between two writes holds every placement already stored (store/doc.go,
-// "Writing"): when an hour grows from n to m shards, a pod either stays in its
-// shard or moves to a new one (index n or more, since m is a multiple of n),
-// and the new shards are all written before any stored one is rewritten
-// without the pods that left it. Shard 0, which carries the count, goes last.
-// A failure at any point (a refused create, a kill) leaves a complete hour,
-// which the next flush, by this or any writer, completes.
-func (s *ConfigMaps) write(ctx context.Context, stored []corev1.ConfigMap, want []*corev1.ConfigMap, policy retry.Policy) error {
-	byName := make(map[string]*corev1.ConfigMap, len(stored))
-	for i := range stored {
-		byName[stored[i].Name] = &stored[i]
-	}
-	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
-	for i := len(want) - 1; i >= 0; i-- {
-		cm := want[i]
-		old := byName[cm.Name]
-		if old != nil && store.SameContent(old, cm) {
-			continue
-		}
-		err := retry.Do(ctx, policy, "writing "+cm.Name, func(ctx context.Context) error {
-			var err error
-			if old == nil {
-				_, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: FieldManager})
-			} else {
-				update := cm.DeepCopy()
-				update.ResourceVersion = old.ResourceVersion
-				// Keep what others put on the object (labels, annotations of their own).
-				update.Labels = union(old.Labels, cm.Labels)
-				update.Annotations = union(old.Annotations, cm.Annotations)
-				_, err = cms.Update(ctx, update, metav1.UpdateOptions{FieldManager: FieldManager})
-			}
-			return err
-		})
-		if s.Observe != nil {
-			s.Observe(Write{Object: cm.Name, Bytes: size(cm), Err: err})
-		}
-		switch {
-		case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err), old != nil && apierrors.IsNotFound(err):
-			return errConflict
-		case err != nil:
-			return err
-		}
-	}
-	return nil
 }
 
 // union is a copy of a with b's entries set on top.
@@ -370,6 +329,13 @@ func (s *ConfigMaps) finalTimeout() time.Duration {
 		return s.FinalTimeout
 	}
 	return DefaultFinalTimeout
+}
+
+func (s *ConfigMaps) stale() time.Duration {
+	if s.Stale > 0 {
+		return s.Stale
+	}
+	return store.LastSeenStep
 }
 
 func (s *ConfigMaps) clock() clock.WithTicker {

@@ -161,11 +161,11 @@ func TestRun(t *testing.T) {
 			wantWrites: 1,
 		},
 		{
-			// The same placements again, seen within the same last-seen step:
-			// the content would not change, so nothing is written.
+			// The same placements again: the content would not change, so
+			// nothing is written (and nothing read to know it but at start).
 			name:       "nothing new, no write",
 			existing:   stored(t, placement("a", "n1", at), placement("b", "n2", at)),
-			in:         []record.Placement{placement("b", "n2", at.Add(time.Second)), placement("a", "n1", at)},
+			in:         []record.Placement{placement("b", "n2", at), placement("a", "n1", at)},
 			want:       map[time.Time]map[string]string{hour14: {"shop_a": "n1", "shop_b": "n2"}},
 			wantWrites: 0,
 		},
@@ -304,12 +304,15 @@ type running struct {
 	clock *handClock
 	in    chan record.Placement
 	done  chan error
+	idle  chan chan struct{}
 }
 
 func start(t *testing.T, s *ConfigMaps, now time.Time) *running {
 	t.Helper()
 	r := &running{t: t, clock: newHandClock(now), in: make(chan record.Placement), done: make(chan error, 1)}
 	s.Clock = r.clock
+	s.idle = make(chan chan struct{})
+	r.idle = s.idle
 	go func() { r.done <- s.Run(t.Context(), r.in) }()
 	return r
 }
@@ -328,10 +331,14 @@ func (r *running) tick(d time.Duration) {
 	r.settle()
 }
 
-// settle returns once the sink has finished with everything it took before:
-// it takes the next input only after that. An unscheduled pod is never stored.
+// settle returns once the sink has finished with everything it took before,
+// the flush it started included. An unscheduled pod is never stored; the
+// sink takes it only after the tick before it.
 func (r *running) settle() {
 	r.in <- record.Placement{Namespace: "shop", Pod: "settle", Timestamp: r.clock.Now()}
+	w := make(chan struct{})
+	r.idle <- w
+	<-w
 }
 
 func (r *running) stop() {
@@ -365,9 +372,12 @@ func TestFlushesOnTicker(t *testing.T) {
 		t.Errorf("%d writes for 50 pods in one flush, want 1", w)
 	}
 	r.tick(s.FlushInterval)
-	r.stop()
 	if w := writes(client); w != 1 {
-		t.Errorf("%d writes in all, want 1: nothing new arrived after the first flush", w)
+		t.Errorf("%d writes after the second tick, want 1: nothing new arrived after the first flush", w)
+	}
+	r.stop()
+	if w := writes(client); w != 2 {
+		t.Errorf("%d writes in all, want 2: the last flush writes the pods' true last seen", w)
 	}
 }
 

@@ -25,10 +25,16 @@
 // rather than HourSelector.
 //
 // Times are whole seconds since the start of the hour, written in decimal
-// (0..3599), or "-" when not known (values written by the original tool). A
-// placement's last-seen time is only advanced once it moves into a later
-// LastSeenStep, so it is accurate to that step: the pod was last seen on the
-// node within [last, last+LastSeenStep).
+// (0..3599), or "-" when not known (values written by the original tool).
+// Last is the last observation of the pod on the node, except that a
+// placement still running when its shard is written has Last 3599, the
+// hour's last second: it was there at the write and its writer has not seen
+// it leave. The writer writes the true last observation when the pod leaves
+// (it is deleted, seen on another node, or not seen for a while), and when
+// it stops; so a running pod costs one write an hour, not one per
+// LastSeenStep. Last is accurate to LastSeenStep: the pod was last seen on
+// the node within [last, last+LastSeenStep) (older writers advanced Last
+// only into a later step).
 //
 // # Plain form
 //
@@ -109,9 +115,11 @@
 //
 // # Writing
 //
-// A writer reads every object of the hour, merges, encodes, and writes the
-// objects whose content changed with the resourceVersion it read (again from
-// the read on a Conflict). It writes the highest shard first and shard 0, which
+// A writer merges what it observed into what is stored, encodes, and writes
+// the objects whose content changed with the resourceVersion it last saw. It
+// may remember the hour instead of reading it before every write; it must
+// read the hour and merge again on a Conflict, an AlreadyExists or a
+// NotFound. It writes the highest shard first and shard 0, which
 // carries the count, last, so that every state between two writes holds every
 // placement already stored: when N grows to M (a multiple of N), each pod
 // either stays in its shard or moves to a new one, index N or more, and all

@@ -127,6 +127,9 @@ func sortedOwnerRefs(h *Hour) []PodRef {
 	return refs
 }
 
+// Valid reports whether the owner can be stored (SetOwner keeps only those).
+func (o Owner) Valid() bool { return validOwner(o) }
+
 // validOwner: a kind is a Go-style type name (letters and digits, starting
 // with a letter); a name is the printable ASCII of an object name without
 // space or "/", so neither can break a line or a key.

@@ -238,6 +238,10 @@ func (h *Hour) clamp(t time.Time) time.Time {
 // offset is t in seconds since the hour start.
 func (h *Hour) offset(t time.Time) int64 { return int64(t.Sub(h.Start) / time.Second) }
 
+// SortSeen puts one pod's placements in the order an Hour keeps them (first
+// seen, then node), for a writer that builds an Hour's Pods itself.
+func SortSeen(seen []Seen) []Seen { return sortSeen(seen) }
+
 func sortSeen(seen []Seen) []Seen {
 	slices.SortFunc(seen, func(a, b Seen) int {
 		return cmp.Or(a.First.Compare(b.First), strings.Compare(a.Node, b.Node))
