@@ -161,6 +161,29 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("history -o svg", func(t *testing.T) {
+		node := []string{"history", "node", "worker-2", "--since", stamp(inc.From), "--until", stamp(inc.To), "--cm-namespace", deployNS, "-o", "svg", "--kubeconfig", kubeconfig}
+		first, again := runAshiato(t, node...), runAshiato(t, node...)
+		if first.code != 0 || !strings.HasPrefix(first.stdout, "<svg ") {
+			t.Fatalf("history node -o svg: exit %d\n%.200s\n%s", first.code, first.stdout, first.stderr)
+		}
+		if first.stdout != again.stdout {
+			t.Error("two runs over the same store drew different pictures")
+		}
+		for _, ref := range inc.OnNode {
+			if !strings.Contains(first.stdout, `data-lane="`+ref.String()+`"`) {
+				t.Errorf("history node -o svg has no lane for %s", ref)
+			}
+		}
+		if !strings.Contains(first.stdout, `data-state="Unknown"`) {
+			t.Error("history node -o svg has no state band")
+		}
+		res := runAshiato(t, "history", "incident", "worker-2", "--at", stamp(inc.At), "--cm-namespace", deployNS, "-o", "svg", "--kubeconfig", kubeconfig)
+		if res.code != 0 || !strings.Contains(res.stdout, "web-7d9f8c6b5-k4m2p on worker-1 (+1m30s)") || !strings.Contains(res.stdout, "back on worker-3 (+4m42s)") {
+			t.Errorf("history incident -o svg: exit %d, replacements not drawn\n%s", res.code, res.stderr)
+		}
+	})
+
 	t.Run("twins and methods", func(t *testing.T) {
 		var twin struct {
 			Summary struct{ Pods, Rescheduled, NotRescheduled int } `json:"summary"`
