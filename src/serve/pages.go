@@ -92,10 +92,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadGateway, "reading the history: "+err.Error())
 		return
 	}
-	counts := map[string]int{}
-	for _, row := range allRows(hours, win) {
-		counts[row.Node]++
-	}
+	counts := podsPerNode(hours, win)
 	p := page{Title: "Pod Ashiato", Query: q, Namespace: s.Namespace, Warnings: warns, JSON: link("/", "format", "json"),
 		NodesNote: "Nodes with pods recorded in the last hour (" + stamp(win.Since) + " to " + stamp(win.Until) + ")."}
 	if len(counts) == 0 {
@@ -332,21 +329,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// allRows is every placement of hours within w.
-func allRows(hours []*store.Hour, w history.Window) []history.Row {
-	var rows []history.Row
-	nodes := map[string]bool{}
+// podsPerNode counts the pods of hours seen on each node within w, by the
+// rule of package history, in one pass over the hours.
+func podsPerNode(hours []*store.Hour, w history.Window) map[string]int {
+	pods := map[string]map[store.PodRef]bool{}
 	for _, h := range hours {
-		for _, seen := range h.Pods {
+		if h.Start.After(w.Until) || !h.Start.Add(time.Hour).After(w.Since) {
+			continue
+		}
+		for ref, seen := range h.Pods {
 			for _, s := range seen {
-				nodes[s.Node] = true
+				if !s.First.IsZero() && (s.First.After(w.Until) || s.Last.Add(store.LastSeenStep).Before(w.Since)) {
+					continue
+				}
+				if pods[s.Node] == nil {
+					pods[s.Node] = map[store.PodRef]bool{}
+				}
+				pods[s.Node][ref] = true
 			}
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(nodes)) {
-		rows = append(rows, history.Node(hours, n, w)...)
+	counts := make(map[string]int, len(pods))
+	for n, refs := range pods {
+		counts[n] = len(refs)
 	}
-	return rows
+	return counts
 }
 
 func ownerText(hours []*store.Hour, ref store.PodRef) string {
