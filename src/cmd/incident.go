@@ -32,7 +32,7 @@ What was on NODE when it failed at T, and where it all went:
   - the node's lifecycle events from T-window to T+window (node_ready,
     node_not_ready, node_unknown, node_cordoned, node_tainted, ...);
   - every pod on the node at T (as history node NODE --at T), with its owner;
-  - for each, the pod that replaced it, first seen in (T, T+window]: another
+  - for each, the pod that replaced it, first seen in [T, T+window]: another
     pod of the same owner, or for a StatefulSet's pod or a bare pod the same
     name on another node; its node and how long after T; or that it never
     came back;
@@ -225,7 +225,7 @@ func writeIncidentTable(w io.Writer, inc history.Incident) error {
 			if r := p.Next; r != nil {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Pod.Name, r.Node, r.After)
 			} else {
-				fmt.Fprintln(tw, "<never came back>")
+				fmt.Fprintln(tw, "<never came back>\t-\t-")
 			}
 		}
 	}

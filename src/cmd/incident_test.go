@@ -116,9 +116,9 @@ TIME                   EVENT          REASON
 2026-11-26T14:01:50Z   node_unknown   NodeStatusUnknown
 2026-11-26T14:01:51Z   node_tainted   node.kubernetes.io/unreachable:NoExecute
 
-NAMESPACE   POD    OWNER            NEXT   NODE       AFTER
-shop        db-0   StatefulSet/db   db-0   worker-3   1m35s
-shop        solo   <none>           <never came back>
+NAMESPACE   POD    OWNER            NEXT                NODE       AFTER
+shop        db-0   StatefulSet/db   db-0                worker-3   1m35s
+shop        solo   <none>           <never came back>   -          -
 
 2 pods, 1 rescheduled, 1 not rescheduled; median 1m35s, slowest 1m35s to reschedule
 `

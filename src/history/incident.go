@@ -34,7 +34,7 @@ type IncidentPod struct {
 
 // Replacement is the pod that took a lost pod's place: of the same owner, or
 // of the same name for a StatefulSet's or a bare pod, first seen After the
-// incident's instant.
+// incident's instant (or at it: the store keeps whole seconds).
 type Replacement struct {
 	Pod   store.PodRef
 	Node  string
@@ -52,7 +52,8 @@ type IncidentSummary struct {
 // [at-window, at+window] (and the hour before, as Reader.Read returns).
 //
 // The pods on the node are those `history node NODE --at T` shows. A pod's
-// replacement is a placement first seen within (at, at+window]:
+// replacement is a placement first seen within [at, at+window] (at itself
+// too: times are whole seconds, and a replacement can follow within one):
 //   - for a StatefulSet's pod or a bare pod, the same namespace/name on
 //     another node (its identity is its name);
 //   - for any other owner, another pod of the same namespace and owner, on any
@@ -181,13 +182,13 @@ func indexHours(hours []*store.Hour) hourIndex {
 	return ix
 }
 
-// newPods is, by workload key, the placements first seen within (from, to]
+// newPods is, by workload key, the placements first seen within [from, to]
 // that may replace a lost pod, each group in order first seen: a new pod's
 // first placement anywhere (for an owner), or a lost StatefulSet's or bare
 // pod's first arrival within the span on a node other than lostNode (it may
 // have run there before).
 func (ix hourIndex) newPods(from, to time.Time, lostNode string, lost map[store.PodRef]bool) map[string][]Replacement {
-	within := func(t time.Time) bool { return t.After(from) && !t.After(to) }
+	within := func(t time.Time) bool { return !t.Before(from) && !t.After(to) }
 	earliest := map[store.PodRef]Replacement{} // a pod's first placement anywhere
 	for k, st := range ix.stays {
 		r := Replacement{Pod: k.pod, Node: k.node, First: st.first}

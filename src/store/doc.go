@@ -104,8 +104,10 @@
 // <event> one of node_ready, node_not_ready, node_unknown, node_cordoned,
 // node_uncordoned, node_tainted, node_untainted, node_added, node_deleted
 // (readers accept any [a-z_]+), and <reason> the rest of the line, possibly
-// empty, at most 128 bytes of printable ASCII. Lines are sorted by time,
-// node, event, reason; an hour keeps at most MaxNodeEvents.
+// empty, at most 128 bytes of printable ASCII. Lines are in time order, the
+// lines of one second in the order they were recorded (which a writer keeps
+// when it merges: stored lines first); an exact repeat within a second is
+// dropped. An hour keeps at most MaxNodeEvents.
 //
 // Readers that predate them: the original tool reads the keys with a "_" and
 // so only the pods; an older Pod Ashiato reads the new plain keys as pod keys,

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -45,11 +44,6 @@ type NodeEvent struct {
 	Reason string
 }
 
-func (e NodeEvent) compare(o NodeEvent) int {
-	return cmp.Or(e.At.Compare(o.At), strings.Compare(e.Node, o.Node),
-		strings.Compare(e.Event, o.Event), strings.Compare(e.Reason, o.Reason))
-}
-
 // SetOwner records ref's controlling owner and reports whether the hour
 // changed. A pod keeps the first owner recorded for it within the hour, so
 // merging in any order gives the same hour. An owner that cannot be stored (an
@@ -77,16 +71,26 @@ func (h *Hour) Owner(ref PodRef) (Owner, bool) {
 
 // AddNodeEvent records a node event and reports whether the hour changed. at
 // is cut to whole seconds and clamped into the hour; the reason is cut to 128
-// printable ASCII bytes. An event with an invalid node or event name, an exact
-// repeat, or one beyond MaxNodeEvents is not recorded.
+// printable ASCII bytes. Events are kept in time order, those of one second in
+// the order added. An event with an invalid node or event name, an exact
+// repeat within its second, or one beyond MaxNodeEvents is not recorded.
 func (h *Hour) AddNodeEvent(e NodeEvent) bool {
 	e.At, e.Reason = h.clamp(e.At), cleanReason(e.Reason)
 	if !validName(e.Node) || !validEvent(e.Event) || len(h.Nodes) >= MaxNodeEvents {
 		return false
 	}
-	i, found := slices.BinarySearchFunc(h.Nodes, e, NodeEvent.compare)
-	if found {
-		return false
+	// After every event of an earlier or the same second: the events of one
+	// second keep the order they were recorded in (a flap can be that fast).
+	i, _ := slices.BinarySearchFunc(h.Nodes, e.At, func(x NodeEvent, at time.Time) int {
+		if x.At.After(at) {
+			return 1
+		}
+		return -1
+	})
+	for j := i - 1; j >= 0 && h.Nodes[j].At.Equal(e.At); j-- {
+		if h.Nodes[j] == e {
+			return false
+		}
 	}
 	h.Nodes = slices.Insert(h.Nodes, i, e)
 	return true

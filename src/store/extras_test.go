@@ -49,8 +49,8 @@ func TestExtrasPlainLayout(t *testing.T) {
 		KeyOwners: "db StatefulSet pg -0\nweb ReplicaSet web-7d9f odd,-k8k2p,-x2x9q\n",
 		KeyNodes: "node-a 1200 node_unknown NodeStatusUnknown\n" +
 			"node-a 1201 node_tainted node.kubernetes.io/unreachable:NoExecute\n" +
-			"node-b 1300 node_not_ready container runtime is down\n" +
-			"node-c 1300 node_deleted \n",
+			"node-c 1300 node_deleted \n" +
+			"node-b 1300 node_not_ready container runtime is down\n",
 	}
 	if len(cms) != 1 || !reflect.DeepEqual(cms[0].Data, want) {
 		t.Errorf("data:\n%v\nwant\n%v", cms[0].Data, want)
@@ -73,8 +73,8 @@ func TestExtrasPackedLayout(t *testing.T) {
 		"pod-ashiato-2026031415 " + KeyOwnersPacked: "db\tStatefulSet\tpg\t-0\nweb\tReplicaSet\tweb-7d9f\todd,-k8k2p,-x2x9q\n",
 		"pod-ashiato-2026031415 " + KeyNodesPacked: "node-a\t1200\tnode_unknown\tNodeStatusUnknown\n" +
 			"node-a\t1201\tnode_tainted\tnode.kubernetes.io/unreachable:NoExecute\n" +
-			"node-b\t1300\tnode_not_ready\tcontainer runtime is down\n" +
-			"node-c\t1300\tnode_deleted\t\n",
+			"node-c\t1300\tnode_deleted\t\n" +
+			"node-b\t1300\tnode_not_ready\tcontainer runtime is down\n",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("binaryData:\n%q\nwant\n%q", got, want)
@@ -207,4 +207,31 @@ func TestExtrasDamaged(t *testing.T) {
 		}
 	}
 	roundTrip(t, h, 0)
+}
+
+// TestNodeEventsOfOneSecond: a flap within one second keeps its order through
+// a merge and a round trip; an exact repeat within the second is dropped.
+func TestNodeEventsOfOneSecond(t *testing.T) {
+	t.Parallel()
+	flap := []string{"node_unknown", "node_tainted", "node_ready", "node_untainted"}
+	h := NewHour(testHour)
+	h.AddNodeEvent(NodeEvent{Node: "n", At: at(11), Event: "node_cordoned"})
+	for _, e := range flap {
+		h.AddNodeEvent(NodeEvent{Node: "n", At: at(10), Event: e})
+	}
+	if h.AddNodeEvent(NodeEvent{Node: "n", At: at(10), Event: "node_tainted"}) {
+		t.Error("an exact repeat within the second was recorded")
+	}
+	stored := NewHour(testHour)
+	stored.AddNodeEvent(NodeEvent{Node: "n", At: at(10), Event: "node_added"})
+	stored.Merge(h)
+	cms := roundTrip(t, stored, 0)
+	got, _, _ := Decode(testHour, values(cms))
+	var events []string
+	for _, e := range got.NodeEvents("n") {
+		events = append(events, e.Event)
+	}
+	if want := "node_added " + strings.Join(flap, " ") + " node_cordoned"; strings.Join(events, " ") != want {
+		t.Errorf("events %v, want %s", events, want)
+	}
 }
