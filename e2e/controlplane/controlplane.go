@@ -94,6 +94,9 @@ type Options struct {
 	Detach bool
 	// APIServerArgs are appended to kube-apiserver's flags (later flags win).
 	APIServerArgs []string
+	// ControllerManagerArgs are appended to kube-controller-manager's flags, e.g. a
+	// short --node-monitor-grace-period for a test of nodes going NotReady.
+	ControllerManagerArgs []string
 	// StartTimeout bounds the wait for each binary to become ready. Default 60s: under
 	// `go test -race` on two cores kube-apiserver can take far longer than its usual 2.5s.
 	StartTimeout time.Duration
@@ -324,6 +327,7 @@ func (cp *ControlPlane) start(ctx context.Context, opts Options) error {
 				"--service-account-private-key-file=" + pki(saKeyFile),
 				"--root-ca-file=" + pki(servingCAFile),
 			}
+			kcm.Args = append(kcm.Args, opts.ControllerManagerArgs...)
 			return nil
 		}, func(ctx context.Context) error { return checkLocalHealthz(ctx, cp.st.Ports.ControllerManager) })
 		if err != nil {
