@@ -23,7 +23,9 @@ const (
 // record stream. It sees what the stages see: a pod's deletion from a node
 // that is NotReady, Unknown or deleted is a loss; the next pod of the same
 // owner (for a StatefulSet or a bare pod: of the same name) to be scheduled is
-// its reschedule, timed from when the node was lost. It is used from the Count
+// its reschedule, timed from when the node was lost; or the first one
+// scheduled since the node was lost and before the deletion (a controller
+// replaces a terminating pod before it is gone). It is used from the Count
 // stage's goroutine only.
 type incidents struct {
 	transitions *prometheus.CounterVec
@@ -34,7 +36,12 @@ type incidents struct {
 	lost    map[string]time.Time   // node -> since when it is lost
 	pending map[string][]time.Time // workload key -> losses not yet replaced, oldest first
 	npend   int
-	swept   time.Time
+	// arrivals are pods scheduled while a node is lost that replaced no
+	// loss yet, oldest first: a controller replaces a pod as soon as it is
+	// terminating, so its replacement can be seen before its deletion.
+	arrivals map[string][]time.Time
+	narr     int
+	swept    time.Time
 }
 
 func newIncidents() *incidents {
@@ -52,8 +59,9 @@ func newIncidents() *incidents {
 			Name: "ashiato_reschedule_after_node_loss_seconds", Help: "Time from a node's loss to the scheduling of each replacement of a pod lost with it.",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
 		}),
-		lost:    map[string]time.Time{},
-		pending: map[string][]time.Time{},
+		lost:     map[string]time.Time{},
+		pending:  map[string][]time.Time{},
+		arrivals: map[string][]time.Time{},
 	}
 }
 
@@ -79,6 +87,11 @@ func (c *incidents) observe(r record.Placement) (replaced bool) {
 		c.lostPods.Inc()
 		c.sweep(r.Timestamp)
 		key := workload(r)
+		if at, ok := c.takeArrival(key, since); ok {
+			c.reschedules.Inc()
+			c.delay.Observe(at.Sub(since).Seconds())
+			return true
+		}
 		c.pending[key] = append(c.pending[key], since)
 		c.npend++
 	case record.EventScheduled, record.EventMoved:
@@ -89,6 +102,10 @@ func (c *incidents) observe(r record.Placement) (replaced bool) {
 		}
 		if len(losses) == 0 {
 			delete(c.pending, key)
+			if len(c.lost) > 0 && c.narr < maxPendingLosses {
+				c.arrivals[key] = append(c.arrivals[key], r.Timestamp)
+				c.narr++
+			}
 			return false
 		}
 		c.reschedules.Inc()
@@ -105,6 +122,24 @@ func (c *incidents) observe(r record.Placement) (replaced bool) {
 		c.transitions.WithLabelValues(string(r.Event)).Inc()
 	}
 	return replaced
+}
+
+// takeArrival returns and forgets the oldest arrival of key at or after
+// since, the loss of the node: the replacement of a pod deleted only now.
+func (c *incidents) takeArrival(key string, since time.Time) (time.Time, bool) {
+	arr := c.arrivals[key]
+	for i, at := range arr {
+		if !at.Before(since) {
+			c.narr--
+			if arr = append(arr[:i:i], arr[i+1:]...); len(arr) == 0 {
+				delete(c.arrivals, key)
+			} else {
+				c.arrivals[key] = arr
+			}
+			return at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // sweep forgets losses older than lossMemory, at most once a minute unless
@@ -135,6 +170,20 @@ func (c *incidents) sweep(now time.Time) {
 		}
 		c.npend -= len(losses)
 		delete(c.pending, key)
+	}
+	for key, arr := range c.arrivals {
+		kept := arr[:0]
+		for _, t := range arr {
+			if now.Sub(t) < lossMemory {
+				kept = append(kept, t)
+			}
+		}
+		c.narr -= len(arr) - len(kept)
+		if len(kept) == 0 {
+			delete(c.arrivals, key)
+		} else {
+			c.arrivals[key] = kept
+		}
 	}
 	for node, since := range c.lost {
 		if now.Sub(since) >= lossMemory {

@@ -55,6 +55,14 @@ func TestIncidents(t *testing.T) {
 			pod(30, "web-1", "a", "ReplicaSet", "web", record.EventDeleted),
 			pod(45, "web-2", "b", "ReplicaSet", "web", record.EventScheduled),
 		}, 1, 1, 1, 45},
+		{"a replacement seen before the deletion (the pod was terminating)", []record.Placement{
+			pod(0, "web-9", "b", "ReplicaSet", "web", record.EventScheduled), // before the loss: no replacement
+			node(5, "a", record.EventNodeUnknown),
+			pod(8, "web-3", "b", "ReplicaSet", "web", record.EventScheduled), // web-1 is terminating
+			pod(10, "web-1", "a", "ReplicaSet", "web", record.EventDeleted),
+			pod(12, "web-2", "a", "ReplicaSet", "web", record.EventDeleted),
+			pod(15, "web-4", "c", "ReplicaSet", "web", record.EventScheduled),
+		}, 1, 2, 2, 3 + 10},
 		{"a replacement after an hour is not counted", []record.Placement{
 			node(0, "a", record.EventNodeUnknown),
 			pod(10, "web-1", "a", "ReplicaSet", "web", record.EventDeleted),
