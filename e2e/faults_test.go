@@ -303,7 +303,8 @@ func faultWarnings(stderr string) (diagnostics, klog int) {
 // --store-in-cm, and with --source=watch alone (nothing but the watch to tell
 // of the outage). Every process stays up and logs the failure, with backoff:
 // at least one warning line and at most faultMaxWarnings in the 30 s. After
-// recovery each prints, and stores, every pod, including pods created since.
+// recovery each prints the pods created since (a listing: every pod) and
+// stores every pod.
 func TestFaultAPIServerOutage(t *testing.T) {
 	requireCluster(t)
 	if cp == nil {
@@ -391,10 +392,19 @@ func TestFaultAPIServerOutage(t *testing.T) {
 		upOffsets[r] = len(faultRecs(r.p))
 		faultCreate(t, r.later)
 	}
+	// A listing prints every pod again; the watch prints what changed (the
+	// pods created since), the unchanged ones wait for the next hour's
+	// snapshot (--snapshot=hour) and are stored every --interval meanwhile.
+	mustPrint := func(r *run) []fixture.PodSpec {
+		if r.source == "watch" {
+			return r.later
+		}
+		return append(slices.Clone(r.pods), r.later...)
+	}
 	for _, r := range runs {
 		all := append(slices.Clone(r.pods), r.later...)
 		recovered, ok := r.fig.await(t, 2*time.Minute, r.name+": records and store of every pod after recovery", func() bool {
-			return faultPrintedAll(faultRecs(r.p)[upOffsets[r]:], all) && stored(r, all)
+			return faultPrintedAll(faultRecs(r.p)[upOffsets[r]:], mustPrint(r)) && stored(r, all)
 		})
 		r.fig.recovered(up.Sub(down)+recovered, ok)
 	}
@@ -406,7 +416,7 @@ func TestFaultAPIServerOutage(t *testing.T) {
 		}
 		all := append(slices.Clone(r.pods), r.later...)
 		after := faultRecs(r.p)[upOffsets[r]:]
-		for _, p := range all {
+		for _, p := range mustPrint(r) {
 			r.fig.expect("printed:"+p.Name, faultPrintedAll(after, []fixture.PodSpec{p}))
 		}
 		if r.history != "" {
@@ -524,6 +534,13 @@ func TestFaultPathCut(t *testing.T) {
 
 	for _, r := range runs {
 		live := append(slices.Clone(r.pods[len(r.gone):]), r.created...)
+		// A listing prints every live pod again; the watch prints what
+		// changed (the unchanged pods wait for the next hour's snapshot,
+		// --snapshot=hour, and are stored every --interval meanwhile).
+		mustPrint := live
+		if r.source == "watch" {
+			mustPrint = r.created
+		}
 		deletedSeen := func(recs []rec, pods []fixture.PodSpec) bool {
 			byPod := faultPrinted(recs)
 			for _, p := range pods {
@@ -535,7 +552,7 @@ func TestFaultPathCut(t *testing.T) {
 		}
 		recovered, ok := r.fig.await(t, 2*time.Minute, "records and store of the changes made during the cut", func() bool {
 			after := faultRecs(r.p)[r.cutRecs:]
-			return faultPrintedAll(after, live) && (r.source != "watch" || deletedSeen(after, r.gone)) &&
+			return faultPrintedAll(after, mustPrint) && (r.source != "watch" || deletedSeen(after, r.gone)) &&
 				faultHasAll(faultStored(t, r.history, r.fig.start), append(slices.Clone(r.pods), r.created...))
 		})
 		// The pod that lived only during the cut comes in the same resumed
@@ -550,7 +567,7 @@ func TestFaultPathCut(t *testing.T) {
 		}
 		after := faultRecs(r.p)[r.cutRecs:]
 		stored := faultStored(t, r.history, r.fig.start)
-		for _, p := range live {
+		for _, p := range mustPrint {
 			r.fig.expect("printed:"+p.Name, faultPrintedAll(after, []fixture.PodSpec{p}))
 		}
 		for _, p := range append(append(slices.Clone(r.pods), r.created...), r.ephemeral...) {
