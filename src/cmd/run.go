@@ -127,7 +127,7 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 
 	var store pipeline.Sink
 	if cfg.storeInCM {
-		store = (&sink.ConfigMaps{
+		cms := &sink.ConfigMaps{
 			Client:        client,
 			Namespace:     cfg.cmNamespace,
 			FlushInterval: cfg.flushEvery,
@@ -137,7 +137,10 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Retry:   policy,
 			Log:     log,
 			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
-		}).Run
+		}
+		cms.OnFlush = func(at time.Time, err error) { m.StoreFlushed(at, err, cms.Pending(), cms.Shards()) }
+		m.StoreStarted(time.Now())
+		store = cms.Run
 	}
 	return pipeline.Run(ctx, src, stages, store)
 }

@@ -28,6 +28,8 @@ func TestPendingAndShards(t *testing.T) {
 		return false, nil, nil
 	})
 	s := newSink(client)
+	var flushErrs []error // what OnFlush was told, in order
+	s.OnFlush = func(_ time.Time, err error) { flushErrs = append(flushErrs, err) }
 	s.FlushInterval = time.Second
 	s.Retry = retry.Policy{Backoff: s.Retry.Backoff, MaxElapsed: time.Nanosecond}
 	now := hour14.Add(5 * time.Minute)
@@ -48,4 +50,7 @@ func TestPendingAndShards(t *testing.T) {
 		t.Errorf("after the outage: pending, shards = %s, want %s", got, want)
 	}
 	r.stop()
+	if n := len(flushErrs); n < 3 || flushErrs[0] == nil || flushErrs[n-2] != nil || flushErrs[n-1] != nil {
+		t.Errorf("OnFlush told %v; want a failed flush first, then successful ones (the last is the final flush)", flushErrs)
+	}
 }
