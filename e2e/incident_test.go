@@ -164,7 +164,11 @@ func TestIncident(t *testing.T) {
 
 	t.Run("the failed node", func(t *testing.T) {
 		want := expectIncident(t, "worker-1", at, recs, nodeRecs, map[string]bool{"db-0": true, "solo": true})
-		checkIncident(t, query("worker-1", at, "-o", "json").stdout, want)
+		answer := query("worker-1", at, "-o", "json").stdout
+		checkIncident(t, answer, want)
+		t.Logf("ashiato history incident worker-1 --at %s -o json\n%s", at, answer)
+		t.Logf("node records of worker-1:\n%s", strings.Join(slices.DeleteFunc(nodeLines(recorder.stdoutText()),
+			func(l string) bool { return !strings.Contains(l, `"node_name":"worker-1"`) }), "\n"))
 		i := slices.IndexFunc(want.Pods, func(p incidentPodJSON) bool { return p.Pod == "solo" })
 		if want.Summary.Pods != 4 || want.Summary.Rescheduled != 3 || i < 0 || want.Pods[i].Next != nil {
 			t.Errorf("expected answer is not the incident played: %+v", want.Summary)
