@@ -257,7 +257,26 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Namespace: cfg.kube.cmNamespace,
 		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
 	}
-	hours, warnings, err := reader.Read(ctx, cfg.window)
+	// Rows are read hour by hour, keeping only what the answer needs; the
+	// picture needs the hours themselves (owners, node events).
+	var (
+		hours    []*store.Hour
+		rows     []history.Row
+		warnings []store.Warning
+	)
+	switch {
+	case cfg.output == "svg":
+		hours, warnings, err = reader.Read(ctx, cfg.window)
+		if err == nil && cfg.node != "" {
+			rows = history.Node(hours, cfg.node, cfg.window)
+		} else if err == nil {
+			rows = history.Pod(hours, cfg.pod, cfg.window)
+		}
+	case cfg.node != "":
+		rows, warnings, err = reader.NodeRows(ctx, cfg.node, cfg.window)
+	default:
+		rows, warnings, err = reader.PodRows(ctx, cfg.pod, cfg.window)
+	}
 	if err != nil {
 		return err
 	}
@@ -268,12 +287,8 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", where, w.Reason)
 	}
-
-	var rows []history.Row
 	if cfg.node != "" {
-		rows = keepRows(history.Node(hours, cfg.node, cfg.window), cfg.filter.StoredChain())
-	} else {
-		rows = history.Pod(hours, cfg.pod, cfg.window)
+		rows = keepRows(rows, cfg.filter.StoredChain())
 	}
 	if cfg.output == "svg" {
 		err = writeSVG(stdout, cfg, hours, rows)

@@ -41,6 +41,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Window is a span of time, both ends included.
@@ -110,7 +111,7 @@ type Reader struct {
 	Client    kubernetes.Interface
 	Namespace string
 	Retry     retry.Policy
-	// PageSize is the objects per LIST request; 0 is store.PageSize.
+	// PageSize is the objects per LIST request of Read; 0 is storeio.PageSize.
 	PageSize int64
 }
 
@@ -128,7 +129,7 @@ func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.War
 	first = first.Add(-time.Hour)
 	byHour := map[time.Time][]corev1.ConfigMap{}
 	for _, selector := range []string{store.HoursSelector(first, last), store.UnlabelledSelector()} {
-		err := store.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, r.PageSize, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
+		err := storeio.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, r.PageSize, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
 			hour, _, ok := store.ParseName(cm.Name)
 			if !ok || hour.Before(first) || hour.After(last) {
 				return

@@ -191,7 +191,7 @@ func TestQueries(t *testing.T) {
 	tests := []struct {
 		name  string
 		w     Window
-		query func([]*store.Hour, Window) []Row
+		query query
 		want  string
 	}{
 		{"pod over hours, moved within one", Window{h12, hm("14:30")}, podQuery(web), `
@@ -275,20 +275,46 @@ shop/db-0 n3 12h - -
 			if len(warnings) > 0 {
 				t.Fatalf("warnings: %v", warnings)
 			}
-			got := render(tt.query(hours, tt.w))
-			if want := strings.TrimPrefix(tt.want, "\n"); got != want {
+			want := strings.TrimPrefix(tt.want, "\n")
+			if got := render(tt.query.rows(hours, tt.w)); got != want {
 				t.Errorf("got\n%swant\n%s", got, want)
+			}
+			// The same answer read hour by hour.
+			rows, warnings, err := tt.query.stream(t, newReader(client), tt.w)
+			if err != nil || len(warnings) > 0 {
+				t.Fatalf("streamed: %v, warnings %v", err, warnings)
+			}
+			if got := render(rows); got != want {
+				t.Errorf("streamed: got\n%swant\n%s", got, want)
 			}
 		})
 	}
 }
 
-func podQuery(ref store.PodRef) func([]*store.Hour, Window) []Row {
-	return func(hours []*store.Hour, w Window) []Row { return Pod(hours, ref, w) }
+// query is `history pod` (pod set) or `history node`.
+type query struct {
+	pod  store.PodRef
+	node string
 }
 
-func nodeQuery(node string) func([]*store.Hour, Window) []Row {
-	return func(hours []*store.Hour, w Window) []Row { return Node(hours, node, w) }
+func podQuery(ref store.PodRef) query { return query{pod: ref} }
+
+func nodeQuery(node string) query { return query{node: node} }
+
+// rows answers from hours read whole.
+func (q query) rows(hours []*store.Hour, w Window) []Row {
+	if q.node != "" {
+		return Node(hours, q.node, w)
+	}
+	return Pod(hours, q.pod, w)
+}
+
+// stream answers as `ashiato history` does, hour by hour.
+func (q query) stream(t *testing.T, r *Reader, w Window) ([]Row, []store.Warning, error) {
+	if q.node != "" {
+		return r.NodeRows(t.Context(), q.node, w)
+	}
+	return r.PodRows(t.Context(), q.pod, w)
 }
 
 // TestReadOnlyTheWindow: the hours read are exactly those of the window that

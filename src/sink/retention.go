@@ -17,6 +17,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Retention deletes the hours of the store that ended more than Keep ago.
@@ -65,7 +66,7 @@ func (r *Retention) Once(ctx context.Context) (deleted []string, err error) {
 	last := store.HourOf(r.now().Add(-r.Keep)).Add(-time.Hour)
 	expired := map[string]expiredObject{}
 	for _, selector := range []string{store.HoursSelector(time.Time{}, last), store.UnlabelledSelector()} {
-		err := store.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, 0, r.Retry, "listing the store", func(cm *corev1.ConfigMap) {
+		err := storeio.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, 0, r.Retry, "listing the store", func(cm *corev1.ConfigMap) {
 			if o, ok := expiredOne(cm, last); ok {
 				expired[o.name] = o
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // objectMeta is what the sink keeps of a stored object instead of the object:
@@ -82,7 +83,7 @@ func (x *hourIndex) storedShards() int {
 // load reads the hour's objects, remembers their resourceVersions and content,
 // and merges what they hold into the index.
 func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy) error {
-	stored, err := s.read(ctx, x.start, policy)
+	stored, err := storeio.ReadHour(ctx, s.Client.CoreV1().ConfigMaps(s.Namespace), x.start, policy)
 	if err != nil {
 		return err
 	}
@@ -99,43 +100,6 @@ func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy
 	x.loaded = true
 	x.mu.Unlock()
 	return nil
-}
-
-// read returns every stored object of the hour: its shards by label, and shard
-// 0 by name when the label finds none (the original tool labelled only app and
-// type).
-func (s *ConfigMaps) read(ctx context.Context, hour time.Time, policy retry.Policy) ([]corev1.ConfigMap, error) {
-	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
-	var objs []corev1.ConfigMap
-	err := retry.Do(ctx, policy, "reading the hour's ConfigMaps", func(ctx context.Context) error {
-		list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: store.HourSelector(hour)})
-		if err != nil {
-			return err
-		}
-		objs = list.Items
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	name := store.NameFor(hour)
-	for _, o := range objs {
-		if o.Name == name {
-			return objs, nil
-		}
-	}
-	err = retry.Do(ctx, policy, "reading "+name, func(ctx context.Context) error {
-		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		objs = append(objs, *cm)
-		return nil
-	})
-	return objs, err
 }
 
 // write creates or updates each wanted object whose content differs from the

@@ -43,6 +43,37 @@ func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnin
 	return d.h, d.shards, d.warnings
 }
 
+// DecodePart is Decode for some of an hour's objects chosen on purpose (the
+// shard a pod hashes to, say): it does not warn about the shards left out.
+func DecodePart(hour time.Time, cms []corev1.ConfigMap) (h *Hour, warnings []Warning) {
+	d := &decoder{h: NewHour(hour), present: map[int]bool{}}
+	for i := range cms {
+		d.object(&cms[i])
+	}
+	d.applyOwners()
+	return d.h, d.warnings
+}
+
+// MissingShards is the warning Decode gives about the shards of the hour that
+// cms lacks (none when it lacks none), for a reader that decodes an hour's
+// objects one at a time with DecodePart.
+func MissingShards(hour time.Time, cms []corev1.ConfigMap) []Warning {
+	d := &decoder{h: NewHour(hour), present: map[int]bool{}}
+	for i := range cms {
+		h, shard, ok := ParseName(cms[i].Name)
+		if !ok || !h.Equal(d.h.Start) || shard >= MaxShards {
+			continue
+		}
+		d.present[shard] = true
+		if shard == 0 {
+			d.annotations(&cms[i])
+		}
+	}
+	d.warnings = nil // annotation warnings are DecodePart's
+	d.missing()
+	return d.warnings
+}
+
 type decoder struct {
 	h        *Hour
 	shards   int

@@ -202,6 +202,10 @@ func appendLine(b []byte, h *Hour, ref PodRef, s Seen) []byte {
 	return append(b, '\n')
 }
 
+// ShardOf is the shard among n that holds ref's placements in the packed
+// form (a reader of one pod reads only that one).
+func ShardOf(ref PodRef, n int) int { return shardOf(ref, n) }
+
 // shardOf is the pod's shard among n: fnv32a of "<namespace>/<pod>", so a pod
 // stays in its shard for as long as n does.
 func shardOf(ref PodRef, n int) int {

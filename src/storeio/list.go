@@ -1,4 +1,7 @@
-package store
+// Package storeio is the store's API I/O: listing and reading the hourly
+// ConfigMaps that package store lays out. Package store stays a pure codec;
+// the sink, retention and the history query read through here.
+package storeio
 
 import (
 	"context"
@@ -16,9 +19,10 @@ import (
 const PageSize = 100
 
 // List calls each for every ConfigMap of cms that selector matches, page by
-// page (limit objects a page; PageSize when zero), each request retried by policy (what names it in errors and logs). A
-// continue token that expired starts the listing over, so each may see an
-// object twice. The history query and retention read the store through it.
+// page (limit objects a page; PageSize when zero), each request retried by
+// policy (what names it in errors and logs). A continue token that expired
+// starts the listing over, so each may see an object twice. The objects come
+// in name order, which is hour order, shard 0 of an hour first.
 func List(ctx context.Context, cms corev1client.ConfigMapInterface, selector string, limit int64, policy retry.Policy, what string, each func(*corev1.ConfigMap)) error {
 	if limit <= 0 {
 		limit = PageSize

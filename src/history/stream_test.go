@@ -1,0 +1,79 @@
+package history
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/pod-ashiato/ashiato/src/store"
+)
+
+// requests is what the reader asked for: "get NAME" or "list SELECTOR".
+func requests(client *fake.Clientset) []string {
+	var out []string
+	for _, a := range client.Actions() {
+		switch a := a.(type) {
+		case k8stesting.GetAction:
+			out = append(out, "get "+a.GetName())
+		case k8stesting.ListAction:
+			out = append(out, "list "+a.GetListRestrictions().Labels.String())
+		}
+	}
+	return out
+}
+
+// TestPodRowsReadsOnlyItsShard: `history pod` reads, in each hour, shard 0
+// and the shard the pod hashes to, never the others; a growth under way
+// (more shards than shard 0 says) is read whole.
+func TestPodRowsReadsOnlyItsShard(t *testing.T) {
+	ref := store.PodRef{Namespace: "apps", Name: "app-7"}
+	k := store.ShardOf(ref, 4)
+	if k == 0 {
+		t.Fatal("pick a pod whose shard is not shard 0")
+	}
+	client := fake.NewClientset(seeded()...)
+	rows, warnings, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02")))
+	if err != nil || len(warnings) > 0 || len(rows) != 1 {
+		t.Fatalf("rows %v, warnings %v, err %v; want one row", rows, warnings, err)
+	}
+	got := requests(client)
+	want := []string{"get " + store.NameFor(h13), "get " + store.ShardName(h13, 1), // hour before: plain, one object
+		"get " + store.NameFor(h14), "get " + store.ShardName(h14, 4), "get " + store.ShardName(h14, k)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Shard 4 of hour 14 appears: a growth to 8 under way.
+	grown := store.NewHour(h14)
+	grown.Add(store.PodRef{Namespace: "apps", Name: "late"}, "n1", hm("14:03"))
+	cms, err := store.Encode(grown, ns, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client = fake.NewClientset(append(seeded(), runtime.Object(cms[4]))...)
+	if _, _, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests(client); !slices.ContainsFunc(got, func(r string) bool { return strings.HasPrefix(r, "list ") && strings.Contains(r, "2026112614") }) {
+		t.Fatalf("a growth under way was not read whole: %v", got)
+	}
+}
+
+// TestPodRowsWarnsOfItsMissingShard: the pod's shard is gone; the answer
+// says so instead of "no placements" alone.
+func TestPodRowsWarnsOfItsMissingShard(t *testing.T) {
+	ref := store.PodRef{Namespace: "apps", Name: "app-7"}
+	client := fake.NewClientset(seeded()...)
+	if err := client.CoreV1().ConfigMaps(ns).Delete(t.Context(), store.ShardName(h14, store.ShardOf(ref, 4)), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, warnings, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02")))
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0].Reason, "missing") {
+		t.Fatalf("warnings %v, err %v; want the missing shard", warnings, err)
+	}
+}
