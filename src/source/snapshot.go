@@ -34,17 +34,17 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 		return
 	case <-synced.Done():
 	}
-	w.synced.Store(true)
-	w.log().WithField("pods", w.Tracked()).Info("pod cache synced, initial snapshot sent")
-	if w.OnSnapshot != nil {
-		w.OnSnapshot(w.Tracked())
-	}
 	if w.Interval <= 0 {
+		w.markSynced()
 		return
 	}
+	// The ticker exists before Synced reports true, so whoever sees Synced
+	// (a test moving a fake clock) knows the next snapshot is one Interval
+	// after the initial one.
 	printed := hourOf(w.now()) // the initial snapshot's hour
 	t := w.clock().NewTicker(w.Interval)
 	defer t.Stop()
+	w.markSynced()
 	for {
 		select {
 		case <-ctx.Done():
@@ -66,6 +66,14 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 		if w.OnSnapshot != nil {
 			w.OnSnapshot(n)
 		}
+	}
+}
+
+func (w *Watch) markSynced() {
+	w.synced.Store(true)
+	w.log().WithField("pods", w.Tracked()).Info("pod cache synced, initial snapshot sent")
+	if w.OnSnapshot != nil {
+		w.OnSnapshot(w.Tracked())
 	}
 }
 
