@@ -21,7 +21,9 @@
 //     written is not promised);
 //   - may: a listed pod was on N at some second of [H−5m, T] and of T's hour
 //     H, no more than LastSeenStep before T (last seen's precision; two stays
-//     on N in one hour, or across an edge, read as one).
+//     on N in one hour, or across an edge, read as one), or, after a process
+//     died, until the end of the hour for a pod it had stored as still
+//     running and that left before the restart.
 //
 // A mismatch is an answer outside those bounds; a placement lost is a
 // (pod, node, hour) that must have a row and has none.

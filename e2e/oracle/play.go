@@ -443,6 +443,7 @@ func (r *runner) died(ctx context.Context, rec *recorder) (*recorder, error) {
 	good := rec.goodTick
 	rec.mu.Unlock()
 	r.truth.shadows = append(r.truth.shadows, span{good.Add(-5*time.Minute - snapInterval), r.clk.Now()})
+	r.truth.deaths = append(r.truth.deaths, death{good: good, at: r.clk.Now()})
 	r.logf("%s died; last complete flush %s; restarting", rec.name, good.Format("15:04:05"))
 	return r.begin(ctx, rec.name+"'", false)
 }

@@ -180,22 +180,32 @@ func (t *tap) wrap(run pipeline.Sink) pipeline.Sink {
 		ch := make(chan record.Placement)
 		errc := make(chan error, 1)
 		go func() { errc <- run(ctx, ch) }()
-		for p := range in {
+		// A sink that fails ends the pipeline (errgroup) at once; what is
+		// still in flight is drained meanwhile.
+		failed := func(err error) error {
+			go func() {
+				for range in {
+				}
+			}()
+			return err
+		}
+		for {
 			select {
-			case ch <- p:
-				t.add(p)
+			case p, ok := <-in:
+				if !ok {
+					close(ch)
+					return <-errc
+				}
+				select {
+				case ch <- p:
+					t.add(p)
+				case err := <-errc:
+					return failed(err)
+				}
 			case err := <-errc:
-				// Returning ends the pipeline (errgroup); whatever is still
-				// in flight is drained meanwhile.
-				go func() {
-					for range in {
-					}
-				}()
-				return err
+				return failed(err)
 			}
 		}
-		close(ch)
-		return <-errc
 	}
 }
 

@@ -13,6 +13,10 @@ type stay struct {
 	b, d time.Time
 }
 
+// death is a process that ended without its last flush: good is the tick of
+// its last complete flush, at when it died (and its successor started).
+type death struct{ good, at time.Time }
+
 // span is a closed interval of whole seconds.
 type span struct{ from, to time.Time }
 
@@ -27,6 +31,7 @@ type truth struct {
 	stays   map[string][]*stay // pod name → stays, in time order
 	live    map[string]*stay   // pod name → its current stay
 	shadows []span
+	deaths  []death
 	marks   []time.Time // instants worth sampling: every bind, deletion and move
 	end     time.Time   // when recording stopped; open stays end here
 }
@@ -108,7 +113,26 @@ func (t *truth) may(pod, node string, T time.Time) bool {
 			inHour = true
 		}
 	}
-	return before && inHour
+	return (before && inHour) || t.storedRunning(pod, node, T)
+}
+
+// storedRunning is README's "after a kill the other way round": a pod
+// running at a dead process's last complete flush, stored as still running
+// (last seen = the hour's last second), that left before the restart, may be
+// listed until the end of that hour.
+func (t *truth) storedRunning(pod, node string, T time.Time) bool {
+	for _, dd := range t.deaths {
+		end := store.HourOf(dd.good).Add(time.Hour - time.Second)
+		if T.After(end) {
+			continue
+		}
+		for _, s := range t.stays[pod] {
+			if s.node == node && s.b.Before(dd.good) && !s.d.IsZero() && s.d.After(dd.good) && !s.d.After(dd.at) && !T.Before(s.d.Truncate(time.Second)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rowMust: a `history pod` row for (node, hour) is required when the pod was
