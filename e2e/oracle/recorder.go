@@ -85,7 +85,9 @@ func (r *runner) startRecorder(name string, elect bool) (*recorder, error) {
 	go func() {
 		if elect {
 			e := &leader.Elector{Client: client, Namespace: r.storeNS, Name: "oracle", Identity: name, Log: r.log,
-				LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 200 * time.Millisecond}
+				// Generous: a renewal missed on a busy machine would hand over
+				// unplanned. A release is seen within RetryPeriod.
+				LeaseDuration: 30 * time.Second, RenewDeadline: 20 * time.Second, RetryPeriod: 200 * time.Millisecond}
 			rec.done <- e.Run(ctx, work)
 			return
 		}
