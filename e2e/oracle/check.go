@@ -40,51 +40,33 @@ func (r *runner) check(ctx context.Context) error {
 	}
 	ref := func(pod string) store.PodRef { return store.PodRef{Namespace: r.podNS, Name: pod} }
 
-	// history pod, for every pod: the (node, hour) rows.
+	// history pod, for every pod: the (node, hour) rows, from the hours read
+	// once (Reader.Read, Pod); and for the pods not of the burst and one in
+	// twenty of the burst's, as ashiato history runs it (Reader.PodRows,
+	// which reads each hour's shard 0 and the pod's shard).
 	pods := make([]string, 0, len(t.stays))
 	for pod := range t.stays {
 		pods = append(pods, pod)
 	}
 	sortStrings(pods)
 	r.figs.Pods = len(pods)
-	for _, pod := range append(pods, r.skipped...) {
-		r.figs.PodQueries++
-		rows := history.Pod(hours, ref(pod), all)
-		got := map[[2]string]history.Row{}
-		bad := false
-		for _, row := range rows {
-			got[[2]string{row.Node, row.Hour.Format(time.RFC3339)}] = row
-			if !t.rowMay(pod, row.Node, row.Hour) {
-				bad = true
-				r.example("history pod %s: row on %s in hour %s, where it never was", pod, row.Node, row.Hour.Format(time.RFC3339))
-				continue
+	for i, pod := range append(pods, r.skipped...) {
+		r.checkPod(pod, history.Pod(hours, ref(pod), all))
+		if t.stays[pod] == nil || t.stays[pod][0].node != "node-long" || i%20 == 0 {
+			rows, warns, err := reader.PodRows(ctx, ref(pod), all)
+			if err != nil {
+				return fmt.Errorf("history pod %s: %w", pod, err)
 			}
-			// Last seen is a second the pod was there, or the hour's last
-			// second for a pod stored as still running by a process that
-			// died before it saw the pod leave (README, "Gaps").
-			lastOK := t.within(pod, row.Node, span{row.Last, row.Last}) || t.storedRunning(pod, row.Node, row.Last)
-			if row.First.IsZero() || !t.within(pod, row.Node, span{row.First, row.First}) || !lastOK {
-				bad = true
-				r.example("history pod %s: row on %s in hour %s has first %s last %s, outside its stays", pod, row.Node, row.Hour.Format(time.RFC3339), row.First, row.Last)
-			}
-		}
-		for _, s := range t.stays[pod] {
-			sec := t.seconds(s)
-			for h := store.HourOf(sec.from); !h.After(sec.to); h = h.Add(time.Hour) {
-				if _, ok := got[[2]string{s.node, h.Format(time.RFC3339)}]; !ok && t.rowMust(pod, s.node, h) {
-					bad = true
-					r.figs.Lost++
-					r.example("lost: %s on %s in hour %s (stay %s–%s)", pod, s.node, h.Format(time.RFC3339), s.b.Format(time.RFC3339Nano), s.d.Format(time.RFC3339Nano))
-					got[[2]string{s.node, h.Format(time.RFC3339)}] = history.Row{} // once per hour
-				}
-			}
-		}
-		if bad {
-			r.figs.Mismatches++
+			r.figs.APIQueries++
+			r.figs.Warnings += len(warns)
+			r.checkPod(pod, rows)
 		}
 	}
 
-	// history node N --at T, for the samples.
+	// history node N --at T, for the samples, from the hours read once
+	// (Node); and for the first and last 5 seconds of every hour and every
+	// 50th other sample, as ashiato history runs it (Reader.NodeRows, which
+	// streams the hour and the one before).
 	nodes := append([]string{"node-long"}, r.nodes...)
 	onNode := map[string][]string{} // node → pods that were ever on it
 	for _, pod := range pods {
@@ -96,35 +78,90 @@ func (r *runner) check(ctx context.Context) error {
 			}
 		}
 	}
-	for _, T := range r.samples(first) {
+	for i, T := range r.samples(first) {
+		viaAPI := i%50 == 0 || T.Minute()*60+T.Second() < 5 || T.Minute()*60+T.Second() >= 3595
 		for _, node := range nodes {
 			if node == "node-long" && !r.burstNear(T) {
 				continue
 			}
-			r.figs.NodeQueries++
-			answer := map[string]bool{}
-			for _, row := range history.Node(hours, node, history.At(T)) {
-				answer[row.Pod.Name] = true
-			}
-			bad := false
-			for pod := range answer {
-				if !t.may(pod, node, T) {
-					bad = true
-					r.example("history node %s --at %s lists %s, which was not there", node, T.Format(time.RFC3339), pod)
+			r.checkNode(node, T, history.Node(hours, node, history.At(T)), onNode[node])
+			if viaAPI {
+				rows, warns, err := reader.NodeRows(ctx, node, history.At(T))
+				if err != nil {
+					return fmt.Errorf("history node %s --at %s: %w", node, T, err)
 				}
-			}
-			for _, pod := range onNode[node] {
-				if !answer[pod] && t.must(pod, node, T) {
-					bad = true
-					r.example("history node %s --at %s misses %s", node, T.Format(time.RFC3339), pod)
-				}
-			}
-			if bad {
-				r.figs.Mismatches++
+				r.figs.APIQueries++
+				r.figs.Warnings += len(warns)
+				r.checkNode(node, T, rows, onNode[node])
 			}
 		}
 	}
 	return nil
+}
+
+// checkPod compares the rows of `history pod` with the truth.
+func (r *runner) checkPod(pod string, rows []history.Row) {
+	t := r.truth
+	r.figs.PodQueries++
+	got := map[[2]string]history.Row{}
+	bad := false
+	for _, row := range rows {
+		got[[2]string{row.Node, row.Hour.Format(time.RFC3339)}] = row
+		if !t.rowMay(pod, row.Node, row.Hour) {
+			bad = true
+			r.example("history pod %s: row on %s in hour %s, where it never was", pod, row.Node, row.Hour.Format(time.RFC3339))
+			continue
+		}
+		// Last seen is a second the pod was there, or the hour's last
+		// second for a pod stored as still running by a process that
+		// died before it saw the pod leave (README, "Gaps").
+		lastOK := t.within(pod, row.Node, span{row.Last, row.Last}) || t.storedRunning(pod, row.Node, row.Last)
+		if row.First.IsZero() || !t.within(pod, row.Node, span{row.First, row.First}) || !lastOK {
+			bad = true
+			r.example("history pod %s: row on %s in hour %s has first %s last %s, outside its stays", pod, row.Node, row.Hour.Format(time.RFC3339), row.First, row.Last)
+		}
+	}
+	for _, s := range t.stays[pod] {
+		sec := t.seconds(s)
+		for h := store.HourOf(sec.from); !h.After(sec.to); h = h.Add(time.Hour) {
+			if _, ok := got[[2]string{s.node, h.Format(time.RFC3339)}]; !ok && t.rowMust(pod, s.node, h) {
+				bad = true
+				r.figs.Lost++
+				r.example("lost: %s on %s in hour %s (stay %s–%s)", pod, s.node, h.Format(time.RFC3339), s.b.Format(time.RFC3339Nano), s.d.Format(time.RFC3339Nano))
+				got[[2]string{s.node, h.Format(time.RFC3339)}] = history.Row{} // once per hour
+			}
+		}
+	}
+	if bad {
+		r.figs.Mismatches++
+	}
+}
+
+// checkNode compares the answer of `history node N --at T` with the truth;
+// candidates are the pods that were ever on the node.
+func (r *runner) checkNode(node string, T time.Time, rows []history.Row, candidates []string) {
+	t := r.truth
+	r.figs.NodeQueries++
+	answer := map[string]bool{}
+	for _, row := range rows {
+		answer[row.Pod.Name] = true
+	}
+	bad := false
+	for pod := range answer {
+		if !t.may(pod, node, T) {
+			bad = true
+			r.example("history node %s --at %s lists %s, which was not there", node, T.Format(time.RFC3339), pod)
+		}
+	}
+	for _, pod := range candidates {
+		if !answer[pod] && t.must(pod, node, T) {
+			bad = true
+			r.example("history node %s --at %s misses %s", node, T.Format(time.RFC3339), pod)
+		}
+	}
+	if bad {
+		r.figs.Mismatches++
+	}
 }
 
 // samples are the instants node queries are asked at: every second of the

@@ -74,6 +74,7 @@ type Figures struct {
 	Pods        int
 	PodQueries  int
 	NodeQueries int
+	APIQueries  int // of those, asked through Reader.PodRows/NodeRows, the path `ashiato history` takes
 	Mismatches  int
 	Lost        int
 	Warnings    int
@@ -97,8 +98,8 @@ func (f Figures) String() string {
 		kinds = append(kinds, fmt.Sprintf("%s:%d", k, n))
 	}
 	sort.Strings(kinds)
-	return fmt.Sprintf("ORACLE seed=%d scenarios_run=%d queries_checked=%d mismatches=%d placements_lost=%d warnings=%d max_shards=%d hour_boundaries=%d pods=%d pod_queries=%d node_queries=%d elapsed=%s scenarios=%s",
-		f.Seed, f.ScenariosRun(), f.PodQueries+f.NodeQueries, f.Mismatches, f.Lost, f.Warnings, f.MaxShards, f.Hours, f.Pods, f.PodQueries, f.NodeQueries,
+	return fmt.Sprintf("ORACLE seed=%d scenarios_run=%d queries_checked=%d mismatches=%d placements_lost=%d warnings=%d max_shards=%d hour_boundaries=%d pods=%d pod_queries=%d node_queries=%d via_history_command_path=%d elapsed=%s scenarios=%s",
+		f.Seed, f.ScenariosRun(), f.PodQueries+f.NodeQueries, f.Mismatches, f.Lost, f.Warnings, f.MaxShards, f.Hours, f.Pods, f.PodQueries, f.NodeQueries, f.APIQueries,
 		f.Elapsed.Round(time.Second), strings.Join(kinds, ","))
 }
 

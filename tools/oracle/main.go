@@ -80,6 +80,7 @@ func run() error {
 		}
 		total.PodQueries += figs.PodQueries
 		total.NodeQueries += figs.NodeQueries
+		total.APIQueries += figs.APIQueries
 		total.Mismatches += figs.Mismatches
 		total.Lost += figs.Lost
 		total.Warnings += figs.Warnings
