@@ -26,7 +26,7 @@ func newStoreHealth() *storeHealth {
 		}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ashiato_store_pending_placements",
-			Help: "Pods whose placements were received and not yet stored, after the last flush (0 when it succeeded).",
+			Help: "Pods of the hours that hold placements not yet stored, as the last flush left them (0 when it succeeded).",
 		}),
 		shards: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ashiato_store_hour_shards",
