@@ -11,6 +11,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	"github.com/pod-ashiato/ashiato/src/emit"
 	"github.com/pod-ashiato/ashiato/src/metrics"
@@ -55,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("invalid kubeconfig: %w", err)
 	}
+	meta, err := metadata.NewForConfig(restCfg)
+	if err != nil {
+		return usagef("invalid kubeconfig: %w", err)
+	}
 	namespaces := map[string][]string{"namespace": cfg.filter.Namespaces}
 	if cfg.storeInCM || cfg.leaderElect {
 		namespaces["cm-namespace"] = []string{cfg.cmNamespace}
@@ -86,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}).Info("starting")
 
 	work := func(ctx context.Context) error {
-		return withRetention(ctx, cfg, client, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, log, m, stdout) })
+		return withRetention(ctx, cfg, client, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, meta, log, m, stdout) })
 	}
 	if cfg.leaderElect {
 		err = lead(ctx, cfg, client, log, m, work)
@@ -109,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // runPipeline builds the stages the flags ask for and runs them until ctx
 // ends (continuous) or the listing is done (--oneshot).
-func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, stdout io.Writer) error {
+func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, meta metadata.Interface, log logrus.FieldLogger, m *metrics.Metrics, stdout io.Writer) error {
 	policy := retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError}
 	if cfg.oneshot {
 		policy.MaxElapsed = oneshotRetry
@@ -137,6 +142,9 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Retry:   policy,
 			Log:     log,
 			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
+		}
+		if !cfg.oneshot {
+			cms.Metadata = meta // a oneshot run ends before anyone could delete what it wrote
 		}
 		cms.OnFlush = func(at time.Time, err error) { m.StoreFlushed(at, err, cms.Pending(), cms.Shards()) }
 		m.StoreStarted(time.Now())

@@ -37,6 +37,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/record"
@@ -83,11 +84,16 @@ type ConfigMaps struct {
 	// Clock drives the flush ticker and the backoff between failed flushes;
 	// nil is the real clock. Tests move a fake one instead of sleeping.
 	Clock clock.WithTicker
+	// Metadata, when set, watches the store's objects (metadata only), so an
+	// object deleted by hand is written again at the next flush although the
+	// sink never reads the store in steady state.
+	Metadata metadata.Interface
 
 	// idle, in tests, asks the loop to answer once no flush is running.
 	idle chan chan struct{}
 
 	pending, shards atomic.Int64 // after the last flush, for Pending and Shards
+	gone            deletions    // store objects deleted by others, from Metadata's watch
 }
 
 // Pending is the number of pods of the hours that hold something not yet
@@ -137,6 +143,11 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 	)
 	flushCtx, cancel = context.WithCancel(ctx)
 	defer func() { cancel(); wg.Wait() }()
+	if s.Metadata != nil {
+		if err := watchDeletions(flushCtx, s.Metadata, s.Namespace, s.log(), &s.gone); err != nil {
+			return fmt.Errorf("watching the store for deletions: %w", err)
+		}
+	}
 	for {
 		select {
 		case r, ok := <-in:
@@ -145,6 +156,7 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 					res := <-done // the final flush comes after it, not beside it
 					s.flushed(res.at, res.err)
 				}
+				st.forgetDeleted(s.gone.take())
 				final, cancelFinal := context.WithTimeout(context.Background(), s.finalTimeout())
 				defer cancelFinal()
 				policy := s.Retry
@@ -163,6 +175,7 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 			if half := s.flushInterval() / 2; policy.MaxElapsed == 0 || policy.MaxElapsed > half {
 				policy.MaxElapsed = half
 			}
+			st.forgetDeleted(s.gone.take())
 			running = true
 			now := clk.Now()
 			wg.Add(1)
