@@ -49,12 +49,21 @@ type Nodes struct {
 	Client kubernetes.Interface
 	Log    logrus.FieldLogger
 	Clock  clock.PassiveClock // the records' timestamps; the real clock when nil
+	// Name, when set, is the one node to follow (--node): its pods are all
+	// the recorder keeps, so other nodes' changes are not its business.
+	Name string
 	// OnError, when set, is told about every failed LIST or WATCH.
 	OnError func(error)
 
 	tracked atomic.Int64
 	mu      sync.Mutex
 	logged  time.Time // the last warning
+}
+
+func (n *Nodes) selectName(opts *metav1.ListOptions) {
+	if n.Name != "" {
+		opts.FieldSelector = "metadata.name=" + n.Name
+	}
 }
 
 // Tracked is the number of nodes in the cache, as the handler has seen them.
@@ -70,11 +79,13 @@ func (n *Nodes) Run(ctx context.Context, out chan<- record.Placement) error {
 	tr := newNodeTrimmer()
 	informer, err := newNodeInformer(tr, &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			n.selectName(&opts)
 			list, err := listNodes(ctx, nodes.List, opts, tr)
 			n.observe(err, stop)
 			return list, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			n.selectName(&opts)
 			wi, err := nodes.Watch(ctx, opts)
 			n.observe(err, stop)
 			return wi, err

@@ -277,3 +277,33 @@ func TestNodeCacheBytes(t *testing.T) {
 		t.Errorf("%d bytes per cached node, want at most 1 KiB", per)
 	}
 }
+
+// TestNodesNameSelectsOneNode: with --node the recorder keeps one node's
+// pods, so it asks the API server for that node's changes only.
+func TestNodesNameSelectsOneNode(t *testing.T) {
+	client := fake.NewClientset(realNode(1), realNode(2))
+	ctx, cancel := context.WithCancel(t.Context())
+	n := &Nodes{Client: client, Name: realNode(1).Name, Clock: clocktesting.NewFakePassiveClock(time.Now())}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx, make(chan record.Placement, 10)) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(watchWait)
+	verbs := map[string]string{}
+	for len(verbs) < 2 && time.Now().Before(deadline) {
+		for _, a := range client.Actions() {
+			switch a := a.(type) {
+			case k8stesting.ListAction:
+				verbs["list"] = a.GetListRestrictions().Fields.String()
+			case k8stesting.WatchAction:
+				verbs["watch"] = a.GetWatchRestrictions().Fields.String()
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := "metadata.name=" + realNode(1).Name
+	for _, verb := range []string{"list", "watch"} {
+		if got, ok := verbs[verb]; !ok || got != want {
+			t.Errorf("%s of nodes with field selector %q (seen: %v), want %q", verb, got, ok, want)
+		}
+	}
+}
