@@ -11,8 +11,9 @@
 //
 // A placement matches a Window [Since, Until] when its hour overlaps the
 // window and, where its times are known, [First, Last+store.LastSeenStep]
-// overlaps it too: the sink advances Last only in LastSeenStep steps, so the
-// pod may have been on the node until then. For an instant T (At(T)) that
+// overlaps it too: Last is accurate to LastSeenStep (store/doc.go, "Times"),
+// so the pod may have been on the node until then. A pod still running when
+// its hour was written has Last at the hour's last second. For an instant T (At(T)) that
 // reads: the pod was on the node in the hour containing T and, where known,
 // First <= T <= Last+LastSeenStep.
 //

@@ -14,7 +14,7 @@ import (
 )
 
 // The parts of a run, in the order they are measured.
-var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak"}
+var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history"}
 
 // defaultParts leave out the soak, which takes its own --soak-duration.
 var defaultParts = []string{"floor", "oneshot", "kubectl", "store", "watch"}

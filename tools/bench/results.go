@@ -90,6 +90,8 @@ type sizeResult struct {
 	Watch      *watchResult `json:"watch,omitempty"`
 	WatchStore *watchResult `json:"watch_store_in_cm,omitempty"`
 	Soak       *soakResult  `json:"soak,omitempty"`
+	// History is `ashiato history` against 24 stored hours of every pod.
+	History *historyResult `json:"history,omitempty"`
 
 	// BusyPercent is the machine's CPU use (both cores, every process) in
 	// the second before each timed run; runs wait for it to fall under 15%.
