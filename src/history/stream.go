@@ -47,7 +47,10 @@ func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row
 		if whole {
 			h, _, warns = store.Decode(hour, objs)
 		} else {
-			h, warns = store.DecodePart(hour, objs)
+			// Shard 0 was read for its count; it is decoded only when it
+			// is the pod's shard.
+			part := objs[len(objs)-1:]
+			h, warns = store.DecodePart(hour, part, store.Only{Pod: &ref})
 			warns = append(warns, missingPodShard(hour, ref, objs)...)
 		}
 		warnings = append(warnings, warns...)
@@ -127,7 +130,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 		warnings = append(warnings, store.MissingShards(hour, objs)...)
 		cur := store.NewHour(hour)
 		for i := range objs {
-			h, warns := store.DecodePart(hour, objs[i:i+1])
+			h, warns := store.DecodePart(hour, objs[i:i+1], store.Only{Node: node})
 			warnings = append(warnings, warns...)
 			part := store.NewHour(hour)
 			for ref, s := range h.OnNode(node) {

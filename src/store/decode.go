@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -43,10 +44,52 @@ func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnin
 	return d.h, d.shards, d.warnings
 }
 
+// Only narrows DecodePart to the placements of one pod (Pod set, with its
+// owner) or of one node (Node set, without owners); the zero Only keeps
+// everything. Node events are always kept. A reader of one pod or one node
+// then never holds the rest of a shard decoded.
+type Only struct {
+	Pod  *PodRef
+	Node string
+}
+
+func (o Only) keepsAll() bool { return o.Pod == nil && o.Node == "" }
+
+// keepLine reports, before a line is parsed, whether it can be one Only keeps:
+// line starts with "<namespace><sep><pod><sep2>".
+func (o Only) keepLine(line string, sep, sep2 byte) bool {
+	if o.Pod == nil {
+		return true
+	}
+	p := o.Pod
+	n := len(p.Namespace) + 1 + len(p.Name)
+	return len(line) > n && line[n] == sep2 && line[len(p.Namespace)] == sep &&
+		line[:len(p.Namespace)] == p.Namespace && line[len(p.Namespace)+1:n] == p.Name
+}
+
+// keepNode reports, before a line is parsed, whether its second field can
+// be the node Only keeps.
+func (o Only) keepNode(line string, sep byte) bool {
+	if o.Node == "" {
+		return true
+	}
+	i := strings.IndexByte(line, sep)
+	if i < 0 {
+		return true // damaged: the parser says how
+	}
+	rest := line[i+1:]
+	return len(rest) > len(o.Node) && rest[len(o.Node)] == sep && rest[:len(o.Node)] == o.Node
+}
+
+func (o Only) keeps(ref PodRef, node string) bool {
+	return (o.Pod == nil || *o.Pod == ref) && (o.Node == "" || o.Node == node)
+}
+
 // DecodePart is Decode for some of an hour's objects chosen on purpose (the
-// shard a pod hashes to, say): it does not warn about the shards left out.
-func DecodePart(hour time.Time, cms []corev1.ConfigMap) (h *Hour, warnings []Warning) {
-	d := &decoder{h: NewHour(hour), present: map[int]bool{}}
+// shard a pod hashes to, say), keeping what only asks for: it does not warn
+// about the shards left out, nor about damaged values of the pods it skips.
+func DecodePart(hour time.Time, cms []corev1.ConfigMap, only Only) (h *Hour, warnings []Warning) {
+	d := &decoder{h: NewHour(hour), present: map[int]bool{}, only: only}
 	for i := range cms {
 		d.object(&cms[i])
 	}
@@ -81,6 +124,7 @@ type decoder struct {
 	present  map[int]bool // the shards read
 	warnings []Warning
 	owners   []podOwner // read from every object, applied at the end
+	only     Only
 }
 
 // missing warns about the shards the hour should have and cms lacks.
@@ -175,11 +219,17 @@ func (d *decoder) annotations(cm *corev1.ConfigMap) {
 func (d *decoder) podKey(object, key, value string, local *Hour) {
 	ns, name, _ := strings.Cut(key, "_")
 	ref := PodRef{Namespace: ns, Name: name}
+	if d.only.Pod != nil && *d.only.Pod != ref {
+		return
+	}
 	if err := validRef(ref); err != nil {
 		d.warn(object, key, "not a <namespace>_<pod> key (%v); skipped", err)
 		return
 	}
 	for node := range strings.SplitSeq(value, ",") {
+		if d.only.Node != "" && node != d.only.Node {
+			continue
+		}
 		if !validName(node) {
 			d.warn(object, key, "node %q is not a DNS subdomain; skipped", node)
 			continue
@@ -194,7 +244,7 @@ func (d *decoder) seenLines(object, text string, local *Hour) {
 	w := d.valueWarnings(object, KeySeen)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
-		if line == "" {
+		if line == "" || !d.only.keepLine(line, '_', ' ') {
 			continue
 		}
 		f := strings.Split(line, " ")
@@ -204,6 +254,9 @@ func (d *decoder) seenLines(object, text string, local *Hour) {
 		}
 		ns, name, _ := strings.Cut(f[0], "_")
 		ref := PodRef{Namespace: ns, Name: name}
+		if !d.only.keeps(ref, f[1]) {
+			continue
+		}
 		if !slices.ContainsFunc(local.Pods[ref], func(s Seen) bool { return s.Node == f[1] }) {
 			w.add("line %q: no pod key lists this placement; skipped", line)
 			continue
@@ -223,8 +276,11 @@ func (d *decoder) packed(object string, gz []byte, local *Hour) {
 	raw := d.gunzip(object, KeyPacked, gz)
 	w := d.valueWarnings(object, KeyPacked)
 	defer w.done()
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if line == "" {
+	// raw is this call's own and never written again: its lines are read in
+	// place rather than from a copy (a shard unpacks to megabytes).
+	text := unsafe.String(unsafe.SliceData(raw), len(raw))
+	for line := range strings.SplitSeq(text, "\n") {
+		if line == "" || !d.only.keepLine(line, '/', '\t') || !d.only.keepNode(line, '\t') {
 			continue
 		}
 		f := strings.Split(line, "\t")
@@ -234,6 +290,9 @@ func (d *decoder) packed(object string, gz []byte, local *Hour) {
 		}
 		ns, name, _ := strings.Cut(f[0], "/")
 		ref := PodRef{Namespace: ns, Name: name}
+		if !d.only.keeps(ref, f[1]) {
+			continue
+		}
 		if err := validRef(ref); err != nil {
 			w.add("line %q: not <namespace>/<pod> (%v); skipped", line, err)
 			continue
@@ -242,6 +301,11 @@ func (d *decoder) packed(object string, gz []byte, local *Hour) {
 		if err != nil {
 			w.add("line %q: %v; skipped", line, err)
 			continue
+		}
+		if !d.only.keepsAll() {
+			// The few lines kept must not hold the whole unpacked shard.
+			ref = PodRef{Namespace: strings.Clone(ref.Namespace), Name: strings.Clone(ref.Name)}
+			s.Node = strings.Clone(s.Node)
 		}
 		local.see(ref, s)
 	}
@@ -255,7 +319,14 @@ func (d *decoder) gunzip(object, key string, gz []byte) []byte {
 		d.warn(object, key, "bad gzip: %v; skipped", err)
 		return nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(zr, maxUnpacked+1))
+	// The gzip trailer holds the unpacked size (mod 4 GiB): one allocation
+	// of the right size instead of ReadAll's doublings.
+	var buf bytes.Buffer
+	if n := len(gz); n >= 4 {
+		buf.Grow(int(min(uint32(gz[n-4])|uint32(gz[n-3])<<8|uint32(gz[n-2])<<16|uint32(gz[n-1])<<24, maxUnpacked)) + 1)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(zr, maxUnpacked+1))
+	raw := buf.Bytes()
 	switch {
 	case err != nil:
 		d.warn(object, key, "bad gzip: %v; kept the complete lines before it", err)

@@ -105,7 +105,7 @@ func (d *decoder) extras(cm *corev1.ConfigMap, local *Hour) {
 	if text, ok := cm.Data[KeyNodes]; ok {
 		d.nodeLines(cm.Name, KeyNodes, text, " ", local)
 	}
-	if gz, ok := cm.BinaryData[KeyOwnersPacked]; ok {
+	if gz, ok := cm.BinaryData[KeyOwnersPacked]; ok && d.only.Node == "" {
 		d.ownerLines(cm.Name, KeyOwnersPacked, string(d.gunzip(cm.Name, KeyOwnersPacked, gz)), "\t")
 	}
 	if gz, ok := cm.BinaryData[KeyNodesPacked]; ok {
@@ -117,6 +117,9 @@ func (d *decoder) extras(cm *corev1.ConfigMap, local *Hour) {
 // gives them to the pods once every object is read, since in the packed form
 // an owner's line and its pods' placements may be in different shards.
 func (d *decoder) ownerLines(object, key, text, sep string) {
+	if d.only.Node != "" {
+		return // a node's placements need no owners (see Only)
+	}
 	w := d.valueWarnings(object, key)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
@@ -135,9 +138,15 @@ func (d *decoder) ownerLines(object, key, text, sep string) {
 		}
 		for pod := range strings.SplitSeq(f[3], ",") {
 			if rest, ok := strings.CutPrefix(pod, "-"); ok {
+				if p := d.only.Pod; p != nil && (p.Namespace != f[0] || p.Name != o.Name+"-"+rest) {
+					continue
+				}
 				pod = o.Name + "-" + rest
 			}
 			ref := PodRef{Namespace: f[0], Name: pod}
+			if !d.only.keeps(ref, "") {
+				continue
+			}
 			if err := validRef(ref); err != nil {
 				w.add("line %q: %v; skipped", line, err)
 				continue

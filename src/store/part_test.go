@@ -1,0 +1,46 @@
+package store
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestDecodePartOnly: DecodePart narrowed to a pod or a node holds exactly
+// the placements a whole Decode holds for it, in both forms.
+func TestDecodePartOnly(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	h := NewHour(start)
+	for i := range 300 {
+		ref := PodRef{Namespace: "shop", Name: fmt.Sprintf("web-%d", i)}
+		h.Add(ref, fmt.Sprintf("n%d", i%7), start.Add(time.Duration(i)*time.Second))
+		h.Add(ref, fmt.Sprintf("n%d", (i+1)%7), start.Add(time.Duration(i+600)*time.Second))
+		h.SetOwner(ref, Owner{Kind: "ReplicaSet", Name: "web"})
+	}
+	for _, shards := range []int{1, 4} {
+		cms, err := Encode(h, "ns", shards)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs := make([]corev1.ConfigMap, len(cms))
+		for i, cm := range cms {
+			objs[i] = *cm
+		}
+		whole, _, _ := Decode(start, objs)
+		ref := PodRef{Namespace: "shop", Name: "web-42"}
+		got, warnings := DecodePart(start, objs, Only{Pod: &ref})
+		if len(warnings) > 0 || got.Len() != 1 || !reflect.DeepEqual(got.Pod(ref), whole.Pod(ref)) {
+			t.Errorf("%d shards, pod: %v (warnings %v), want %v", shards, got.Pods, warnings, whole.Pod(ref))
+		}
+		if o, ok := got.Owner(ref); !ok || o.Name != "web" {
+			t.Errorf("%d shards, pod: owner %v %v", shards, o, ok)
+		}
+		got, warnings = DecodePart(start, objs, Only{Node: "n3"})
+		if len(warnings) > 0 || !reflect.DeepEqual(got.OnNode("n3"), whole.OnNode("n3")) || got.Len() != len(whole.OnNode("n3")) {
+			t.Errorf("%d shards, node: %d pods (warnings %v), want %d", shards, got.Len(), warnings, len(whole.OnNode("n3")))
+		}
+	}
+}
