@@ -224,6 +224,30 @@ func parseNode(s string) (string, error) {
 	return s, nil
 }
 
+// storeReader is the reader of the history store the history commands share:
+// the cluster from the kubeconfig flags, the store's namespace checked, and
+// diagnostics for a person (plain text, warnings and up) on stderr.
+func storeReader(ctx context.Context, kube *config, stderr io.Writer) (*history.Reader, error) {
+	restCfg, err := restConfig(kube)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, usagef("invalid kubeconfig: %w", err)
+	}
+	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
+	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
+	if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {kube.cmNamespace}}); err != nil {
+		return nil, err
+	}
+	return &history.Reader{
+		Client:    client,
+		Namespace: kube.cmNamespace,
+		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
+	}, nil
+}
+
 // runHistory is `ashiato history ...`: the answer on stdout, warnings and
 // "nothing found" on stderr.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -237,25 +261,9 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	restCfg, err := restConfig(&cfg.kube)
+	reader, err := storeReader(ctx, &cfg.kube, stderr)
 	if err != nil {
 		return err
-	}
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return usagef("invalid kubeconfig: %w", err)
-	}
-	// Diagnostics are for a person here: plain text, warnings and up.
-	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
-	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
-	if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
-		return err
-	}
-
-	reader := &history.Reader{
-		Client:    client,
-		Namespace: cfg.kube.cmNamespace,
-		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
 	}
 	// Rows are read hour by hour, keeping only what the answer needs; the
 	// picture needs the hours themselves (owners, node events).

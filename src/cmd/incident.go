@@ -11,12 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/history"
-	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/timeline"
 	"github.com/pod-ashiato/ashiato/src/view"
 )
@@ -144,23 +141,9 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	restCfg, err := restConfig(&cfg.kube)
+	reader, err := storeReader(ctx, &cfg.kube, stderr)
 	if err != nil {
 		return err
-	}
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return usagef("invalid kubeconfig: %w", err)
-	}
-	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
-	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
-	if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
-		return err
-	}
-	reader := &history.Reader{
-		Client:    client,
-		Namespace: cfg.kube.cmNamespace,
-		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
 	}
 	hours, warnings, err := reader.Read(ctx, history.Window{Since: cfg.at.Add(-cfg.window), Until: cfg.at.Add(cfg.window)})
 	if err != nil {
