@@ -105,21 +105,9 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 		fs.PrintDefaults()
 	}
 
-	var positional []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(stderr)
-				fs.Usage()
-				return nil, err
-			}
-			return nil, usageError{firstLine(err)}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, err := parseInterleaved(fs, args, stderr)
+	if err != nil {
+		return nil, err
 	}
 
 	if len(positional) == 0 {
@@ -135,7 +123,6 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	case len(positional) > 1:
 		return nil, usagef("unexpected argument %q: history %s takes one %s", positional[1], sub, want)
 	}
-	var err error
 	if sub == "pod" {
 		c.pod, err = parsePodRef(positional[0])
 	} else {
@@ -222,6 +209,28 @@ func parseNode(s string) (string, error) {
 		return "", usagef("invalid node %q: %s", s, errs[0])
 	}
 	return s, nil
+}
+
+// parseInterleaved parses fs's flags wherever they stand among the
+// positional arguments (`history node N --at T` and `history --at T node N`
+// alike) and returns the positional ones. Help prints the usage on stderr.
+func parseInterleaved(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	var positional []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(stderr)
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usageError{firstLine(err)}
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
 }
 
 // storeReader is the reader of the history store the history commands share:

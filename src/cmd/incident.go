@@ -88,21 +88,9 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 		fmt.Fprint(fs.Output(), incidentUsage)
 		fs.PrintDefaults()
 	}
-	var positional []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(stderr)
-				fs.Usage()
-				return nil, err
-			}
-			return nil, usageError{firstLine(err)}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		rest = fs.Args()[1:]
+	positional, err := parseInterleaved(fs, args, stderr)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case len(positional) < 2:
@@ -110,7 +98,6 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	case len(positional) > 2:
 		return nil, usagef("unexpected argument %q: history incident takes one NODE", positional[2])
 	}
-	var err error
 	if c.node, err = parseNode(positional[1]); err != nil {
 		return nil, err
 	}
