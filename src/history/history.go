@@ -107,10 +107,14 @@ type Row struct {
 	Last  time.Time
 }
 
-// Reader reads hours from the store in Namespace.
+// Reader reads hours from the store: Store, or by default the ConfigMaps of
+// Namespace.
 type Reader struct {
 	Client    kubernetes.Interface
 	Namespace string
+	// Store, when set, is read instead of Namespace's ConfigMaps (the S3
+	// backend).
+	Store storeio.Objects
 	Retry     retry.Policy
 	// PageSize is the objects per LIST request of Read; 0 is storeio.PageSize.
 	PageSize int64
@@ -121,25 +125,29 @@ type Reader struct {
 // oldest first, and the warnings of damaged values and missing shards (the
 // rest of each hour is still read).
 //
-// It lists twice, each page by page: the shards whose hour label is within the
-// window (the API server compares the label as a number, so only those hours
-// travel), and the objects with no hour label, the original tool's. Only
-// objects whose name is an hour of the window are read.
+// It lists the shards of the window's hours, page by page (the ConfigMap
+// store lets the API server compare the hour label as a number, so only those
+// hours travel), and, in the ConfigMap store, the objects with no hour label,
+// the original tool's. Only objects whose name is an hour of the window are
+// read.
 func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.Warning, error) {
 	first, last := w.hours()
 	first = first.Add(-time.Hour)
 	byHour := map[time.Time][]corev1.ConfigMap{}
-	for _, selector := range []string{store.HoursSelector(first, last), store.UnlabelledSelector()} {
-		err := storeio.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, r.PageSize, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
-			hour, _, ok := store.ParseName(cm.Name)
-			if !ok || hour.Before(first) || hour.After(last) {
-				return
-			}
-			byHour[hour] = append(byHour[hour], *cm)
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading the history in namespace %s: %w", r.Namespace, err)
+	add := func(cm *corev1.ConfigMap) {
+		hour, _, ok := store.ParseName(cm.Name)
+		if !ok || hour.Before(first) || hour.After(last) {
+			return
 		}
+		byHour[hour] = append(byHour[hour], *cm)
+	}
+	objs := r.objects()
+	err := objs.ListHours(ctx, first, last, r.PageSize, r.Retry, "listing the history", add)
+	if u, ok := objs.(storeio.Unlabelled); ok && err == nil {
+		err = u.ListUnlabelled(ctx, r.PageSize, r.Retry, "listing the history", add)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the history in %s: %w", objs, err)
 	}
 	var (
 		hours    []*store.Hour
@@ -201,4 +209,12 @@ func sortRows(rows []Row) {
 			strings.Compare(a.Node, b.Node),
 		)
 	})
+}
+
+// objects is the store the reader reads.
+func (r *Reader) objects() storeio.Objects {
+	if r.Store != nil {
+		return r.Store
+	}
+	return &storeio.ConfigMaps{Client: r.Client.CoreV1(), Namespace: r.Namespace}
 }

@@ -25,18 +25,18 @@ const streamPage = 8
 // last placements may continue into it (see "Across an hour's edge").
 func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row, []store.Warning, error) {
 	first, last := w.hours()
-	cms := r.Client.CoreV1().ConfigMaps(r.Namespace)
+	objs := r.objects()
 	var (
 		rows     []Row
 		warnings []store.Warning
 		prev     *store.Hour
 	)
 	for hour := first.Add(-time.Hour); !hour.After(last); hour = hour.Add(time.Hour) {
-		objs, whole, err := storeio.ReadPodShards(ctx, cms, hour, ref, r.Retry)
+		got, whole, err := storeio.ReadPodShards(ctx, objs, hour, ref, r.Retry)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading the history of %s in namespace %s: %w", ref, r.Namespace, err)
+			return nil, nil, fmt.Errorf("reading the history of %s in %s: %w", ref, objs, err)
 		}
-		if len(objs) == 0 {
+		if len(got) == 0 {
 			prev = nil
 			continue
 		}
@@ -45,13 +45,13 @@ func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row
 			warns []store.Warning
 		)
 		if whole {
-			h, _, warns = store.Decode(hour, objs)
+			h, _, warns = store.Decode(hour, got)
 		} else {
 			// Shard 0 was read for its count; it is decoded only when it
 			// is the pod's shard.
-			part := objs[len(objs)-1:]
+			part := got[len(got)-1:]
 			h, warns = store.DecodePart(hour, part, store.Only{Pod: &ref})
-			warns = append(warns, missingPodShard(hour, ref, objs)...)
+			warns = append(warns, missingPodShard(hour, ref, got)...)
 		}
 		warnings = append(warnings, warns...)
 		cur := store.NewHour(hour)
@@ -81,27 +81,29 @@ func missingPodShard(hour time.Time, ref store.PodRef, objs []corev1.ConfigMap) 
 }
 
 // NodeRows is which pods ran on node within the window (Node), read hour by
-// hour: one streamed LIST of the window's shards, a few objects a page, each
-// object decoded on its own and only the node's placements kept. The
-// original tool's objects (no hour label) are found by a listing of their
-// names and read one by one in their hour's turn.
+// hour: one streamed listing of the window's shards, a few objects a page,
+// each object decoded on its own and only the node's placements kept. The
+// original tool's objects (no hour label, ConfigMap store only) are found by
+// a listing of their names and read one by one in their hour's turn.
 func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []store.Warning, error) {
 	first, last := w.hours()
 	first = first.Add(-time.Hour)
-	cms := r.Client.CoreV1().ConfigMaps(r.Namespace)
+	objs := r.objects()
 	wrap := func(err error) error {
-		return fmt.Errorf("reading the history in namespace %s: %w", r.Namespace, err)
+		return fmt.Errorf("reading the history in %s: %w", objs, err)
 	}
 
 	// The original tool's hours in the window: names only.
 	legacy := map[time.Time]bool{}
-	err := storeio.List(ctx, cms, store.UnlabelledSelector(), streamPage, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
-		if hour, shard, ok := store.ParseName(cm.Name); ok && shard == 0 && !hour.Before(first) && !hour.After(last) {
-			legacy[hour] = true
+	if u, ok := objs.(storeio.Unlabelled); ok {
+		err := u.ListUnlabelled(ctx, streamPage, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
+			if hour, shard, ok := store.ParseName(cm.Name); ok && shard == 0 && !hour.Before(first) && !hour.After(last) {
+				legacy[hour] = true
+			}
+		})
+		if err != nil {
+			return nil, nil, wrap(err)
 		}
-	})
-	if err != nil {
-		return nil, nil, wrap(err)
 	}
 
 	var (
@@ -113,7 +115,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 	process := func(hour time.Time, objs []corev1.ConfigMap) error {
 		done[hour] = true
 		if legacy[hour] && !slices.ContainsFunc(objs, func(cm corev1.ConfigMap) bool { return cm.Name == store.NameFor(hour) }) {
-			cm, err := storeio.Get(ctx, cms, store.NameFor(hour), r.Retry)
+			cm, err := storeio.Get(ctx, r.objects(), store.NameFor(hour), r.Retry)
 			if err != nil {
 				return err
 			}
@@ -162,7 +164,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 		failed = process(groupHour, group)
 		group, groupHour = nil, time.Time{}
 	}
-	err = storeio.List(ctx, cms, store.HoursSelector(first, last), streamPage, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
+	err := objs.ListHours(ctx, first, last, streamPage, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
 		hour, _, ok := store.ParseName(cm.Name)
 		if !ok || hour.Before(first) || hour.After(last) || done[hour] {
 			return // not the store's, or seen again after a listing started over

@@ -11,8 +11,6 @@ import (
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
@@ -23,13 +21,18 @@ import (
 // Retention deletes the hours of the store that ended more than Keep ago.
 //
 // It deletes only objects that are the store's by both signs: the labels
-// app=pod-ashiato,type=pod-node-mapping and a name that store.ParseName reads
-// as an hour (shard 0 or a later shard, or the original tool's object). Each
-// delete carries the UID and resourceVersion it was listed with, so an object
-// replaced or written in between is left for the next round.
+// app=pod-ashiato,type=pod-node-mapping (in the ConfigMap store) and a name
+// that store.ParseName reads as an hour (shard 0 or a later shard, or the
+// original tool's object). Each delete carries the version it was listed
+// with where the backend can check it (a ConfigMap's UID and
+// resourceVersion), so an object replaced or written in between is left for
+// the next round.
 type Retention struct {
 	Client    kubernetes.Interface
 	Namespace string
+	// Store, when set, is the store to expire instead of Namespace's
+	// ConfigMaps (the S3 backend).
+	Store storeio.Objects
 	// Keep is how long an hour is kept after it ended; zero or less keeps
 	// everything.
 	Keep  time.Duration
@@ -41,11 +44,9 @@ type Retention struct {
 
 // expiredObject is what a delete needs of a listed object.
 type expiredObject struct {
-	name            string
-	uid             types.UID
-	resourceVersion string
-	hour            time.Time
-	shard           int
+	ref   storeio.Ref
+	hour  time.Time
+	shard int
 }
 
 // Once deletes every object of an hour h with h+1h <= now-Keep and returns
@@ -53,72 +54,74 @@ type expiredObject struct {
 // since the listing are skipped, not errors. It stops at the first other
 // error.
 //
-// It lists with two selectors rather than every object of the store: the
-// shards labelled with an hour before the cut (the API server compares the
-// label as a number) and the objects without an hour label (the original
-// tool's). An object whose hour label was edited to disagree with its name is
-// therefore never deleted, which errs on the side of keeping.
+// It lists the shards of the hours before the cut (the ConfigMap store lets
+// the API server compare the hour label as a number) and, in the ConfigMap
+// store, the objects without an hour label (the original tool's). An object
+// whose hour label was edited to disagree with its name is therefore never
+// deleted, which errs on the side of keeping.
 func (r *Retention) Once(ctx context.Context) (deleted []string, err error) {
 	if r.Keep <= 0 {
 		return nil, nil
 	}
 	// The newest hour to delete: it ended at or before now-Keep.
 	last := store.HourOf(r.now().Add(-r.Keep)).Add(-time.Hour)
+	objs := r.objects()
 	expired := map[string]expiredObject{}
-	for _, selector := range []string{store.HoursSelector(time.Time{}, last), store.UnlabelledSelector()} {
-		err := storeio.List(ctx, r.Client.CoreV1().ConfigMaps(r.Namespace), selector, 0, r.Retry, "listing the store", func(cm *corev1.ConfigMap) {
-			if o, ok := expiredOne(cm, last); ok {
-				expired[o.name] = o
+	keep := func(ref storeio.Ref) {
+		if o, ok := expiredOne(ref, last); ok {
+			expired[o.ref.Name] = o
+		}
+	}
+	err = objs.ListRefs(ctx, time.Time{}, last, r.Retry, "listing the store", keep)
+	if u, ok := objs.(storeio.Unlabelled); ok && err == nil {
+		err = u.ListUnlabelled(ctx, 0, r.Retry, "listing the store", func(cm *corev1.ConfigMap) {
+			if cm.Labels[store.LabelApp] == store.LabelAppValue && cm.Labels[store.LabelType] == store.LabelTypeValue {
+				keep(storeio.Ref{Name: cm.Name, UID: cm.UID, ResourceVersion: cm.ResourceVersion})
 			}
 		})
-		if apierrors.IsForbidden(err) {
-			return nil, forbidden(r.Namespace, err)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing the store in %s: %w", r.Namespace, err)
-		}
+	}
+	if apierrors.IsForbidden(err) {
+		return nil, r.forbidden(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the store in %s: %w", r.where(), err)
 	}
 
 	// Oldest hour first; within an hour shard 0 last, so that an hour cut
 	// short by an error still has the shard count on shard 0.
-	objs := slices.SortedFunc(maps.Values(expired), func(a, b expiredObject) int {
+	list := slices.SortedFunc(maps.Values(expired), func(a, b expiredObject) int {
 		return cmp.Or(a.hour.Compare(b.hour), cmp.Compare(b.shard, a.shard))
 	})
-	cms := r.Client.CoreV1().ConfigMaps(r.Namespace)
-	for _, o := range objs {
-		opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &o.uid, ResourceVersion: &o.resourceVersion}}
-		err := retry.Do(ctx, r.Retry, "deleting "+o.name, func(ctx context.Context) error {
-			return cms.Delete(ctx, o.name, opts)
+	for _, o := range list {
+		err := retry.Do(ctx, r.Retry, "deleting "+o.ref.Name, func(ctx context.Context) error {
+			return objs.Delete(ctx, o.ref)
 		})
 		switch {
 		case err == nil:
-			deleted = append(deleted, o.name)
+			deleted = append(deleted, o.ref.Name)
 		case apierrors.IsNotFound(err):
-			r.log().WithField("object", o.name).Debug("retention: already gone")
+			r.log().WithField("object", o.ref.Name).Debug("retention: already gone")
 		case apierrors.IsConflict(err):
 			// The precondition failed: the object was written or replaced since
 			// it was listed. The next round looks at it again.
-			r.log().WithField("object", o.name).Info("retention: changed since listed; left for the next round")
+			r.log().WithField("object", o.ref.Name).Info("retention: changed since listed; left for the next round")
 		case apierrors.IsForbidden(err):
-			return deleted, forbidden(r.Namespace, err)
+			return deleted, r.forbidden(err)
 		default:
-			return deleted, fmt.Errorf("deleting %s/%s: %w", r.Namespace, o.name, err)
+			return deleted, fmt.Errorf("deleting %s/%s: %w", r.where(), o.ref.Name, err)
 		}
 	}
 	return deleted, nil
 }
 
-// expiredOne reports whether cm is an object of the store whose hour is at or
-// before last.
-func expiredOne(cm *corev1.ConfigMap, last time.Time) (expiredObject, bool) {
-	if cm.Labels[store.LabelApp] != store.LabelAppValue || cm.Labels[store.LabelType] != store.LabelTypeValue {
-		return expiredObject{}, false
-	}
-	hour, shard, ok := store.ParseName(cm.Name)
+// expiredOne reports whether ref names an object of the store whose hour is
+// at or before last.
+func expiredOne(ref storeio.Ref, last time.Time) (expiredObject, bool) {
+	hour, shard, ok := store.ParseName(ref.Name)
 	if !ok || hour.After(last) {
 		return expiredObject{}, false
 	}
-	return expiredObject{name: cm.Name, uid: cm.UID, resourceVersion: cm.ResourceVersion, hour: hour, shard: shard}, true
+	return expiredObject{ref: ref, hour: hour, shard: shard}, true
 }
 
 // Run checks that it may delete, then calls Once at once and every every
@@ -164,20 +167,41 @@ func (r *Retention) Run(ctx context.Context, every time.Duration) error {
 const retentionProbe = "pod-ashiato-retention-probe"
 
 // checkAccess finds a missing RBAC grant at start-up rather than when the
-// first hour expires, days later. The API server authorizes a delete before
-// it looks the object up: a dry-run delete of a name that does not exist is
-// NotFound when deleting is allowed and Forbidden when it is not. Any other
-// error is left for the rounds to meet.
+// first hour expires, days later (the ConfigMap store; see
+// storeio.ConfigMaps.CheckDelete). Any other error is left for the rounds to
+// meet.
 func (r *Retention) checkAccess(ctx context.Context) error {
-	err := r.Client.CoreV1().ConfigMaps(r.Namespace).Delete(ctx, retentionProbe, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
-	if apierrors.IsForbidden(err) {
-		return fmt.Errorf("retention: %w", forbidden(r.Namespace, err))
+	cms, ok := r.objects().(*storeio.ConfigMaps)
+	if !ok {
+		return nil
+	}
+	if err := cms.CheckDelete(ctx, retentionProbe); apierrors.IsForbidden(err) {
+		return fmt.Errorf("retention: %w", r.forbidden(err))
 	}
 	return nil
 }
 
-func forbidden(namespace string, err error) error {
-	return fmt.Errorf("not allowed to list or delete ConfigMaps in %s (grant list and delete on configmaps there, or set --cm-retention 0 to keep every hour): %w", namespace, err)
+func (r *Retention) forbidden(err error) error {
+	if cms, ok := r.objects().(*storeio.ConfigMaps); ok {
+		return fmt.Errorf("not allowed to list or delete ConfigMaps in %s (grant list and delete on configmaps there, or set --cm-retention 0 to keep every hour): %w", cms.Namespace, err)
+	}
+	return fmt.Errorf("not allowed to list or delete the objects of %s (grant listing and deleting them, or set --retention 0 to keep every hour and expire them with a lifecycle rule): %w", r.where(), err)
+}
+
+// objects is the store retention deletes from.
+func (r *Retention) objects() storeio.Objects {
+	if r.Store != nil {
+		return r.Store
+	}
+	return &storeio.ConfigMaps{Client: r.Client.CoreV1(), Namespace: r.Namespace}
+}
+
+// where names the store in errors: the namespace, as before, for ConfigMaps.
+func (r *Retention) where() string {
+	if cms, ok := r.objects().(*storeio.ConfigMaps); ok {
+		return cms.Namespace
+	}
+	return r.objects().String()
 }
 
 func (r *Retention) now() time.Time {

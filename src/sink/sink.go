@@ -43,10 +43,11 @@ import (
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // FieldManager names Pod Ashiato's writes in managedFields.
-const FieldManager = "pod-ashiato"
+const FieldManager = storeio.FieldManager
 
 // Defaults for ConfigMaps' zero fields.
 const (
@@ -57,10 +58,14 @@ const (
 	maxConflicts = 10
 )
 
-// ConfigMaps stores placements in the hour ConfigMaps of Namespace.
+// ConfigMaps stores placements in the hour objects of Store: by default the
+// hour ConfigMaps of Namespace.
 type ConfigMaps struct {
 	Client    kubernetes.Interface
 	Namespace string
+	// Store, when set, is where the hours are written instead of Namespace's
+	// ConfigMaps (the S3 backend).
+	Store storeio.Objects
 	// FlushInterval is how often pending placements are written.
 	FlushInterval time.Duration
 	// FinalTimeout bounds the last flush after the input closes. It gets its own
@@ -349,6 +354,14 @@ func (s *ConfigMaps) stale() time.Duration {
 		return s.Stale
 	}
 	return store.LastSeenStep
+}
+
+// objects is the store the sink writes to.
+func (s *ConfigMaps) objects() storeio.Objects {
+	if s.Store != nil {
+		return s.Store
+	}
+	return &storeio.ConfigMaps{Client: s.Client.CoreV1(), Namespace: s.Namespace}
 }
 
 func (s *ConfigMaps) clock() clock.WithTicker {

@@ -12,7 +12,6 @@ import (
 	"github.com/sirupsen/logrus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -83,7 +82,7 @@ func (x *hourIndex) storedShards() int {
 // load reads the hour's objects, remembers their resourceVersions and content,
 // and merges what they hold into the index.
 func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy) error {
-	stored, err := storeio.ReadHour(ctx, s.Client.CoreV1().ConfigMaps(s.Namespace), x.start, policy)
+	stored, err := storeio.ReadHour(ctx, s.objects(), x.start, policy)
 	if err != nil {
 		return err
 	}
@@ -112,7 +111,7 @@ func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy
 // A failure at any point (a refused create, a kill) leaves a complete hour,
 // which the next flush, by this or any writer, completes.
 func (s *ConfigMaps) write(ctx context.Context, x *hourIndex, want []*corev1.ConfigMap, policy retry.Policy) error {
-	cms := s.Client.CoreV1().ConfigMaps(s.Namespace)
+	objs := s.objects()
 	for i := len(want) - 1; i >= 0; i-- {
 		cm := want[i]
 		sum := contentSum(cm)
@@ -124,14 +123,14 @@ func (s *ConfigMaps) write(ctx context.Context, x *hourIndex, want []*corev1.Con
 		err := retry.Do(ctx, policy, "writing "+cm.Name, func(ctx context.Context) error {
 			var err error
 			if !known {
-				got, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: FieldManager})
+				got, err = objs.Create(ctx, cm)
 			} else {
 				update := *cm
 				update.ResourceVersion = old.resourceVersion
 				// Keep what others put on the object (labels, annotations of their own).
 				update.Labels = union(old.labels, cm.Labels)
 				update.Annotations = union(old.annotations, cm.Annotations)
-				got, err = cms.Update(ctx, &update, metav1.UpdateOptions{FieldManager: FieldManager})
+				got, err = objs.Update(ctx, &update)
 			}
 			return err
 		})
