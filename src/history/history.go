@@ -115,7 +115,7 @@ type Reader struct {
 	// Store, when set, is read instead of Namespace's ConfigMaps (the S3
 	// backend).
 	Store storeio.Objects
-	Retry     retry.Policy
+	Retry retry.Policy
 	// PageSize is the objects per LIST request of Read; 0 is storeio.PageSize.
 	PageSize int64
 }
