@@ -5,10 +5,11 @@
 #   bash tools/test.sh            everything
 #   bash tools/test.sh unit       formatting, vet, unit tests (no cluster needed)
 #   bash tools/test.sh bazel      Gazelle in sync, buildifier clean, @repos declared
-#   bash tools/test.sh e2e        the e2e suite against the local control plane
+#   bash tools/test.sh e2e        the e2e suite against the local control plane and SeaweedFS
 #
-# The control-plane binaries are built once into a versioned cache folder
-# (tools/controlplane/build.sh); a warm machine skips that build.
+# The control-plane binaries and SeaweedFS (the S3 server of the e2e suite)
+# are built once into versioned cache folders (tools/controlplane/build.sh,
+# tools/seaweedfs/build.sh); a warm machine skips those builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -48,7 +49,7 @@ unit() {
   step "unit tests (go test -race; the packages that need a cluster run in the e2e step)"
   local mod
   mod=$(go list -m)
-  go_test summary -race -count=1 $(go list ./... | grep -v -x -e "$mod/e2e" -e "$mod/e2e/controlplane")
+  go_test summary -race -count=1 $(go list ./... | grep -v -x -e "$mod/e2e" -e "$mod/e2e/controlplane" -e "$mod/e2e/s3server")
   (cd tools && go_test summary -count=1 ./...)
 }
 
@@ -71,6 +72,10 @@ e2e() {
   step "control-plane binaries"
   ASHIATO_CONTROLPLANE_BIN=$(bash tools/controlplane/build.sh --all | tail -n 1)
   export ASHIATO_CONTROLPLANE_BIN
+  step "SeaweedFS, the S3-compatible server of the S3 store's tests"
+  ASHIATO_SEAWEEDFS_BIN=$(bash tools/seaweedfs/build.sh | tail -n 1)
+  export ASHIATO_SEAWEEDFS_BIN
+  "$ASHIATO_SEAWEEDFS_BIN/weed" version 2>/dev/null | sed -n 1p
   # The suite's own control plane, whatever cluster the environment names.
   unset ASHIATO_E2E_KUBECONFIG
   step "headless Chromium for the browser test (installed when missing)"
