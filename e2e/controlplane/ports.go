@@ -17,6 +17,11 @@ var (
 	portsGiven = map[int]bool{}
 )
 
+// FreePort is freePort for the other servers the e2e suite starts
+// (e2e/s3server): one process hands out ports from one set, so a control plane
+// and an S3 server started side by side never get the same port.
+func FreePort() (int, error) { return freePort() }
+
 // freePort returns a loopback port that nothing listens on right now. It prefers the
 // range below the kernel's ephemeral ports: a port from there cannot be taken, while an
 // API server is stopped for a fault test, by the local end of some outgoing connection.
