@@ -1,6 +1,7 @@
-// Package faultproxy puts faults between Pod Ashiato and the Kubernetes API
-// server, for the e2e fault suite (e2e/faults_test.go, docs/faults.md). Two
-// proxies, each with a kubeconfig that sends a client through it:
+// Package faultproxy puts faults between Pod Ashiato and the servers it
+// talks to, for the e2e fault suites (e2e/faults_test.go,
+// e2e/s3faults_test.go, docs/faults.md). Two proxies for the Kubernetes API
+// server, each with a kubeconfig that sends a client through it:
 //
 //   - TCP forwards bytes. TLS and HTTP/2 run end to end, so the API server's
 //     certificate and the client's credentials work unchanged. Cut closes its
@@ -13,7 +14,13 @@
 //     requests by verb, what it injected, and the Conflicts the API server
 //     answered.
 //
-// Both only listen on 127.0.0.1.
+// And one for an S3-compatible server (s3.go): S3 answers 503 SlowDown or 500
+// InternalError instead of the server for a share of requests, counts
+// requests and bytes by operation, and cuts the path. TCP also serves S3
+// unchanged: TLS runs end to end and SigV4's signed Host is the proxy's
+// address either way.
+//
+// All of them only listen on 127.0.0.1.
 package faultproxy
 
 import (
