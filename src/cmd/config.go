@@ -15,6 +15,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/sink"
 	"github.com/pod-ashiato/ashiato/src/source"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // version is set at link time (-X main.version=...).
@@ -31,12 +32,16 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // config is everything the flags say, validated.
 type config struct {
-	kubeconfig   string
-	context      string
-	interval     time.Duration
-	oneshot      bool
-	filter       filter.Options
-	storeInCM    bool
+	kubeconfig string
+	context    string
+	interval   time.Duration
+	oneshot    bool
+	filter     filter.Options
+	storeInCM  bool // the history is stored: --store-in-cm, or --store given
+	store      storeFlags
+	// objects is the store when it is not cmNamespace's ConfigMaps (--store
+	// s3); run sets it once the bucket has answered.
+	objects      storeio.Objects
 	cmNamespace  string
 	flushEvery   time.Duration
 	cmRetention  time.Duration
@@ -77,7 +82,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.storeInCM, "store-in-cm", false, "also keep the history in hourly ConfigMaps pod-ashiato-YYYYMMDDHH")
 	fs.StringVar(&c.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
 	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the ConfigMaps")
-	fs.DurationVar(&c.cmRetention, "cm-retention", defaultRetention, "with --store-in-cm, delete the hours that ended longer ago than this (checked at start and every 10m, or once after a --oneshot run); 0 keeps every hour")
+	fs.DurationVar(&c.cmRetention, "retention", defaultRetention, "when storing, delete the hours that ended longer ago than this (checked at start and every hour, or once after a --oneshot run); 0 keeps every hour (with --store s3, an S3 lifecycle rule can expire them instead)")
+	fs.DurationVar(&c.cmRetention, "cm-retention", defaultRetention, "same as --retention (its original name)")
+	c.store.register(fs, "cluster-name", "with --store s3: the cluster's name, recorded with every hour and part of every key (default: the kubeconfig context's name made a DNS name, or \""+defaultCluster+"\" in a pod)")
 	fs.Int64Var(&c.pageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
 	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
 	fs.IntVar(&c.kubeBurst, "kube-api-burst", 100, "client-side burst of API requests")
@@ -104,6 +111,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
+	}
+	c.store.seen(fs)
+	if c.store.explicit && c.storeInCM && c.store.s3() {
+		return nil, usagef("--store-in-cm keeps the history in ConfigMaps and --store s3 in S3: give one")
+	}
+	if c.store.explicit {
+		c.storeInCM = true
 	}
 	level, err := logrus.ParseLevel(*logLevel)
 	if err != nil {
@@ -137,6 +151,9 @@ func (c *config) validate() error {
 	}
 	if c.cmRetention < 0 {
 		return usagef("invalid --cm-retention %s: must be 0 (keep every hour) or positive", c.cmRetention)
+	}
+	if err := c.store.validate("cluster-name"); err != nil {
+		return err
 	}
 	if c.flushEvery <= 0 {
 		return usagef("invalid --cm-flush-interval %s: must be positive", c.flushEvery)

@@ -40,7 +40,10 @@ const historyUsage = `Usage:
   history node also takes --namespace, --exclude-namespace (comma-separated)
   and --name, --exclude-name (name prefixes), as the recorder does.
 
-Reads the history that ashiato --store-in-cm keeps in hourly ConfigMaps.
+Reads the history that ashiato --store-in-cm keeps in hourly ConfigMaps, or
+with --store s3 --s3-bucket B the one ashiato --store s3 keeps in S3: every
+cluster under --s3-prefix (a CLUSTER column, a "cluster" JSON field), or the
+one --cluster names.
 
   pod    where the pod ran, hour by hour: HOUR, NODE, FIRST SEEN, LAST SEEN
          (default: the last 24h)
@@ -91,6 +94,7 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
 	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	c.kube.store.register(fs, "cluster", "with --store s3: read this cluster's history only (default: every cluster under --s3-prefix; each row says its cluster)")
 	since := fs.String("since", "", "start of the range (pod default: 24h before --until)")
 	until := fs.String("until", "", "end of the range (default: now)")
 	at := fs.String("at", "", "a single instant instead of a range")
@@ -147,6 +151,9 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	}
 	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
 		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
+	}
+	if err := c.kube.store.validate("cluster"); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -270,39 +277,48 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	reader, err := storeReader(ctx, &cfg.kube, stderr)
+	readers, err := storeReaders(ctx, &cfg.kube, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.output == "svg" && len(readers) > 1 {
+		return usagef("-o svg draws one cluster's history: give --cluster (one of %s)", clusterNames(readers))
 	}
 	// Rows are read hour by hour, keeping only what the answer needs; the
-	// picture needs the hours themselves (owners, node events).
+	// picture needs the hours themselves (owners, node events). Clusters in
+	// name order, each cluster's rows in the usual order.
 	var (
-		hours    []*store.Hour
-		rows     []history.Row
-		warnings []store.Warning
+		hours []*store.Hour
+		rows  []history.Row
 	)
-	switch {
-	case cfg.output == "svg":
-		hours, warnings, err = reader.Read(ctx, cfg.window)
-		if err == nil && cfg.node != "" {
-			rows = history.Node(hours, cfg.node, cfg.window)
-		} else if err == nil {
-			rows = history.Pod(hours, cfg.pod, cfg.window)
+	for _, reader := range readers {
+		var (
+			part     []history.Row
+			warnings []store.Warning
+		)
+		switch {
+		case cfg.output == "svg":
+			hours, warnings, err = reader.Read(ctx, cfg.window)
+			if err == nil && cfg.node != "" {
+				part = history.Node(hours, cfg.node, cfg.window)
+			} else if err == nil {
+				part = history.Pod(hours, cfg.pod, cfg.window)
+			}
+		case cfg.node != "":
+			part, warnings, err = reader.NodeRows(ctx, cfg.node, cfg.window)
+		default:
+			part, warnings, err = reader.PodRows(ctx, cfg.pod, cfg.window)
 		}
-	case cfg.node != "":
-		rows, warnings, err = reader.NodeRows(ctx, cfg.node, cfg.window)
-	default:
-		rows, warnings, err = reader.PodRows(ctx, cfg.pod, cfg.window)
-	}
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		where := "ConfigMap " + cfg.kube.cmNamespace + "/" + w.Object
-		if w.Key != "" {
-			where += ", key " + w.Key
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", where, w.Reason)
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", reader.where(w), w.Reason)
+		}
+		for i := range part {
+			part[i].Cluster = reader.cluster
+		}
+		rows = append(rows, part...)
 	}
 	if cfg.node != "" {
 		rows = keepRows(rows, cfg.filter.StoredChain())
@@ -316,9 +332,18 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if len(rows) == 0 {
-		fmt.Fprintf(stderr, "ashiato: %s\n", cfg.nothingFound())
+		fmt.Fprintf(stderr, "ashiato: %s\n", cfg.nothingFound(storeName(&cfg.kube, readers)))
 	}
 	return nil
+}
+
+// clusterNames lists the readers' clusters for a message.
+func clusterNames(readers []clusterReader) string {
+	names := make([]string, len(readers))
+	for i, r := range readers {
+		names[i] = r.cluster
+	}
+	return strings.Join(names, ", ")
 }
 
 // keepRows is the rows the chain keeps, in order.
@@ -336,7 +361,7 @@ func keepRows(rows []history.Row, chain filter.Chain) []history.Row {
 }
 
 // nothingFound is the stderr line for an empty answer.
-func (c *historyConfig) nothingFound() string {
+func (c *historyConfig) nothingFound(where string) string {
 	what := "no placements of pod " + c.pod.String()
 	if c.node != "" {
 		what = "no pods on node " + c.node
@@ -348,12 +373,13 @@ func (c *historyConfig) nothingFound() string {
 	if !c.at {
 		when = " between " + c.window.Since.UTC().Format(time.RFC3339) + " and " + c.window.Until.UTC().Format(time.RFC3339)
 	}
-	return what + when + " in the history in namespace " + c.kube.cmNamespace
+	return what + when + " in the history in " + where
 }
 
 // jsonRow is one element of `-o json`, the schema README documents. Times are
 // RFC 3339 in UTC; first_seen and last_seen are null when not known.
 type jsonRow struct {
+	Cluster   string  `json:"cluster,omitempty"` // --store s3 only
 	Namespace string  `json:"namespace"`
 	Pod       string  `json:"pod_name"`
 	Node      string  `json:"node_name"`
@@ -368,7 +394,7 @@ func writeRows(w io.Writer, c *historyConfig, rows []history.Row) error {
 		out := make([]jsonRow, 0, len(rows))
 		for _, r := range rows {
 			out = append(out, jsonRow{
-				Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, Hour: stamp(r.Hour),
+				Cluster: r.Cluster, Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, Hour: stamp(r.Hour),
 				FirstSeen: optionalStamp(r.First), LastSeen: optionalStamp(r.Last),
 			})
 		}
@@ -397,6 +423,10 @@ func writeRows(w io.Writer, c *historyConfig, rows []history.Row) error {
 		columns = []column{namespace, pod, node, hour, first, last}
 	case c.node != "":
 		columns = []column{namespace, pod, hour, first, last}
+	}
+	if c.kube.store.s3() {
+		cluster := column{"CLUSTER", func(r history.Row) string { return r.Cluster }}
+		columns = append([]column{cluster}, columns...)
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 	for i, col := range columns {

@@ -152,8 +152,8 @@ func TestHistoryNodeFilters(t *testing.T) {
 	if strings.Join(got, " ") != "shop/web-0 shop/db-0" {
 		t.Errorf("kept %v, want shop/web-0 shop/db-0", got)
 	}
-	if want := `no pods matching --namespace="shop,kube-system" --exclude-namespace="kube-system" --exclude-name="web-canary" on node n1 at`; !strings.HasPrefix(c.nothingFound(), want) {
-		t.Errorf("nothing found: %q, want it to start with %q", c.nothingFound(), want)
+	if want := `no pods matching --namespace="shop,kube-system" --exclude-namespace="kube-system" --exclude-name="web-canary" on node n1 at`; !strings.HasPrefix(c.nothingFound("namespace default"), want) {
+		t.Errorf("nothing found: %q, want it to start with %q", c.nothingFound("namespace default"), want)
 	}
 }
 
@@ -253,7 +253,7 @@ func TestNothingFound(t *testing.T) {
 		pod:  "no placements of pod shop/web-0 between 2026-11-26T12:30:00Z and 2026-11-26T14:30:00Z in the history in namespace hist",
 		node: "no pods on node n1 at 2026-11-26T14:30:00Z in the history in namespace default",
 	} {
-		if got := c.nothingFound(); got != want {
+		if got := c.nothingFound(storeName(&c.kube, nil)); got != want {
 			t.Errorf("got %q\nwant %q", got, want)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/timeline"
 	"github.com/pod-ashiato/ashiato/src/view"
 )
@@ -80,6 +81,7 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
 	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	c.kube.store.register(fs, "cluster", "with --store s3: the node's cluster (default: the cluster under --s3-prefix whose history has the node)")
 	at := fs.String("at", "", "when the node failed (required): RFC 3339, now, or a duration before now")
 	fs.DurationVar(&c.window, "window", history.DefaultIncidentWindow, "how far before and after --at to look")
 	fs.StringVar(&c.output, "o", "table", "output: table, json, or svg (a timeline picture)")
@@ -116,6 +118,9 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
 		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
 	}
+	if err := c.kube.store.validate("cluster"); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -128,43 +133,74 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	reader, err := storeReader(ctx, &cfg.kube, stderr)
+	readers, err := storeReaders(ctx, &cfg.kube, stderr)
 	if err != nil {
 		return err
 	}
-	hours, warnings, err := reader.Read(ctx, history.Window{Since: cfg.at.Add(-cfg.window), Until: cfg.at.Add(cfg.window)})
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		where := "ConfigMap " + cfg.kube.cmNamespace + "/" + w.Object
-		if w.Key != "" {
-			where += ", key " + w.Key
+	// A node belongs to one cluster: of the clusters read, the one where the
+	// node has pods or events at T answers.
+	var (
+		hours   []*store.Hour
+		inc     history.Incident
+		cluster string
+		found   []string
+	)
+	for i, reader := range readers {
+		h, warnings, err := reader.Read(ctx, history.Window{Since: cfg.at.Add(-cfg.window), Until: cfg.at.Add(cfg.window)})
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", where, w.Reason)
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", reader.where(w), w.Reason)
+		}
+		in := history.Investigate(h, cfg.node, cfg.at, cfg.window)
+		if i == 0 || len(in.Pods) > 0 || len(in.Timeline) > 0 {
+			if len(in.Pods) > 0 || len(in.Timeline) > 0 {
+				found = append(found, reader.cluster)
+			}
+			hours, inc, cluster = h, in, reader.cluster
+		}
 	}
-	inc := history.Investigate(hours, cfg.node, cfg.at, cfg.window)
+	if len(found) > 1 {
+		return usagef("node %s is in the history of clusters %s: give --cluster", cfg.node, strings.Join(found, ", "))
+	}
+	if len(readers) == 0 {
+		inc = history.Investigate(nil, cfg.node, cfg.at, cfg.window)
+	}
 	switch cfg.output {
 	case "json":
-		err = writeIncidentJSON(stdout, inc)
+		err = writeIncidentJSON(stdout, inc, cluster)
 	case "svg":
 		err = timeline.Render(stdout, view.Incident(hours, inc, nil))
 	default:
+		if cluster != "" {
+			fmt.Fprintf(stdout, "Cluster %s\n", cluster)
+		}
 		err = writeIncidentTable(stdout, inc)
 	}
 	if err != nil {
 		return err
 	}
 	if len(inc.Pods) == 0 && len(inc.Timeline) == 0 {
-		fmt.Fprintf(stderr, "ashiato: no pods on node %s at %s and no node events within %s of it in the history in namespace %s\n",
-			cfg.node, stamp(cfg.at), cfg.window, cfg.kube.cmNamespace)
+		fmt.Fprintf(stderr, "ashiato: no pods on node %s at %s and no node events within %s of it in the history in %s\n",
+			cfg.node, stamp(cfg.at), cfg.window, storeName(&cfg.kube, readers))
 	}
 	return nil
 }
 
-func writeIncidentJSON(w io.Writer, inc history.Incident) error {
+// clusterIncidentJSON is the incident read from S3: the cluster it is of,
+// then the fields of view.IncidentJSON.
+type clusterIncidentJSON struct {
+	Cluster string `json:"cluster"`
+	view.IncidentJSON
+}
+
+func writeIncidentJSON(w io.Writer, inc history.Incident, cluster string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	if cluster != "" {
+		return enc.Encode(clusterIncidentJSON{Cluster: cluster, IncidentJSON: view.IncidentDoc(inc)})
+	}
 	return enc.Encode(view.IncidentDoc(inc))
 }
 

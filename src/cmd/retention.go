@@ -23,8 +23,7 @@ const (
 	retentionEvery = time.Hour
 )
 
-// withRetention runs work and, with --store-in-cm and a positive
-// --cm-retention, the deletion of expired hours: beside work in continuous
+// withRetention runs work and, when storing with a positive --retention, the deletion of expired hours: beside work in continuous
 // mode, for as long as work runs (so under --leader-elect only the leader
 // deletes), and once after work in --oneshot mode. A retention error that no
 // later round can fix (Forbidden) stops work and is returned.
@@ -35,6 +34,7 @@ func withRetention(ctx context.Context, cfg *config, client kubernetes.Interface
 	r := &sink.Retention{
 		Client:    client,
 		Namespace: cfg.cmNamespace,
+		Store:     cfg.objects,
 		Keep:      cfg.cmRetention,
 		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
 		Log:       log,

@@ -60,8 +60,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("invalid kubeconfig: %w", err)
 	}
+	if cfg.storeInCM && cfg.store.s3() {
+		cluster := clusterName(cfg)
+		objs, err := cfg.store.openS3(ctx, cluster)
+		if err != nil {
+			return err
+		}
+		cfg.objects = objs
+	}
 	namespaces := map[string][]string{"namespace": cfg.filter.Namespaces}
-	if cfg.storeInCM || cfg.leaderElect {
+	if (cfg.storeInCM && cfg.objects == nil) || cfg.leaderElect {
 		namespaces["cm-namespace"] = []string{cfg.cmNamespace}
 	}
 	if err := checkNamespaces(ctx, client, log, namespaces); err != nil {
@@ -84,11 +92,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer stopServing()
 
-	log.WithFields(logrus.Fields{
+	fields := logrus.Fields{
 		"server": restCfg.Host, "oneshot": cfg.oneshot, "interval": cfg.interval.String(), "source": cfg.source,
 		"filters":     cfg.filter.String(),
 		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "leader_elect": cfg.leaderElect, "version": version,
-	}).Info("starting")
+	}
+	if cfg.objects != nil {
+		fields["store"] = cfg.objects.String()
+	}
+	log.WithFields(fields).Info("starting")
 
 	work := func(ctx context.Context) error {
 		return withRetention(ctx, cfg, client, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, meta, log, m, stdout) })
@@ -135,6 +147,7 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 		cms := &sink.ConfigMaps{
 			Client:        client,
 			Namespace:     cfg.cmNamespace,
+			Store:         cfg.objects,
 			FlushInterval: cfg.flushEvery,
 			// A running pod is seen at every snapshot: unseen for two of them
 			// (at least LastSeenStep), it left without a record saying so.
@@ -143,8 +156,10 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Log:     log,
 			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
 		}
-		if !cfg.oneshot {
-			cms.Metadata = meta // a oneshot run ends before anyone could delete what it wrote
+		if !cfg.oneshot && cfg.objects == nil {
+			// A oneshot run ends before anyone could delete what it wrote;
+			// S3 has no watch (the next write of an hour restores it).
+			cms.Metadata = meta
 		}
 		cms.OnFlush = func(at time.Time, err error) { m.StoreFlushed(at, err, cms.Pending(), cms.Shards()) }
 		m.StoreStarted(time.Now())

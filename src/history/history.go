@@ -100,11 +100,14 @@ func byStart(hours []*store.Hour) map[time.Time]*store.Hour {
 // Row is one pod on one node within one UTC hour. First and Last are zero
 // when not known.
 type Row struct {
-	Pod   store.PodRef
-	Node  string
-	Hour  time.Time
-	First time.Time
-	Last  time.Time
+	// Cluster is the cluster whose store the row was read from; set by the
+	// caller reading several (the S3 store), else empty.
+	Cluster string
+	Pod     store.PodRef
+	Node    string
+	Hour    time.Time
+	First   time.Time
+	Last    time.Time
 }
 
 // Reader reads hours from the store: Store, or by default the ConfigMaps of

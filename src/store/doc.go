@@ -160,6 +160,31 @@
 // observation there, so a reader counts it from H+1's start. README ("What
 // --at guarantees") states the resulting promise to the user.
 //
+// # S3
+//
+// The S3 store (package s3store) keeps the same objects, one S3 object each,
+// at
+//
+//	<prefix>/<cluster>/YYYY/MM/DD/HH/<i>
+//
+// (the hour in UTC, i the shard in decimal without leading zeros), so one
+// bucket holds many clusters and a listing of <prefix>/ with delimiter "/"
+// names them. The body is the shard as a Kubernetes ConfigMap in JSON:
+//
+//	{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":…,"labels":{…},
+//	 "annotations":{…}},"data":{…},"binaryData":{…}}
+//
+// with the name, labels, annotations and values above, no namespace or
+// server fields, and one more annotation, pod-ashiato/cluster: <cluster>, so
+// an object read alone says whose it is and `kubectl apply -n NS -f` restores
+// it into the ConfigMap store unchanged. The object's ETag stands for the
+// resourceVersion of "Writing": a shard is created with If-None-Match: * and
+// replaced with If-Match: <ETag>; a 412 or 409 is the Conflict (or
+// AlreadyExists) that makes a writer read and merge. A body that is not such
+// a ConfigMap is read as a damaged value (a Warning; the rest is read). The
+// original tool's objects exist only in the ConfigMap store; a copy into S3
+// (ashiato store copy) re-encodes them.
+//
 // Readers of a range of hours (the history query, retention) let the API
 // server pick the hours: the hour label is ten digits, so a label selector
 // compares it as a number (pod-ashiato/hour<2026112614), which HoursSelector

@@ -1,0 +1,317 @@
+package s3store
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
+)
+
+func TestKeys(t *testing.T) {
+	tests := []struct {
+		prefix, cluster, name, key string
+	}{
+		{"ashiato", "prod", store.NameFor(hour15), "ashiato/prod/2026/03/14/15/0"},
+		{"/a/b/", "prod", store.ShardName(hour15, 12), "a/b/prod/2026/03/14/15/12"},
+		{"", "eu-1.example", store.ShardName(hour15, 3), "eu-1.example/2026/03/14/15/3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			s := &Store{prefix: strings.Trim(tt.prefix, "/"), cluster: tt.cluster}
+			key, err := s.key(tt.name)
+			if err != nil || key != tt.key {
+				t.Fatalf("key(%s) = %q, %v; want %q", tt.name, key, err, tt.key)
+			}
+			name, hour, ok := s.nameOf(key)
+			if !ok || name != tt.name || !hour.Equal(hour15) {
+				t.Fatalf("nameOf(%s) = %q, %s, %v; want %q", key, name, hour, ok, tt.name)
+			}
+		})
+	}
+	s := &Store{prefix: "ashiato", cluster: "prod"}
+	for _, key := range []string{"ashiato/prod/2026/03/14/15/01", "ashiato/prod/2026/03/14/15/x", "ashiato/prod/2026/03/14/15", "ashiato/other/2026/03/14/15/0", "ashiato/prod/2026/03/14/15/0/extra", "ashiato/prod/2026/13/14/15/0", "ashiato/prod/2026/03/14/15/256"} {
+		if name, _, ok := s.nameOf(key); ok {
+			t.Errorf("nameOf(%s) = %s, want not a store key", key, name)
+		}
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{"", "", ""},
+		{"s3.example.com", "https://s3.example.com", ""},
+		{"s3.example.com:8333", "https://s3.example.com:8333", ""},
+		{"http://127.0.0.1:8333/", "http://127.0.0.1:8333", ""},
+		{"https://storage.googleapis.com", "https://storage.googleapis.com", ""},
+		{"ftp://x", "", "scheme"},
+		{"https://", "", "no host"},
+		{"https://h:99999", "", "port"},
+		{"https://h?x=1", "", "only"},
+		{"http://a b", "", "invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseEndpoint(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("ParseEndpoint(%q) = %q, %v; want an error with %q", tt.in, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseEndpoint(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidNames(t *testing.T) {
+	for _, tt := range []struct {
+		check func(string) error
+		in    string
+		ok    bool
+	}{
+		{ValidBucket, "history", true}, {ValidBucket, "my.bucket-1", true}, {ValidBucket, "ab", false},
+		{ValidBucket, "Upper", false}, {ValidBucket, "-x-", false}, {ValidBucket, "a_b", false},
+		{ValidCluster, "prod", true}, {ValidCluster, "eu-1.example", true}, {ValidCluster, "a/b", false},
+		{ValidCluster, "", false}, {ValidCluster, "Prod", false},
+		{ValidPrefix, "", true}, {ValidPrefix, "a/b", true}, {ValidPrefix, "/a/", true}, {ValidPrefix, "a//b", false}, {ValidPrefix, "a/../b", false},
+	} {
+		if err := tt.check(tt.in); (err == nil) != tt.ok {
+			t.Errorf("%q: %v, want ok %v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+// TestConditionalWrites is the resourceVersion contract the sink relies on,
+// with ETags.
+func TestConditionalWrites(t *testing.T) {
+	srv, s := newFake(t, "prod")
+	ctx := t.Context()
+	cm := shard(hour15, 0, "n1")
+
+	created, err := s.Create(ctx, cm)
+	if err != nil || created.ResourceVersion == "" || created.Annotations[AnnotationCluster] != "prod" {
+		t.Fatalf("Create = %+v, %v; want an ETag and the cluster annotation", created, err)
+	}
+	if cm.Annotations != nil {
+		t.Fatalf("Create changed its argument: %v", cm.Annotations)
+	}
+	steps := []struct {
+		name  string
+		write func() (*corev1.ConfigMap, error)
+		check func(error) bool
+	}{
+		{"create again: AlreadyExists", func() (*corev1.ConfigMap, error) { return s.Create(ctx, shard(hour15, 0, "n2")) }, apierrors.IsAlreadyExists},
+		{"update with a stale ETag: Conflict", func() (*corev1.ConfigMap, error) {
+			stale := shard(hour15, 0, "n2")
+			stale.ResourceVersion = `"0123"`
+			return s.Update(ctx, stale)
+		}, apierrors.IsConflict},
+		{"update of a missing object: NotFound", func() (*corev1.ConfigMap, error) {
+			gone := shard(hour15, 1, "n2")
+			gone.ResourceVersion = created.ResourceVersion
+			return s.Update(ctx, gone)
+		}, apierrors.IsNotFound},
+		{"update without an ETag: refused", func() (*corev1.ConfigMap, error) { return s.Update(ctx, shard(hour15, 0, "n2")) }, apierrors.IsBadRequest},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if _, err := st.write(); !st.check(err) {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+	got, err := s.Get(ctx, cm.Name)
+	if err != nil || got.Data["shop_a"] != "n1" || got.ResourceVersion != created.ResourceVersion {
+		t.Fatalf("after the refused writes Get = %+v, %v; want the first write", got, err)
+	}
+	update := got.DeepCopy()
+	update.Data["shop_a"] = "n1,n2"
+	updated, err := s.Update(ctx, update)
+	if err != nil || updated.ResourceVersion == created.ResourceVersion {
+		t.Fatalf("Update with the read ETag = %v, %v", updated, err)
+	}
+	if _, err := s.Update(ctx, update); !apierrors.IsConflict(err) {
+		t.Fatalf("a second update with the old ETag = %v, want Conflict", err)
+	}
+	if keys := srv.Keys(bucket); !slices.Equal(keys, []string{"ashiato/prod/2026/03/14/15/0"}) {
+		t.Fatalf("keys %v", keys)
+	}
+	if err := s.Delete(ctx, storeio.Ref{Name: cm.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, cm.Name); got != nil || err != nil {
+		t.Fatalf("Get after Delete = %v, %v; want nil, nil", got, err)
+	}
+}
+
+// TestBodyIsAConfigMap: the object is the shard as Kubernetes JSON, so
+// kubectl apply restores it.
+func TestBodyIsAConfigMap(t *testing.T) {
+	srv, s := newFake(t, "prod")
+	cm := shard(hour15, 0, "n1")
+	cm.BinaryData = map[string][]byte{"placements.gz": {1, 2, 3}}
+	cm.Namespace, cm.ResourceVersion = "default", "17"
+	if _, err := s.Create(t.Context(), cm); err != nil {
+		t.Fatal(err)
+	}
+	got := string(srv.Object(bucket, "ashiato/prod/2026/03/14/15/0"))
+	want := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"pod-ashiato-2026031415","labels":{"app":"pod-ashiato","type":"pod-node-mapping"},"annotations":{"pod-ashiato/cluster":"prod"}},"data":{"shop_a":"n1"},"binaryData":{"placements.gz":"AQID"}}`
+	if got != want {
+		t.Fatalf("body\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestUnreadableBodyIsAWarning: a body that is not a ConfigMap is read as
+// an object the codec warns about; the hour's other shards still read.
+func TestUnreadableBodyIsAWarning(t *testing.T) {
+	srv, s := newFake(t, "prod")
+	if _, err := s.Create(t.Context(), shard(hour15, 0, "n1")); err != nil {
+		t.Fatal(err)
+	}
+	srv.Put(bucket, "ashiato/prod/2026/03/14/15/1", []byte("not json"))
+	objs, err := s.ListHour(t.Context(), hour15)
+	if err != nil || len(objs) != 2 {
+		t.Fatalf("ListHour = %d objects, %v", len(objs), err)
+	}
+	h, _, warnings := store.Decode(hour15, objs)
+	if len(h.Pod(store.PodRef{Namespace: "shop", Name: "a"})) != 1 || len(warnings) != 1 || !strings.Contains(warnings[0].Key, "unreadable S3 object") {
+		t.Fatalf("decoded %v, warnings %+v; want shop/a and one warning of the unreadable object", h.Pods, warnings)
+	}
+}
+
+func TestListing(t *testing.T) {
+	srv, s := newFake(t, "prod")
+	other := s.ForCluster("staging")
+	ctx := t.Context()
+	var want []string
+	for h := range 4 {
+		hour := hour15.Add(time.Duration(h) * time.Hour)
+		for i := range 12 { // shard 10 and 11 sort before 2 as text
+			if _, err := s.Create(ctx, shard(hour, i, "n1")); err != nil {
+				t.Fatal(err)
+			}
+			if h >= 1 && h <= 2 {
+				want = append(want, store.ShardName(hour, i))
+			}
+		}
+		if _, err := other.Create(ctx, shard(hour, 0, "n9")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Put(bucket, "ashiato/prod/README", []byte("not ours"))
+
+	var got []string
+	err := s.ListHours(ctx, hour15.Add(time.Hour+time.Minute), hour15.Add(2*time.Hour), 0, quick, "listing", func(cm *corev1.ConfigMap) {
+		got = append(got, cm.Name)
+	})
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("ListHours = %v, %v\nwant %v", got, err, want)
+	}
+	var refs []string
+	if err := s.ListRefs(ctx, time.Time{}, hour15, quick, "listing", func(r storeio.Ref) { refs = append(refs, r.Name) }); err != nil || len(refs) != 12 || refs[0] != store.NameFor(hour15) {
+		t.Fatalf("ListRefs to the first hour = %v, %v", refs, err)
+	}
+	hour, err := s.ListHour(ctx, hour15)
+	if err != nil || len(hour) != 12 || hour[0].Name != store.NameFor(hour15) || hour[11].Name != store.ShardName(hour15, 11) {
+		t.Fatalf("ListHour = %d objects, %v", len(hour), err)
+	}
+	clusters, err := s.Clusters(ctx, quick)
+	if err != nil || !slices.Equal(clusters, []string{"prod", "staging"}) {
+		t.Fatalf("Clusters = %v, %v", clusters, err)
+	}
+}
+
+// TestErrorKinds: S3's answers become the kinds retry and the sink know.
+func TestErrorKinds(t *testing.T) {
+	tests := []struct {
+		status    int
+		retryable bool
+		kind      func(error) bool
+	}{
+		{503, true, apierrors.IsTooManyRequests}, // the fake answers 503 SlowDown, as S3 throttles
+		{500, true, apierrors.IsInternalError},
+		{429, true, apierrors.IsTooManyRequests},
+		{403, false, apierrors.IsForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			srv, s := newFake(t, "prod")
+			srv.Fail = failing(tt.status, func(*http.Request) bool { return true })
+			_, err := s.Create(t.Context(), shard(hour15, 0, "n1"))
+			if !tt.kind(err) || retry.Retryable(err) != tt.retryable {
+				t.Fatalf("err %v: retryable %v, want %v and the status's kind", err, retry.Retryable(err), tt.retryable)
+			}
+		})
+	}
+	t.Run("connection refused is retryable", func(t *testing.T) {
+		srv, s := newFake(t, "prod")
+		srv.Close()
+		_, err := s.Get(t.Context(), store.NameFor(hour15))
+		if err == nil || !retry.Retryable(err) || retry.Permanent(err) {
+			t.Fatalf("err %v: want retryable", err)
+		}
+	})
+	t.Run("an untrusted certificate is permanent", func(t *testing.T) {
+		awsEnv(t)
+		tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+		defer tlsSrv.Close()
+		s := storeOn(t, tlsSrv.URL, "", "prod")
+		_, err := s.Get(t.Context(), store.NameFor(hour15))
+		if !retry.Permanent(err) || retry.Retryable(err) {
+			t.Fatalf("err %v: want permanent", err)
+		}
+	})
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		fail int
+		want error
+	}{
+		{"ok", 0, nil},
+		{"forbidden", 403, ErrDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, s := newFake(t, "prod")
+			if tt.fail != 0 {
+				srv.Fail = failing(tt.fail, func(*http.Request) bool { return true })
+			}
+			if err := s.Check(t.Context(), time.Second); !errors.Is(err, tt.want) {
+				t.Fatalf("Check = %v, want %v", err, tt.want)
+			}
+		})
+	}
+	t.Run("no such bucket", func(t *testing.T) {
+		srv, _ := newFake(t, "prod")
+		s, err := New(t.Context(), Options{Endpoint: srv.URL, Bucket: "missing", Cluster: "prod"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Check(t.Context(), time.Second); !errors.Is(err, ErrNoBucket) {
+			t.Fatalf("Check = %v, want ErrNoBucket", err)
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		srv, s := newFake(t, "prod")
+		srv.Close()
+		if err := s.Check(t.Context(), time.Second); !errors.Is(err, ErrUnreachable) {
+			t.Fatalf("Check = %v, want ErrUnreachable", err)
+		}
+	})
+}
