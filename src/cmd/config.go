@@ -97,7 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.BoolVar(&c.printVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: ashiato [flags]\n       ashiato history pod|node ... (where pods ran; see ashiato history --help)\n       ashiato serve --addr ADDR    (a read-only web view of the history; see ashiato serve --help)\n\nRecords where every pod runs: one JSON line per pod on stdout.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: ashiato [flags]\n       ashiato history pod|node ... (where pods ran; see ashiato history --help)\n       ashiato serve --addr ADDR    (a read-only web view of the history; see ashiato serve --help)\n       ashiato store copy ...       (copy the ConfigMap history into S3; see ashiato store copy --help)\n\nRecords where every pod runs: one JSON line per pod on stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 

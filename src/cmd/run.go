@@ -31,6 +31,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "history" {
 		return runHistory(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "store" {
+		return runStoreCopy(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		return runServe(ctx, args[1:], stderr)
 	}

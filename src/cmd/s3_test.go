@@ -213,3 +213,33 @@ func TestHistoryAcrossClusters(t *testing.T) {
 		t.Fatalf("-o svg across clusters: %v, want a usage error naming them", err)
 	}
 }
+
+func TestStoreCopyFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"copy", "--s3-bucket", "hist", "--cluster-name", "prod"}, ""},
+		{[]string{"--s3-bucket", "hist", "copy", "--cm-namespace", "ashiato"}, ""},
+		{[]string{"copy"}, "--store s3 needs --s3-bucket"},
+		{[]string{"copy", "--s3-bucket", "hist", "--store", "configmap"}, "--store must be s3"},
+		{[]string{"move", "--s3-bucket", "hist"}, "unknown store command"},
+		{nil, "missing what to do"},
+		{[]string{"copy", "--s3-bucket", "hist", "--cm-namespace", "Bad_NS"}, "invalid --cm-namespace"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			c, err := parseStoreCopyFlags(tt.args, &bytes.Buffer{})
+			var usage usageError
+			if tt.err != "" {
+				if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want a usage error with %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !c.kube.store.s3() || c.kube.store.bucket != "hist" {
+				t.Fatalf("%+v, %v", c, err)
+			}
+		})
+	}
+}
