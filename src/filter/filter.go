@@ -45,7 +45,7 @@ func (c Chain) String() string {
 func (c Chain) Run(ctx context.Context, in <-chan record.Placement, out chan<- record.Placement) error {
 	defer close(out)
 	for r := range in {
-		if !r.Event.IsNode() && !c.Keep(r) { // the filters select pods; node records pass
+		if r.Event.IsPod() && !c.Keep(r) { // the filters select pods; node records and EventSeen pass
 			continue
 		}
 		select {

@@ -243,17 +243,19 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// Node records and EventSeen are not about one pod: the pod filters pass them.
 func TestChainPassesNodeRecords(t *testing.T) {
 	opts := Options{NamePrefix: "web-", OwnerKinds: []string{"Job"}, Namespaces: manyNamespaces("a")}
-	in := make(chan record.Placement, 2)
-	out := make(chan record.Placement, 2)
+	in := make(chan record.Placement, 3)
+	out := make(chan record.Placement, 3)
 	in <- record.Placement{Node: "node-a", Event: record.EventNodeNotReady}
 	in <- record.Placement{Namespace: "a", Pod: "db-0", Node: "node-a", Event: record.EventSnapshot}
+	in <- record.Placement{Event: record.EventSeen, StoreOnly: true}
 	close(in)
 	if err := opts.Plan().Chain.Run(t.Context(), in, out); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(out); got != 1 || (<-out).Event != record.EventNodeNotReady {
-		t.Errorf("passed %d records, want only the node record", got)
+	if got := len(out); got != 2 || (<-out).Event != record.EventNodeNotReady || (<-out).Event != record.EventSeen {
+		t.Errorf("passed %d records, want only the node record and EventSeen", got)
 	}
 }

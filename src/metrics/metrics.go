@@ -169,7 +169,7 @@ func (m *Metrics) Count(ctx context.Context, in <-chan record.Placement, out cha
 		case r.Event == record.EventMoved:
 			m.reschedules.inc(r.Namespace, CauseMoved)
 		}
-		if !r.Event.IsNode() {
+		if r.Event.IsPod() {
 			m.reschedules.see(r.Namespace)
 		}
 		m.lostNodes.observe(r)

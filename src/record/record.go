@@ -22,6 +22,12 @@ const (
 	EventMoved Event = "moved"
 	// EventDeleted is a pod that left the API server; its last placement is kept.
 	EventDeleted Event = "deleted"
+	// EventSeen is not about one pod: it says that every pod of Namespace
+	// (every namespace when empty) that the source sent and has not reported
+	// gone is still where it was at Timestamp. Only a watch can say so, as it
+	// hears of every pod that leaves; it replaces re-sending each unchanged
+	// pod for the store. It is always StoreOnly and carries nothing else.
+	EventSeen Event = "seen"
 )
 
 // Node lifecycle events. A record with one of these is about a node, not a
@@ -47,6 +53,10 @@ const (
 
 // IsNode reports whether e is a node lifecycle event.
 func (e Event) IsNode() bool { return strings.HasPrefix(string(e), "node_") }
+
+// IsPod reports whether e is about one pod: neither a node event nor
+// EventSeen.
+func (e Event) IsPod() bool { return e != EventSeen && !e.IsNode() }
 
 // Condition is one entry of the pod's status.conditions, in the original tool's form.
 type Condition struct {

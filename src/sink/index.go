@@ -177,6 +177,51 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 	x.setOwner(ref, r)
 }
 
+// seenAll files record.EventSeen: every pod of namespace (every pod when
+// empty) that the sink holds as running where it was last seen is seen there
+// again at t, exactly as if each had been sent again. Placements that ended,
+// that the sink only read from the store (claimed) or whose times are unknown
+// are left as they are: the source did not send them, or said they left.
+func (x *hourIndex) seenAll(namespace string, t time.Time, stale time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	at := x.offset(t)
+	staleBefore := x.offset(t.Add(-stale))
+	for ref, e := range x.pods {
+		if namespace != "" && ref.Namespace != namespace {
+			continue
+		}
+		if e.more == nil {
+			if e.one.flags != 0 || at < e.one.first || e.one.last >= at {
+				continue
+			}
+			if e.one.last < staleBefore {
+				x.gen++ // written with its last seen; running again
+			}
+			e.one.last = at
+			x.pods[ref] = e
+			continue
+		}
+		var list []seen // copied on write: a flush's snapshot may share e.more
+		for i, s := range e.more {
+			if s.flags != 0 || at < s.first || s.last >= at {
+				continue
+			}
+			if list == nil {
+				list = slices.Clone(e.more)
+			}
+			if s.last < staleBefore {
+				x.gen++
+			}
+			list[i].last = at
+		}
+		if list != nil {
+			e.more = list
+			x.pods[ref] = e
+		}
+	}
+}
+
 // setOwner keeps the pod's first valid owner of the hour.
 func (x *hourIndex) setOwner(ref store.PodRef, r record.Placement) {
 	e := x.pods[ref]

@@ -247,12 +247,21 @@ type state struct {
 const keepHours = 2 * time.Hour
 
 // add files the placement under its hour. Pods not yet bound to a node have no
-// placement to keep.
+// placement to keep. An EventSeen renews every running placement it covers.
 func (st *state) add(r record.Placement, stale time.Duration, now time.Time) {
+	hour := store.HourOf(r.Timestamp)
+	if r.Event == record.EventSeen {
+		st.mu.Lock()
+		x := st.hours[hour]
+		st.mu.Unlock()
+		if x != nil { // an hour the sink holds nothing of has nothing to renew
+			x.seenAll(r.Namespace, r.Timestamp, stale)
+		}
+		return
+	}
 	if r.Node == "" {
 		return
 	}
-	hour := store.HourOf(r.Timestamp)
 	st.mu.Lock()
 	x := st.hours[hour]
 	if x == nil {

@@ -26,8 +26,10 @@ const (
 func hourOf(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
 // snapshots marks the source synced once the initial snapshot has been sent,
-// then sends a snapshot of the cache every Interval: printed, or StoreOnly,
-// or not at all (see Snapshots and StoreSeen).
+// then sends a snapshot of the cache every Interval when it is printed, and
+// otherwise (with StoreSeen) one EventSeen record: the cache holds every pod
+// the handler has not reported gone, so one record tells the store what
+// re-sending each of them did, without a record per pod per Interval.
 func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.DoneChecker, h *handler) {
 	select {
 	case <-ctx.Done():
@@ -56,12 +58,14 @@ func (w *Watch) snapshots(ctx context.Context, store cache.Store, synced cache.D
 		n := w.Tracked()
 		switch {
 		case print:
-			n = h.snapshot(store, false)
+			n = h.snapshot(store)
 			printed = hour
 			w.log().WithField("pods", n).Debug("snapshot sent")
 		case w.StoreSeen:
-			n = h.snapshot(store, true)
-			w.log().WithField("pods", n).Debug("snapshot sent to the store only")
+			h.send(func(now time.Time) (record.Placement, bool) {
+				return record.Placement{Namespace: w.Selection.Namespace, Timestamp: now.UTC(), Event: record.EventSeen, StoreOnly: true}, true
+			})
+			w.log().WithField("pods", n).Debug("every pod seen, told to the store")
 		}
 		if w.OnSnapshot != nil {
 			w.OnSnapshot(n)
@@ -77,9 +81,8 @@ func (w *Watch) markSynced() {
 	}
 }
 
-// snapshot sends every pod of the cache, StoreOnly or not, and returns how
-// many it sent.
-func (h *handler) snapshot(store cache.Store, storeOnly bool) int {
+// snapshot sends every pod of the cache and returns how many it sent.
+func (h *handler) snapshot(store cache.Store) int {
 	sent := 0
 	for _, key := range store.ListKeys() {
 		if h.ctx.Err() != nil {
@@ -92,9 +95,7 @@ func (h *handler) snapshot(store cache.Store, storeOnly bool) int {
 				return record.Placement{}, false // deleted since ListKeys
 			}
 			sent++
-			p := c.record(now, record.EventSnapshot)
-			p.StoreOnly = storeOnly
-			return p, true
+			return c.record(now, record.EventSnapshot), true
 		})
 	}
 	return sent

@@ -28,9 +28,11 @@ import (
 // Everything it sends carries record.Event:
 //   - snapshot: every pod of the initial listing, once, and every pod of the
 //     cache again every Interval (read from memory, no API request): printed
-//     every Interval, or once an hour with the rest StoreOnly (Snapshots).
-//     Pods not yet bound to a node are included, as the original tool
-//     printed them all.
+//     every Interval, or once an hour (Snapshots). Pods not yet bound to a
+//     node are included, as the original tool printed them all.
+//   - seen (StoreSeen, between hourly snapshots): one StoreOnly record every
+//     Interval saying that every pod sent and not reported deleted is still
+//     where it was (record.EventSeen).
 //   - scheduled: a pod seen bound to a node (created bound, or bound later).
 //   - moved: the same, when the last pod of that namespace/name was on another
 //     node (a StatefulSet pod recreated elsewhere); PreviousNode is set.
@@ -66,9 +68,9 @@ type Watch struct {
 	// Snapshots is which periodic snapshots are printed;
 	// SnapshotsEveryInterval when empty.
 	Snapshots Snapshots
-	// StoreSeen sends the periodic snapshots that are not printed as
-	// StoreOnly records, for a store that keeps when each pod was last seen
-	// (--store-in-cm); without it they are not sent.
+	// StoreSeen sends, every Interval that has no printed snapshot, one
+	// record.EventSeen for a store that keeps when each pod was last seen
+	// (--store-in-cm); without it nothing is sent then.
 	StoreSeen bool
 	// MoveMemory is how long a deleted pod's node is remembered to detect a
 	// move; DefaultMoveMemory when zero.
