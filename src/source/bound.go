@@ -12,8 +12,8 @@ func (w *Watch) PodsOn(nodes map[string]bool) map[string]int {
 		return counts
 	}
 	for _, obj := range (*store).List() {
-		if c, ok := obj.(*cachedPod); ok && c.node != "" && nodes[c.node] {
-			counts[c.node]++
+		if c, ok := obj.(*cachedPod); ok && c.node() != "" && nodes[c.node()] {
+			counts[c.node()]++
 		}
 	}
 	return counts

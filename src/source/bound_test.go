@@ -5,6 +5,8 @@ import (
 	"maps"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
@@ -51,8 +53,11 @@ func TestWatchPodsOn(t *testing.T) {
 // 150,000 pods on 5,000 nodes (docs/monitoring.md has the figure).
 func BenchmarkPodsOn(b *testing.B) {
 	store := cache.NewStore(cache.MetaNamespaceKeyFunc)
+	tr := newTrimmer()
 	for i := range 150_000 {
-		_ = store.Add(&cachedPod{namespace: "ns", name: fmt.Sprintf("p-%d", i), node: fmt.Sprintf("node-%d", i%5_000)})
+		c, _ := tr.transform(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: fmt.Sprintf("p-%d", i)},
+			Spec: corev1.PodSpec{NodeName: fmt.Sprintf("node-%d", i%5_000)}})
+		_ = store.Add(c)
 	}
 	w := &Watch{}
 	w.podCache.Store(&store)

@@ -1,12 +1,10 @@
 package source
 
 import (
-	"slices"
+	"encoding/binary"
 	"strings"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,33 +16,48 @@ import (
 // cachedPod is what Watch's informer cache holds for one pod: what FromPod
 // reads of it, and its resourceVersion. Nothing else of the pod is kept.
 //
-// It is not a trimmed *corev1.Pod because the corev1.Pod struct is large
-// however many of its fields are empty, and so is each PodCondition; nor a
-// record.Placement, whose own fields and time.Time values cost more than this
-// layout, which keeps times as int64 (docs/benchmarks.md has the bytes per
-// pod of each).
+// It is laid out for the bytes it costs, since a large cluster keeps one per
+// pod for as long as the process runs (docs/benchmarks.md has the bytes per
+// pod of this and of the layouts before it):
+//   - the pod's own strings and times share one allocation, data, instead of
+//     one allocation each (the allocator rounds every one up);
+//   - what many pods share (node and host IP, owner, phase with the
+//     conditions' types and statuses) is one interned value that each pod
+//     points to, instead of a string header per field;
+//   - the cache's key, namespace/name, is the start of data, so the cache
+//     builds no key string of its own (see GetName).
 //
 // When FromPod reads a new field, add it here: TestTrimmer checks that a pod
 // comes out of the cache exactly as FromPod makes it.
 //
 // It implements runtime.Object and metav1.Object only so that client-go's cache
-// can key it (namespace/name) and copy it. Metadata it does not keep reads as
-// empty and ignores writes, as apimachinery's meta accessors do for objects
-// that lack a field.
+// can key it and copy it. Metadata it does not keep reads as empty and ignores
+// writes, as apimachinery's meta accessors do for objects that lack a field.
 type cachedPod struct {
 	unkeptMeta // zero size, first so that it adds no padding
 
-	namespace, name, uid, resourceVersion string
-	node, podIP, hostIP, phase            string
-	ownerKind, ownerName                  string
-	startTime                             unixNano
-	conditions                            []cachedCondition
+	// data is namespace/name, uid, resourceVersion and pod IP end to end
+	// (they end at ends[0..3]), then the start time and each condition's
+	// last transition time, 8 bytes each (unixNano, little endian).
+	data  string
+	ends  [4]uint16
+	place *podPlace // nil: not bound to a node
+	owner *podOwner // nil: no owner
+	state *podState // never nil once trimmed
 }
 
-type cachedCondition struct {
-	typ, status    string
-	lastTransition unixNano
+// podPlace, podOwner and podState are shared by every pod with the same
+// values (trimmer interns them); they are never changed once made.
+type podPlace struct{ node, hostIP string }
+
+type podOwner struct{ kind, name string }
+
+type podState struct {
+	phase      string
+	conditions []conditionKind // the times are the pod's own, in data
 }
+
+type conditionKind struct{ typ, status string }
 
 // unixNano is a time in 8 bytes instead of time.Time's 24; the zero time is 0.
 // Kubernetes timestamps lie well within its range (years 1678 to 2262).
@@ -65,44 +78,119 @@ func (n unixNano) time() time.Time {
 	return time.Unix(0, int64(n)).UTC()
 }
 
-func (c *cachedPod) key() string { return c.namespace + "/" + c.name }
+func (c *cachedPod) key() string             { return c.data[:c.ends[0]] }
+func (c *cachedPod) namespace() string       { k := c.key(); return k[:strings.IndexByte(k, '/')] }
+func (c *cachedPod) name() string            { k := c.key(); return k[strings.IndexByte(k, '/')+1:] }
+func (c *cachedPod) uid() string             { return c.data[c.ends[0]:c.ends[1]] }
+func (c *cachedPod) resourceVersion() string { return c.data[c.ends[1]:c.ends[2]] }
+func (c *cachedPod) podIP() string           { return c.data[c.ends[2]:c.ends[3]] }
+
+func (c *cachedPod) node() string {
+	if c.place == nil {
+		return ""
+	}
+	return c.place.node
+}
+
+func (c *cachedPod) hostIP() string {
+	if c.place == nil {
+		return ""
+	}
+	return c.place.hostIP
+}
+
+func (c *cachedPod) phase() string { return c.state.phase }
+
+// time is the i-th time of data: 0 the start time, 1+k condition k's.
+func (c *cachedPod) time(i int) time.Time {
+	at := int(c.ends[3]) + 8*i
+	return unixNano(binary.LittleEndian.Uint64([]byte(c.data[at : at+8]))).time()
+}
 
 // record is the placement to send; it shares nothing mutable with the cache.
 func (c *cachedPod) record(seen time.Time, event record.Event) record.Placement {
 	p := record.Placement{
-		Namespace: c.namespace, Pod: c.name, UID: c.uid,
-		Node: c.node, PodIP: c.podIP, HostIP: c.hostIP, Phase: c.phase,
-		OwnerKind: c.ownerKind, OwnerName: c.ownerName,
-		StartTime: c.startTime.time(),
+		Namespace: c.namespace(), Pod: c.name(), UID: c.uid(),
+		Node: c.node(), PodIP: c.podIP(), HostIP: c.hostIP(), Phase: c.phase(),
+		StartTime: c.time(0),
 		Timestamp: seen.UTC(), Event: event,
 	}
-	if len(c.conditions) > 0 {
-		p.Conditions = make([]record.Condition, len(c.conditions))
-		for i, cond := range c.conditions {
-			p.Conditions[i] = record.Condition{Type: cond.typ, Status: cond.status, LastTransitionTime: cond.lastTransition.time()}
+	if c.owner != nil {
+		p.OwnerKind, p.OwnerName = c.owner.kind, c.owner.name
+	}
+	if conds := c.state.conditions; len(conds) > 0 {
+		p.Conditions = make([]record.Condition, len(conds))
+		for i, k := range conds {
+			p.Conditions[i] = record.Condition{Type: k.typ, Status: k.status, LastTransitionTime: c.time(1 + i)}
 		}
 	}
 	return p
 }
 
+// packPod lays out a cachedPod's data. ok is false when the strings are too
+// long for ends, which the API server's validation of names and its own
+// uids and resourceVersions never allows.
+func packPod(key, uid, resourceVersion, podIP string, times []unixNano) (data string, ends [4]uint16, ok bool) {
+	n := len(key) + len(uid) + len(resourceVersion) + len(podIP)
+	if n > 1<<16-1 {
+		return "", ends, false
+	}
+	b := make([]byte, 0, n+8*len(times))
+	for i, s := range []string{key, uid, resourceVersion, podIP} {
+		b = append(b, s...)
+		ends[i] = uint16(len(b))
+	}
+	for _, t := range times {
+		b = binary.LittleEndian.AppendUint64(b, uint64(t))
+	}
+	return string(b), ends, true
+}
+
+// repack replaces one of the strings of data, for the setters.
+func (c *cachedPod) repack(key, uid, resourceVersion, podIP string) {
+	times := make([]unixNano, 1+len(c.state.conditions))
+	for i := range times {
+		times[i] = toUnixNano(c.time(i))
+	}
+	if data, ends, ok := packPod(key, uid, resourceVersion, podIP, times); ok {
+		c.data, c.ends = data, ends
+	}
+}
+
 // GetObjectKind implements runtime.Object. The cache never needs the kind.
 func (c *cachedPod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
 
-// DeepCopyObject implements runtime.Object.
+// DeepCopyObject implements runtime.Object. Nothing a cachedPod holds is ever
+// changed in place, so the copy shares it.
 func (c *cachedPod) DeepCopyObject() runtime.Object {
 	cp := *c
-	cp.conditions = slices.Clone(c.conditions)
 	return &cp
 }
 
-func (c *cachedPod) GetNamespace() string              { return c.namespace }
-func (c *cachedPod) SetNamespace(namespace string)     { c.namespace = namespace }
-func (c *cachedPod) GetName() string                   { return c.name }
-func (c *cachedPod) SetName(name string)               { c.name = name }
-func (c *cachedPod) GetUID() types.UID                 { return types.UID(c.uid) }
-func (c *cachedPod) SetUID(uid types.UID)              { c.uid = string(uid) }
-func (c *cachedPod) GetResourceVersion() string        { return c.resourceVersion }
-func (c *cachedPod) SetResourceVersion(version string) { c.resourceVersion = version }
+// GetNamespace and GetName present the pod to client-go's cache as an object
+// without a namespace whose name is namespace/name. The cache's key function
+// (cache.MetaNamespaceKeyFunc) then returns the same key as for the pod, but
+// as the name itself, a part of data, instead of a new string joined for every
+// pod. Nothing in the informer reads the namespace for anything else (no
+// namespace index is set); our code reads namespace() and name().
+func (c *cachedPod) GetNamespace() string { return "" }
+func (c *cachedPod) GetName() string      { return c.key() }
+
+// SetNamespace and SetName change the pod's namespace and name.
+func (c *cachedPod) SetNamespace(namespace string) {
+	c.repack(namespace+"/"+c.name(), c.uid(), c.resourceVersion(), c.podIP())
+}
+func (c *cachedPod) SetName(name string) {
+	c.repack(c.namespace()+"/"+name, c.uid(), c.resourceVersion(), c.podIP())
+}
+func (c *cachedPod) GetUID() types.UID { return types.UID(c.uid()) }
+func (c *cachedPod) SetUID(uid types.UID) {
+	c.repack(c.key(), string(uid), c.resourceVersion(), c.podIP())
+}
+func (c *cachedPod) GetResourceVersion() string { return c.resourceVersion() }
+func (c *cachedPod) SetResourceVersion(version string) {
+	c.repack(c.key(), c.uid(), version, c.podIP())
+}
 
 var (
 	_ runtime.Object = (*cachedPod)(nil)
@@ -134,68 +222,3 @@ func (unkeptMeta) GetOwnerReferences() []metav1.OwnerReference   { return nil }
 func (unkeptMeta) SetOwnerReferences([]metav1.OwnerReference)    {}
 func (unkeptMeta) GetManagedFields() []metav1.ManagedFieldsEntry { return nil }
 func (unkeptMeta) SetManagedFields([]metav1.ManagedFieldsEntry)  {}
-
-// maxInterned bounds the trimmer's table of shared strings. Node names come and
-// go with autoscaling and owner names with every rollout; when the table is
-// full it starts over, which costs sharing, never correctness.
-const maxInterned = 1 << 16
-
-// trimmer is the informer's transform: it turns each *corev1.Pod into a
-// cachedPod before the pod enters the cache, so the full pod (spec, labels,
-// annotations, managedFields, container statuses) is garbage as soon as it is
-// decoded.
-//
-// It also interns the strings that many pods share (namespace, node, host IP,
-// phase, owner, condition types and statuses): the decoder allocates every
-// string of every pod anew, and one copy per distinct value saves about 200
-// bytes a pod.
-type trimmer struct {
-	mu      sync.Mutex
-	strings map[string]string
-}
-
-func newTrimmer() *trimmer { return &trimmer{strings: make(map[string]string)} }
-
-// transform implements cache.TransformFunc. Anything but a *corev1.Pod passes
-// unchanged: with the streaming initial list client-go transforms each object
-// twice (into its temporary store, then again into the cache), so the second
-// call sees a cachedPod.
-func (t *trimmer) transform(obj any) (any, error) {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
-	}
-	p := FromPod(pod, time.Time{}, "") // the owner and conditions as the records have them
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	c := &cachedPod{
-		namespace: t.intern(p.Namespace), name: p.Pod, uid: p.UID, resourceVersion: pod.ResourceVersion,
-		node: t.intern(p.Node), podIP: p.PodIP, hostIP: t.intern(p.HostIP), phase: t.intern(p.Phase),
-		ownerKind: t.intern(p.OwnerKind), ownerName: t.intern(p.OwnerName),
-		startTime: toUnixNano(p.StartTime),
-	}
-	if len(p.Conditions) > 0 {
-		c.conditions = make([]cachedCondition, len(p.Conditions))
-		for i, cond := range p.Conditions {
-			c.conditions[i] = cachedCondition{typ: t.intern(cond.Type), status: t.intern(cond.Status), lastTransition: toUnixNano(cond.LastTransitionTime)}
-		}
-	}
-	return c, nil
-}
-
-// intern returns the table's copy of s. Callers hold t.mu.
-func (t *trimmer) intern(s string) string {
-	if s == "" {
-		return s
-	}
-	if shared, ok := t.strings[s]; ok {
-		return shared
-	}
-	if len(t.strings) >= maxInterned {
-		clear(t.strings)
-	}
-	s = strings.Clone(s) // the table's copy depends on no decoded buffer
-	t.strings[s] = s
-	return s
-}

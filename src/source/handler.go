@@ -38,7 +38,7 @@ func (h *handler) onAdd(obj any, isInInitialList bool) {
 		h.send(func(now time.Time) (record.Placement, bool) { return c.record(now, record.EventSnapshot), true })
 		return
 	}
-	if c.node != "" {
+	if c.node() != "" {
 		h.bound(c)
 	}
 }
@@ -50,17 +50,17 @@ func (h *handler) onUpdate(oldObj, newObj any) {
 		return
 	}
 	switch {
-	case old.uid != c.uid:
+	case old.uid() != c.uid():
 		// Only a new state after a broken watch does this: the pod was deleted
 		// and another was created under its name while nobody was watching.
 		h.gone(old)
-		if c.node != "" {
+		if c.node() != "" {
 			h.bound(c)
 		}
-	case c.node == "":
-	case old.node == "":
+	case c.node() == "":
+	case old.node() == "":
 		h.bound(c)
-	case old.node != c.node || old.podIP != c.podIP || old.hostIP != c.hostIP || old.phase != c.phase:
+	case old.node() != c.node() || old.podIP() != c.podIP() || old.hostIP() != c.hostIP() || old.phase() != c.phase():
 		h.send(func(now time.Time) (record.Placement, bool) { return c.record(now, record.EventUpdated), true })
 	}
 	// Anything else (labels, conditions, an unchanged pod in a new listing) is
@@ -85,7 +85,7 @@ func (h *handler) onDelete(obj any) {
 func (h *handler) bound(c *cachedPod) {
 	h.send(func(now time.Time) (record.Placement, bool) {
 		p := c.record(now, record.EventScheduled)
-		if prev, ok := h.moves.take(c.key(), now); ok && prev != c.node {
+		if prev, ok := h.moves.take(c.key(), now); ok && prev != c.node() {
 			p.Event, p.PreviousNode = record.EventMoved, prev
 		}
 		return p, true
@@ -95,11 +95,11 @@ func (h *handler) bound(c *cachedPod) {
 // gone sends a deleted pod's last placement and remembers its node. A pod that
 // never had a node is not sent, and leaves an earlier pod's node remembered.
 func (h *handler) gone(c *cachedPod) {
-	if c.node == "" {
+	if c.node() == "" {
 		return
 	}
 	h.send(func(now time.Time) (record.Placement, bool) {
-		h.moves.remember(c.key(), c.node, now)
+		h.moves.remember(c.key(), c.node(), now)
 		return c.record(now, record.EventDeleted), true
 	})
 }

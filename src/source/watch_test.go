@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -844,16 +843,16 @@ func TestCachedPod(t *testing.T) {
 	if c.GetResourceVersion() != "42" || c.GetUID() != "u1" {
 		t.Errorf("resourceVersion %q, uid %q; want 42, u1", c.GetResourceVersion(), c.GetUID())
 	}
-	if c.ownerKind != "StatefulSet" || c.ownerName != "web" {
-		t.Errorf("owner %s/%s, want the controller StatefulSet/web", c.ownerKind, c.ownerName)
+	if c.owner == nil || c.owner.kind != "StatefulSet" || c.owner.name != "web" {
+		t.Errorf("owner %+v, want the controller StatefulSet/web", c.owner)
 	}
 	// Of the rest of the pod (labels, annotations, managed fields, other owners,
 	// containers, container statuses) the cache keeps nothing at all.
 	if c.GetLabels() != nil || c.GetAnnotations() != nil || c.GetManagedFields() != nil || c.GetOwnerReferences() != nil || c.GetFinalizers() != nil {
 		t.Error("metadata beyond namespace, name, uid and resourceVersion kept")
 	}
-	if size := unsafe.Sizeof(cachedPod{}); size > 192 {
-		t.Errorf("cachedPod is %d bytes, want at most 192", size)
+	if size := unsafe.Sizeof(cachedPod{}); size > 48 {
+		t.Errorf("cachedPod is %d bytes, want at most 48", size)
 	}
 
 	if again, _ := tr.transform(c); again != any(c) {
@@ -864,63 +863,33 @@ func TestCachedPod(t *testing.T) {
 		t.Error("a tombstone did not pass unchanged")
 	}
 
+	// What pods share is one value, not a copy each.
 	other, _ := tr.transform(placedPod("shop", "web-1", "u2", "n1", "10.0.0.2"))
 	o := other.(*cachedPod)
-	for _, s := range [][2]string{{c.node, o.node}, {c.phase, o.phase}, {c.conditions[0].typ, o.conditions[0].typ}, {c.namespace, o.namespace}, {c.ownerName, o.ownerName}} {
-		if unsafe.StringData(s[0]) != unsafe.StringData(s[1]) {
-			t.Errorf("%q is not shared between pods", s[0])
-		}
+	if c.place != o.place || c.owner != o.owner || c.state != o.state {
+		t.Errorf("node, owner or status not shared between pods on one node of one owner: %p/%p %p/%p %p/%p",
+			c.place, o.place, c.owner, o.owner, c.state, o.state)
+	}
+	elsewhere, _ := tr.transform(placedPod("shop", "web-2", "u3", "n2", "10.0.0.3"))
+	if e := elsewhere.(*cachedPod); e.place == c.place || e.node() != "n2" {
+		t.Errorf("a pod on n2 shares n1's place (%q)", e.node())
 	}
 
+	// The setters client-go's interface has change what they say and
+	// nothing else.
 	cp := c.DeepCopyObject().(*cachedPod)
-	cp.conditions[0].status = "False"
+	cp.SetResourceVersion("43")
+	cp.SetUID("u9")
+	cp.SetName("web-9")
+	cp.SetNamespace("cart")
+	if cp.key() != "cart/web-9" || cp.uid() != "u9" || cp.resourceVersion() != "43" || cp.podIP() != "10.0.0.1" ||
+		!cp.time(1).Equal(c.time(1)) || c.key() != "shop/web-0" || c.resourceVersion() != "42" {
+		t.Errorf("after the setters the copy is %s %s %s %s, the original %s %s", cp.key(), cp.uid(), cp.resourceVersion(), cp.podIP(), c.key(), c.resourceVersion())
+	}
 	rec := c.record(time.Now(), record.EventSnapshot)
 	rec.Conditions[0].Status = "Unknown"
-	if c.conditions[0].status != "True" {
-		t.Error("a copy or a record shares conditions with the cache")
-	}
-}
-
-// TestCachedPodBytes estimates the heap one cached pod costs: 10,000 trimmed
-// pods in a client-go store, as the informer keeps them.
-func TestCachedPodBytes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures the heap")
-	}
-	const n = 10_000
-	// Realistic shapes: 20 namespaces, 300 ReplicaSets, 100 nodes, four conditions.
-	full := func(i int) *corev1.Pod {
-		p := placedPod(fmt.Sprintf("ns-%d", i%20), fmt.Sprintf("web-%d-5f7c9d8b6-%05d", i%300, i), fmt.Sprintf("6f1c2a3e-4b5d-4e6f-8a9b-%012d", i),
-			fmt.Sprintf("node-%d", i%100), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
-		p.Status.Conditions = append(p.Status.Conditions,
-			corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
-			corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue},
-			corev1.PodCondition{Type: corev1.ContainersReady, Status: corev1.ConditionTrue})
-		p.OwnerReferences[1] = metav1.OwnerReference{Kind: "ReplicaSet", Name: fmt.Sprintf("web-%d-5f7c9d8b6", i%300), Controller: p.OwnerReferences[1].Controller}
-		return p
-	}
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
-	tr := newTrimmer()
-	store := cache.NewStore(cache.DeletionHandlingMetaNamespaceKeyFunc)
-	before := heap()
-	for i := range n {
-		// The full pod is garbage once trimmed, as in the informer.
-		c, _ := tr.transform(full(i))
-		if err := store.Add(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	after := heap()
-	runtime.KeepAlive(store)
-	per := (int64(after) - int64(before)) / n
-	t.Logf("about %d bytes of heap per cached pod", per)
-	if per > 1024 {
-		t.Errorf("%d bytes per cached pod, want at most 1 KiB", per)
+	if c.state.conditions[0].status != "True" {
+		t.Error("a record shares conditions with the cache")
 	}
 }
 
