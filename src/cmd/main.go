@@ -23,6 +23,7 @@ const (
 )
 
 func main() {
+	setGCDefaults(os.Getenv)
 	ctx := signalContext()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "ashiato: %v\n", err)
