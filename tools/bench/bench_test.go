@@ -366,7 +366,10 @@ func soakSamples() *soakResult {
 	r.Samples = append(r.Samples, soakSample{T: 10, RSSMiB: 30, HWMMiB: 30}, sync)
 	end := sync
 	end.T, end.RSSMiB, end.CMWrites, end.CMBytes, end.Requests = 60+3600, 140, 4+8, (1<<20)+8*(1<<19), 6
-	r.Samples = append(r.Samples, end)
+	mid1, mid2 := sync, sync
+	mid1.T, mid1.RSSMiB, mid1.Load1 = 1000, 150, 9
+	mid2.T, mid2.RSSMiB, mid2.Load1 = 2000, 130, 3
+	r.Samples = append(r.Samples, mid1, mid2, end)
 	r.Rollover, r.SteadyFrom = sync, sync.T
 	r.derive()
 	return r
@@ -402,7 +405,10 @@ func TestSoakFigures(t *testing.T) {
 	if got := r.perHour(r.LinesPerHour, 150000, 150000); got != 150000 {
 		t.Errorf("lines an hour with the turn inside = %v, want 150000", got)
 	}
-	if !strings.Contains(soakTable(r), "| RSS at the end (MiB), bytes a pod | 140.0, 979 |") {
+	if r.SteadyRSSMedianMiB != 140 || r.SteadyRSSMaxMiB != 150 || r.Load1Max != 9 {
+		t.Errorf("steady RSS median %v, max %v (want 140, 150; the sync's 200 is not steady); load max %v, want 9", r.SteadyRSSMedianMiB, r.SteadyRSSMaxMiB, r.Load1Max)
+	}
+	if tb := soakTable(r); !strings.Contains(tb, "| RSS at the end (MiB), bytes a pod | 140.0, 979 |") || !strings.Contains(tb, "| steady RSS: median, max (MiB); bytes a pod | 140.0, 150.0; 979, 1049 |") {
 		t.Errorf("table:\n%s", soakTable(r))
 	}
 	var buf bytes.Buffer

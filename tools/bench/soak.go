@@ -38,6 +38,12 @@ type soakSample struct {
 	CMReads  float64 `json:"cm_reads"`     // LIST and GET of configmaps at the API server
 	CMWrites float64 `json:"cm_writes"`    // ashiato_configmap_writes_total
 	CMBytes  float64 `json:"cm_bytes_written"`
+	// ashiato's Go heap, from its own /metrics: the spans in use (live data
+	// and garbage not yet collected) and the next collection's target.
+	HeapInuseMiB float64 `json:"heap_inuse_mib"`
+	NextGCMiB    float64 `json:"next_gc_mib"`
+	// The machine's 1-minute load average: the soak shares the cores.
+	Load1 float64 `json:"load1"`
 }
 
 // soakResult is one soak: the samples, and the figures derived from them.
@@ -68,6 +74,12 @@ type soakResult struct {
 	// At the end.
 	SteadyRSSMiB float64 `json:"steady_rss_mib"`
 	PeakRSSMiB   float64 `json:"peak_rss_mib"` // VmHWM
+	// Over the steady window's samples.
+	SteadyRSSMedianMiB float64 `json:"steady_rss_median_mib"`
+	SteadyRSSMaxMiB    float64 `json:"steady_rss_max_mib"`
+	HeapInuseMedianMiB float64 `json:"steady_heap_inuse_median_mib"`
+	Load1Median        float64 `json:"load1_median"`
+	Load1Max           float64 `json:"load1_max"`
 	// The hour ashiato stored, read back at the end.
 	Shards      int `json:"stored_shards"`
 	StoredBytes int `json:"stored_bytes"`
@@ -187,7 +199,10 @@ func (b *bench) soak(ctx context.Context, args []string, res *soakResult) (err e
 		}
 		x.CMWrites = sum(own, "ashiato_configmap_writes_total", nil)
 		x.CMBytes = sum(own, "ashiato_configmap_written_bytes_total", nil)
-		return x, nil
+		x.HeapInuseMiB = sum(own, "go_memstats_heap_inuse_bytes", nil) / mib
+		x.NextGCMiB = sum(own, "go_memstats_next_gc_bytes", nil) / mib
+		x.Load1, err = loadAverage()
+		return x, err
 	}
 
 	// Sync: /readyz answers, the initial snapshot is printed, and the first
@@ -292,6 +307,19 @@ func valueBytes(cm *corev1.ConfigMap) int {
 	return n
 }
 
+// loadAverage is the machine's 1-minute load average.
+func loadAverage() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, err
+	}
+	var load float64
+	if _, err := fmt.Sscan(string(b), &load); err != nil {
+		return 0, fmt.Errorf("/proc/loadavg: %w", err)
+	}
+	return load, nil
+}
+
 // derive computes the per-hour figures of the steady window.
 func (r *soakResult) derive() {
 	if len(r.Samples) == 0 {
@@ -299,6 +327,15 @@ func (r *soakResult) derive() {
 	}
 	last := r.Samples[len(r.Samples)-1]
 	r.SteadyRSSMiB, r.PeakRSSMiB = last.RSSMiB, last.HWMMiB
+	var rss, heap, load []float64
+	for _, x := range r.Samples {
+		load = append(load, x.Load1)
+		if x.T > r.SteadyFrom { // after the sample that ends the first flush
+			rss, heap = append(rss, x.RSSMiB), append(heap, x.HeapInuseMiB)
+		}
+	}
+	r.SteadyRSSMedianMiB, r.HeapInuseMedianMiB, r.Load1Median = newStat(rss).Median, newStat(heap).Median, newStat(load).Median
+	r.SteadyRSSMaxMiB, r.Load1Max = newStat(rss).Max, newStat(load).Max
 	hours := (last.T - r.SteadyFrom) / 3600
 	if hours <= 0 {
 		return

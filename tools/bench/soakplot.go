@@ -45,6 +45,7 @@ func renderSoakPlot(r *soakResult) *image.RGBA {
 	mem := []plotSeries{
 		soakSeries(r, "RSS (MiB)", colAshiato, false, func(x soakSample) float64 { return x.RSSMiB }),
 		soakSeries(r, "VmHWM (MiB)", colHWM, true, func(x soakSample) float64 { return x.HWMMiB }),
+		soakSeries(r, "Go heap in use (MiB)", colFloor, true, func(x soakSample) float64 { return x.HeapInuseMiB }),
 	}
 	reqs := []plotSeries{
 		soakSeries(r, "API requests", colFloor, false, func(x soakSample) float64 { return x.Requests }),
