@@ -35,19 +35,33 @@ type seen struct {
 	flags uint8
 }
 
-// podEntry is a pod's placements within the hour: nearly every pod has one,
-// which lives inline; more is copied on write, so a snapshot can share it.
+// podEntry is a pod of the hour: its placement, and its owner. Nearly every
+// pod has one placement in an hour; the few with more (moved, or recreated
+// elsewhere) have all of them, one first, in hourIndex.more, so that the
+// entry of every other pod carries no slice.
 type podEntry struct {
 	one   seen
 	owner uint32 // index+1 into hourIndex.owners, 0 for none
-	more  []seen
 }
 
-func (e *podEntry) all() []seen {
-	if e.more != nil {
-		return e.more
+// placements is the pod's list of placements. The list is shared (with a
+// flush's snapshot): change a copy, and set it.
+func placements(more map[store.PodRef][]seen, ref store.PodRef, e podEntry) []seen {
+	if list, ok := more[ref]; ok {
+		return list
 	}
 	return []seen{e.one}
+}
+
+// set makes list the pod's placements. Callers hold x.mu.
+func (x *hourIndex) set(ref store.PodRef, e podEntry, list []seen) {
+	e.one = list[0]
+	if len(list) > 1 {
+		x.more[ref] = list
+	} else {
+		delete(x.more, ref)
+	}
+	x.pods[ref] = e
 }
 
 // hourIndex is everything the sink knows of one hour: what it observed and
@@ -60,6 +74,7 @@ type hourIndex struct {
 	mu      sync.Mutex
 	start   time.Time
 	pods    map[store.PodRef]podEntry
+	more    map[store.PodRef][]seen // the pods with more than one placement: all of them
 	nodes   []string
 	nodeIDs map[string]uint32
 	owners  []store.Owner
@@ -76,7 +91,7 @@ type hourIndex struct {
 
 func newHourIndex(start time.Time, fresh bool) *hourIndex {
 	return &hourIndex{
-		start: start, pods: map[store.PodRef]podEntry{}, nodeIDs: map[string]uint32{},
+		start: start, pods: map[store.PodRef]podEntry{}, more: map[store.PodRef][]seen{}, nodeIDs: map[string]uint32{},
 		ownerID: map[store.Owner]uint32{}, events: store.NewHour(start), loaded: fresh,
 		objects: map[string]objectMeta{},
 	}
@@ -113,7 +128,8 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 	staleBefore := x.offset(r.Timestamp.Add(-stale))
 	id := x.node(r.Node)
 	e, ok := x.pods[ref]
-	if ok && e.more == nil && e.one.node == id && e.one.flags == 0 && r.Event != record.EventDeleted && at >= e.one.first {
+	_, multi := x.more[ref]
+	if ok && !multi && e.one.node == id && e.one.flags == 0 && r.Event != record.EventDeleted && at >= e.one.first {
 		// The steady state: a running pod seen again where it was.
 		if e.one.last < staleBefore {
 			x.gen++ // written with its last seen; running again
@@ -125,7 +141,7 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 	}
 	var list []seen
 	if ok {
-		list = slices.Clone(e.all())
+		list = slices.Clone(placements(x.more, ref, e))
 	}
 	changed := false
 	found := false
@@ -166,11 +182,7 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 		list = append(list, s)
 		changed = true
 	}
-	e.one, e.more = list[0], nil
-	if len(list) > 1 {
-		e.more = list
-	}
-	x.pods[ref] = e
+	x.set(ref, e, list)
 	if changed {
 		x.gen++
 	}
@@ -191,7 +203,8 @@ func (x *hourIndex) seenAll(namespace string, t time.Time, stale time.Duration) 
 		if namespace != "" && ref.Namespace != namespace {
 			continue
 		}
-		if e.more == nil {
+		shared, multi := x.more[ref]
+		if !multi {
 			if e.one.flags != 0 || at < e.one.first || e.one.last >= at {
 				continue
 			}
@@ -202,13 +215,13 @@ func (x *hourIndex) seenAll(namespace string, t time.Time, stale time.Duration) 
 			x.pods[ref] = e
 			continue
 		}
-		var list []seen // copied on write: a flush's snapshot may share e.more
-		for i, s := range e.more {
+		var list []seen // copied on write: a flush's snapshot may share it
+		for i, s := range shared {
 			if s.flags != 0 || at < s.first || s.last >= at {
 				continue
 			}
 			if list == nil {
-				list = slices.Clone(e.more)
+				list = slices.Clone(shared)
 			}
 			if s.last < staleBefore {
 				x.gen++
@@ -216,8 +229,7 @@ func (x *hourIndex) seenAll(namespace string, t time.Time, stale time.Duration) 
 			list[i].last = at
 		}
 		if list != nil {
-			e.more = list
-			x.pods[ref] = e
+			x.set(ref, e, list)
 		}
 	}
 }
@@ -263,7 +275,7 @@ func (x *hourIndex) merge(h *store.Hour) {
 		e, ok := x.pods[ref]
 		var list []seen
 		if ok {
-			list = slices.Clone(e.all())
+			list = slices.Clone(placements(x.more, ref, e))
 		}
 		for _, st := range stored {
 			id := x.node(st.Node)
@@ -296,16 +308,12 @@ func (x *hourIndex) merge(h *store.Hour) {
 		if len(list) == 0 {
 			continue
 		}
-		e.one, e.more = list[0], nil
-		if len(list) > 1 {
-			e.more = list
-		}
 		if e.owner == 0 {
 			if o, ok := h.Owner(ref); ok {
 				e.owner = x.ownerOf(o)
 			}
 		}
-		x.pods[ref] = e
+		x.set(ref, e, list)
 	}
 	x.events.Merge(&store.Hour{Start: x.start, Nodes: h.Nodes})
 	x.gen++
@@ -316,6 +324,7 @@ func (x *hourIndex) merge(h *store.Hour) {
 type snapshot struct {
 	start  time.Time
 	pods   map[store.PodRef]podEntry
+	more   map[store.PodRef][]seen
 	nodes  []string
 	owners []store.Owner
 	events []store.NodeEvent
@@ -332,14 +341,14 @@ func (x *hourIndex) changed(ref time.Time, stale time.Duration, final bool) bool
 	if x.gen != x.flushedGen || !x.loaded {
 		return true
 	}
-	return countOpen(x.pods, x.offset(ref.Add(-stale)), final) != x.openCount
+	return countOpen(x.pods, x.more, x.offset(ref.Add(-stale)), final) != x.openCount
 }
 
 func (x *hourIndex) snapshot() *snapshot {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return &snapshot{
-		start: x.start, pods: maps.Clone(x.pods), nodes: x.nodes[:len(x.nodes):len(x.nodes)],
+		start: x.start, pods: maps.Clone(x.pods), more: maps.Clone(x.more), nodes: x.nodes[:len(x.nodes):len(x.nodes)],
 		owners: x.owners[:len(x.owners):len(x.owners)], events: slices.Clone(x.events.Nodes), gen: x.gen,
 	}
 }
@@ -359,9 +368,16 @@ func open(s seen, since uint16, final bool) bool {
 	}
 }
 
-func countOpen(pods map[store.PodRef]podEntry, since uint16, final bool) (n int) {
-	for _, e := range pods {
-		for _, s := range e.all() {
+func countOpen(pods map[store.PodRef]podEntry, more map[store.PodRef][]seen, since uint16, final bool) (n int) {
+	for ref, e := range pods {
+		list, multi := more[ref]
+		if !multi {
+			if open(e.one, since, final) {
+				n++
+			}
+			continue
+		}
+		for _, s := range list {
 			if open(s, since, final) {
 				n++
 			}
@@ -380,7 +396,7 @@ func (sn *snapshot) hour(since uint16, final bool) (*store.Hour, int) {
 	openN := 0
 	at := func(off uint16) time.Time { return sn.start.Add(time.Duration(off) * time.Second) }
 	for ref, e := range sn.pods {
-		list := e.all()
+		list := placements(sn.more, ref, e)
 		out := make([]store.Seen, 0, len(list))
 		for _, s := range list {
 			if s.flags&unknownTimes != 0 {
