@@ -242,9 +242,12 @@ type state struct {
 	started time.Time // an hour that begins after this is new: nothing to read
 }
 
-// keepHours is how many hours back an index is kept: the current hour and the
-// one before, which late records and the turn of the hour still touch.
-const keepHours = 2 * time.Hour
+// keepHours is how long after its start an hour's index is kept once its
+// last changes are stored: through the hour, then LastSeenStep into the next,
+// while records stamped before the turn still arrive. After that the hour is
+// stored as it ended and nothing adds to it, so its index is dropped rather
+// than held (as much memory again as the current hour's) until the next turn.
+const keepHours = time.Hour + store.LastSeenStep
 
 // add files the placement under its hour. Pods not yet bound to a node have no
 // placement to keep. An EventSeen renews every running placement it covers.

@@ -2,9 +2,11 @@ package sink
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -144,5 +146,34 @@ func TestFlushDoesNotHoldUpTheInput(t *testing.T) {
 	r.stop()
 	if n := len(hourOf(t, client, hour14)); n != 10_001 {
 		t.Fatalf("the store holds %d pods, want 10001", n)
+	}
+}
+
+// TestPreviousHourDroppedAfterTheTurn: LastSeenStep into a new hour, the
+// index of the hour before (as much memory as the current one) is dropped
+// once stored. Its running pods stay stored as running to its end, which
+// they were, and stopping later does not write that hour again.
+func TestPreviousHourDroppedAfterTheTurn(t *testing.T) {
+	client := fake.NewClientset()
+	s := newSink(client)
+	s.FlushInterval = 30 * time.Second
+	r := start(t, s, hour14.Add(50*time.Minute))
+	node := func(i int) string { return fmt.Sprintf("n%d", i%5) }
+	for r.clock.Now().Before(hour15.Add(10 * time.Minute)) { // to 15:10, every 30 s
+		r.send(snapshotOf(20, node, r.clock.Now().Add(time.Second))...)
+		r.tick(30 * time.Second)
+	}
+	atStop := len(client.Actions())
+	r.stop()
+	for _, a := range client.Actions()[atStop:] {
+		if w, ok := a.(k8stesting.CreateAction); ok && (a.GetVerb() == "create" || a.GetVerb() == "update") {
+			if cm, ok := w.GetObject().(*corev1.ConfigMap); ok && strings.HasPrefix(cm.Name, store.NameFor(hour14)) {
+				t.Errorf("stopping at 15:10 wrote %s of hour 14 again, want it left as stored (its index dropped at 15:05)", cm.Name)
+			}
+		}
+	}
+	h := decodeHour(t, client, hour14)
+	if got := h.Pod(store.PodRef{Namespace: "shop", Name: "p3"}); len(got) != 1 || !got[0].Last.Equal(hour15.Add(-time.Second)) {
+		t.Errorf("p3 stored in hour 14 as %v, want running to 14:59:59", got)
 	}
 }
