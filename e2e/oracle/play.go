@@ -348,7 +348,9 @@ func (r *runner) ticks(_ context.Context, rec *recorder, t time.Time) error {
 		}
 	}
 	if snap {
-		if err := rec.tap.wait(tapKey{kind: "snapshot", at: t.UnixNano()}, r.liveCount(), waitTimeout); err != nil {
+		// The first tick of an hour prints every pod; the others send one
+		// EventSeen, which stands for every pod.
+		if err := rec.tap.waitEither(tapKey{kind: "snapshot", at: t.UnixNano()}, r.liveCount(), tapKey{kind: "seen", at: t.UnixNano()}, 1, waitTimeout); err != nil {
 			return fmt.Errorf("%s: snapshot: %w", rec.name, err)
 		}
 	}

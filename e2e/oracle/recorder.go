@@ -99,8 +99,9 @@ func (r *runner) startRecorder(name string, elect bool) (*recorder, error) {
 // pipeline is runPipeline of src/cmd with the oracle's clock and tap.
 func (r *runner) pipeline(ctx context.Context, rec *recorder) error {
 	now := r.clk.Now()
+	// As deployed: the snapshot printed once an hour, EventSeen between.
 	w := &source.Watch{Client: rec.client, Selection: source.Selection{Namespace: r.podNS}, Interval: snapInterval,
-		Clock: r.clk, Log: r.log, PageSize: 200}
+		Snapshots: source.SnapshotsHourly, StoreSeen: true, Clock: r.clk, Log: r.log, PageSize: 200}
 	s := &sink.ConfigMaps{Client: rec.client, Namespace: r.storeNS, FlushInterval: flushInterval, FinalTimeout: time.Minute,
 		Clock: r.clk, Log: r.log,
 		Retry:   retry.Policy{Backoff: wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 20, Cap: 2 * time.Second}, MaxElapsed: 2 * time.Second},
@@ -155,6 +156,8 @@ func kindOf(e record.Event) string {
 		return "deleted"
 	case record.EventSnapshot:
 		return "snapshot"
+	case record.EventSeen:
+		return "seen"
 	}
 	return string(e)
 }
@@ -213,10 +216,19 @@ func (t *tap) wrap(run pipeline.Sink) pipeline.Sink {
 
 // wait blocks until the tap has counted want records of k.
 func (t *tap) wait(k tapKey, want int, timeout time.Duration) error {
+	return t.waitEither(k, want, tapKey{}, 0, timeout)
+}
+
+// waitEither waits until the tap has counted want records of k, or want2 of
+// k2 (never, when want2 is 0).
+func (t *tap) waitEither(k tapKey, want int, k2 tapKey, want2 int, timeout time.Duration) error {
 	deadline := time.After(timeout)
 	for {
 		n, changed := t.count(k)
 		if n >= want {
+			return nil
+		}
+		if n2, _ := t.count(k2); want2 > 0 && n2 >= want2 {
 			return nil
 		}
 		select {

@@ -23,6 +23,10 @@ const (
 	// claimed: read from the store as still running (Last at the hour's last
 	// second) and not observed by this sink since; it stays written so.
 	claimed
+	// fromStore: read from the store with its true last seen (the pod had left,
+	// as far as the writer knew) and not observed by this sink since. Only
+	// what this sink observed running is renewed by an EventSeen.
+	fromStore
 )
 
 // seen is one placement in the sink's memory: node interned, times as
@@ -167,7 +171,7 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 				changed = true // written with its true last seen before; now running again
 			}
 			s.last = max(s.last, at)
-			s.flags &^= ended | claimed
+			s.flags &^= ended | claimed | fromStore
 		}
 		if r.Event == record.EventDeleted {
 			s.flags |= ended
@@ -192,8 +196,9 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 // seenAll files record.EventSeen: every pod of namespace (every pod when
 // empty) that the sink holds as running where it was last seen is seen there
 // again at t, exactly as if each had been sent again. Placements that ended,
-// that the sink only read from the store (claimed) or whose times are unknown
-// are left as they are: the source did not send them, or said they left.
+// that the sink only read from the store (claimed, fromStore) or whose times are
+// unknown are left as they are: the source did not send them, or said they
+// left.
 func (x *hourIndex) seenAll(namespace string, t time.Time, stale time.Duration) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -288,7 +293,7 @@ func (x *hourIndex) merge(h *store.Hour) {
 			}
 			first, last := x.offset(st.First), x.offset(st.Last)
 			if i < 0 {
-				s := seen{node: id, first: first, last: last}
+				s := seen{node: id, first: first, last: last, flags: fromStore}
 				if last == lastSecond {
 					s.flags = claimed
 				}

@@ -18,8 +18,9 @@ import (
 // report gone is still where it was, instead of sending each pod again. The
 // hour stored must be the same either way, at every flush and after the
 // final one: deleted and moved pods keep their true last seen, a pod only
-// read from the store stays claimed, a new pod is renewed from its first
-// sighting, and a record for one namespace renews only that namespace.
+// read from the store stays claimed, one it stored as gone stays gone, a new
+// pod is renewed from its first sighting, and a record for one namespace
+// renews only that namespace.
 func TestSeenIsEveryPodSentAgain(t *testing.T) {
 	type pod struct{ ns, name, node string }
 	ref := func(p pod) store.PodRef { return store.PodRef{Namespace: p.ns, Name: p.name} }
@@ -54,12 +55,15 @@ func TestSeenIsEveryPodSentAgain(t *testing.T) {
 	// hour as stored after each flush and after the final one.
 	run := func(t *testing.T, renew renew) []*store.Hour {
 		// An earlier run stored p0 and "old" as running; old left while
-		// nobody watched, so it is claimed, never renewed.
+		// nobody watched, so it is claimed, never renewed. It stored "gone"
+		// as gone at 14:05, which stays so.
 		prior := store.NewHour(hour14)
 		for _, name := range []string{"p0", "old"} {
 			prior.Add(store.PodRef{Namespace: "shop", Name: name}, "n0", hour14.Add(10*time.Second))
 			prior.Add(store.PodRef{Namespace: "shop", Name: name}, "n0", hour14.Add(time.Hour-time.Second))
 		}
+		prior.Add(store.PodRef{Namespace: "shop", Name: "gone"}, "n0", hour14.Add(10*time.Second))
+		prior.Add(store.PodRef{Namespace: "shop", Name: "gone"}, "n0", hour14.Add(5*time.Minute))
 		cms, err := store.Encode(prior, ns, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -126,6 +130,7 @@ func TestSeenIsEveryPodSentAgain(t *testing.T) {
 		{pod{"shop", "p5", "n8"}, 40*time.Minute + time.Second},  // new, running
 		{pod{"other", "q0", "n5"}, 40*time.Minute + time.Second}, // another namespace
 		{pod{"shop", "old", "n0"}, time.Hour - time.Second},      // claimed by the store
+		{pod{"shop", "gone", "n0"}, 5 * time.Minute},             // gone as the sink started
 	} {
 		if got := last(final, c.p); got != c.want {
 			t.Errorf("reference run: %s/%s last seen %s into the hour, want %s", c.p.ns, c.p.name, got, c.want)
