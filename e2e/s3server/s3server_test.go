@@ -1,11 +1,16 @@
 package s3server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // TestServer starts one SeaweedFS and checks, against it, what the S3 store
@@ -28,7 +34,51 @@ func TestServer(t *testing.T) {
 	}
 	t.Run("conditional put", func(t *testing.T) { testConditionalPut(t, srv, client) })
 	t.Run("racing conditional puts", func(t *testing.T) { testRacingPuts(t, srv, client) })
+	t.Run("lifecycle rule of docs/s3.md", func(t *testing.T) { testLifecycle(t, srv, client) })
 	t.Run("restart keeps data", func(t *testing.T) { testRestart(t, srv, client) })
+}
+
+// testLifecycle: the retention rule docs/s3.md gives (docs/s3-lifecycle.json,
+// the file `aws s3api put-bucket-lifecycle-configuration` takes) is accepted
+// by the server and read back as written.
+func testLifecycle(t *testing.T, srv *Server, client *s3.Client) {
+	ctx := t.Context()
+	data, err := os.ReadFile(filepath.Join(repoRoot(), "docs", "s3-lifecycle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg types.BucketLifecycleConfiguration
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		t.Fatalf("docs/s3-lifecycle.json is not a lifecycle configuration: %v", err)
+	}
+	if len(cfg.Rules) != 1 || cfg.Rules[0].Expiration == nil || aws.ToInt32(cfg.Rules[0].Expiration.Days) != 7 {
+		t.Fatalf("docs/s3-lifecycle.json: %+v, want one rule expiring after 7 days (the ConfigMap store's default retention)", cfg)
+	}
+	if _, err := client.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{
+		Bucket: &srv.Bucket, LifecycleConfiguration: &cfg,
+	}); err != nil {
+		t.Fatalf("the server refuses the lifecycle rule: %v", err)
+	}
+	got, err := client.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &srv.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rules) != 1 || aws.ToString(got.Rules[0].Filter.Prefix) != "pod-ashiato/" || aws.ToInt32(got.Rules[0].Expiration.Days) != 7 ||
+		got.Rules[0].Status != types.ExpirationStatusEnabled {
+		t.Errorf("lifecycle read back: %+v", got.Rules)
+	}
+}
+
+// repoRoot is the repository root: under bazel test the runfiles folder
+// holding the test's data, under go test two levels above this package.
+func repoRoot() string {
+	if srcdir, ws := os.Getenv("TEST_SRCDIR"), os.Getenv("TEST_WORKSPACE"); srcdir != "" && ws != "" {
+		return filepath.Join(srcdir, ws)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
 // put is a PutObject with optional If-None-Match and If-Match; it returns the
@@ -44,8 +94,10 @@ func put(ctx context.Context, client *s3.Client, bucket, key, body, ifNoneMatch,
 	// No retries: a 412 is an answer, and a retried PUT would hide a race.
 	out, err := client.PutObject(ctx, in, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	if err != nil {
+		// The SDK wraps a transport error (refused, reset) in a ResponseError
+		// too, with no status.
 		var re *awshttp.ResponseError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
 			return "", re.HTTPStatusCode(), nil
 		}
 		return "", 0, err
