@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/pod-ashiato/ashiato/e2e/oracle"
+	"github.com/pod-ashiato/ashiato/e2e/s3server"
+	"github.com/pod-ashiato/ashiato/src/s3store"
 )
 
 // TestOracle plays a fixed seed of the oracle (package oracle): about four
@@ -14,7 +16,29 @@ import (
 // lost placements must be 0. tools/oracle runs random seeds for longer.
 func TestOracle(t *testing.T) {
 	requireCluster(t)
-	cfg := oracle.Config{Rest: restConfig, Seed: 1, Logf: t.Logf}
+	runOracle(t, oracleConfig())
+}
+
+// TestOracleS3 is the same seed with the history kept in S3 (a real
+// SeaweedFS): the new store must pass the same oracle.
+func TestOracleS3(t *testing.T) {
+	requireCluster(t)
+	srv := s3server.StartT(t, s3server.Options{})
+	s3Env(t, srv)
+	st, err := s3store.New(t.Context(), s3store.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: "oracle", Cluster: "seed-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Check(t.Context(), s3CheckTimeout); err != nil {
+		t.Fatal(err)
+	}
+	cfg := oracleConfig()
+	cfg.Store = st
+	runOracle(t, cfg)
+}
+
+func oracleConfig() oracle.Config {
+	cfg := oracle.Config{Rest: restConfig, Seed: 1}
 	if cp != nil {
 		cfg.RestartAPIServer = func(ctx context.Context, down func() error) error {
 			if err := cp.StopAPIServer(); err != nil {
@@ -27,6 +51,12 @@ func TestOracle(t *testing.T) {
 			return downErr
 		}
 	}
+	return cfg
+}
+
+func runOracle(t *testing.T, cfg oracle.Config) {
+	t.Helper()
+	cfg.Logf = t.Logf
 	figs, err := oracle.Run(t.Context(), cfg)
 	t.Log(figs)
 	for _, e := range figs.Examples {

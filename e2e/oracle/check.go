@@ -10,6 +10,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // check reads the store as `ashiato history` does and compares every answer
@@ -18,19 +19,22 @@ func (r *runner) check(ctx context.Context) error {
 	t := r.truth
 	first := store.HourOf(t.marks[0])
 	reader := &history.Reader{Client: r.client, Namespace: r.storeNS, Retry: retry.Policy{MaxElapsed: time.Minute}}
+	if r.objects != nil {
+		reader.Store = r.objects.Objects
+	}
 	all := history.Window{Since: first.Add(-time.Hour), Until: t.end.Add(time.Hour)}
 	hours, warnings, err := reader.Read(ctx, all)
 	if err != nil {
 		return fmt.Errorf("reading the history: %w", err)
 	}
 	r.figs.Warnings = len(warnings)
-	cms, err := r.client.CoreV1().ConfigMaps(r.storeNS).List(ctx, metav1.ListOptions{})
+	names, err := r.storedNames(ctx)
 	if err != nil {
 		return err
 	}
 	perHour := map[time.Time]int{}
-	for _, cm := range cms.Items {
-		if h, _, ok := store.ParseName(cm.Name); ok {
+	for _, name := range names {
+		if h, _, ok := store.ParseName(name); ok {
 			perHour[h]++
 			r.figs.MaxShards = max(r.figs.MaxShards, perHour[h])
 		}
@@ -208,4 +212,23 @@ func (r *runner) example(format string, args ...any) {
 	if len(r.figs.Examples) < 20 {
 		r.figs.Examples = append(r.figs.Examples, fmt.Sprintf(format, args...))
 	}
+}
+
+// storedNames is the name of every object of the store.
+func (r *runner) storedNames(ctx context.Context) ([]string, error) {
+	var names []string
+	if r.objects != nil {
+		err := r.objects.ListRefs(ctx, time.Time{}, time.Time{}, retry.Policy{MaxElapsed: time.Minute}, "listing the store", func(ref storeio.Ref) {
+			names = append(names, ref.Name)
+		})
+		return names, err
+	}
+	cms, err := r.client.CoreV1().ConfigMaps(r.storeNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, cm := range cms.Items {
+		names = append(names, cm.Name)
+	}
+	return names, nil
 }

@@ -42,6 +42,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // The recorders' timing, in fake time.
@@ -64,11 +66,17 @@ type Config struct {
 	RestartAPIServer func(ctx context.Context, down func() error) error
 	// Logf receives progress lines; nil is silent.
 	Logf func(format string, args ...any)
+	// Store, when set, keeps the history instead of ConfigMaps in the run's
+	// store namespace (the S3 store, for one cluster name of its own); the
+	// growth's refusal then comes from the store (see refusing) instead of a
+	// ResourceQuota.
+	Store storeio.Objects
 }
 
 // Figures are what a run proves.
 type Figures struct {
 	Seed        uint64
+	Store       string // configmap, or the other store's name (s3://…)
 	Scenarios   map[string]int
 	Hours       int // hour boundaries crossed
 	Pods        int
@@ -98,8 +106,8 @@ func (f Figures) String() string {
 		kinds = append(kinds, fmt.Sprintf("%s:%d", k, n))
 	}
 	sort.Strings(kinds)
-	return fmt.Sprintf("ORACLE seed=%d scenarios_run=%d queries_checked=%d mismatches=%d placements_lost=%d warnings=%d max_shards=%d hour_boundaries=%d pods=%d pod_queries=%d node_queries=%d via_history_command_path=%d elapsed=%s scenarios=%s",
-		f.Seed, f.ScenariosRun(), f.PodQueries+f.NodeQueries, f.Mismatches, f.Lost, f.Warnings, f.MaxShards, f.Hours, f.Pods, f.PodQueries, f.NodeQueries, f.APIQueries,
+	return fmt.Sprintf("ORACLE seed=%d store=%s scenarios_run=%d queries_checked=%d mismatches=%d placements_lost=%d warnings=%d max_shards=%d hour_boundaries=%d pods=%d pod_queries=%d node_queries=%d via_history_command_path=%d elapsed=%s scenarios=%s",
+		f.Seed, f.Store, f.ScenariosRun(), f.PodQueries+f.NodeQueries, f.Mismatches, f.Lost, f.Warnings, f.MaxShards, f.Hours, f.Pods, f.PodQueries, f.NodeQueries, f.APIQueries,
 		f.Elapsed.Round(time.Second), strings.Join(kinds, ","))
 }
 
@@ -110,6 +118,7 @@ type runner struct {
 	client    kubernetes.Interface
 	podNS     string
 	storeNS   string
+	objects   *refusing // nil: the ConfigMaps of storeNS
 	rng       *rand.Rand
 	truth     *truth
 	nodes     []string
@@ -140,7 +149,11 @@ func Run(ctx context.Context, cfg Config) (Figures, error) {
 	r := &runner{
 		cfg: cfg, client: client, rng: rand.New(rand.NewPCG(cfg.Seed, 12)), truth: newTruth(),
 		podNS: "oracle-pods-" + suffix, storeNS: "oracle-store-" + suffix, log: quiet,
-		figs: Figures{Seed: cfg.Seed, Scenarios: map[string]int{}},
+		figs: Figures{Seed: cfg.Seed, Store: "configmap", Scenarios: map[string]int{}},
+	}
+	if cfg.Store != nil {
+		r.objects = newRefusing(cfg.Store)
+		r.figs.Store = cfg.Store.String()
 	}
 	for i := range 6 {
 		r.nodes = append(r.nodes, fmt.Sprintf("node-%d", i))

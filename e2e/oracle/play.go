@@ -491,22 +491,10 @@ func (r *runner) burst(ctx context.Context, rec *recorder) (*recorder, error) {
 	}
 
 	// One more ConfigMap may be created (the quota's status is set by hand:
-	// no controller-manager runs).
+	// no controller-manager runs); in another store, the store refuses.
 	r.figs.Scenarios["write-refused-mid-growth"]++
-	cms, err := r.client.CoreV1().ConfigMaps(r.storeNS).List(ctx, metav1.ListOptions{})
+	lift, err := r.refuseGrowth(ctx)
 	if err != nil {
-		return nil, err
-	}
-	used := len(cms.Items)
-	count := corev1.ResourceName("count/configmaps")
-	quotas := r.client.CoreV1().ResourceQuotas(r.storeNS)
-	q, err := quotas.Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "oracle"},
-		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{count: *resource.NewQuantity(int64(used+1), resource.DecimalSI)}}}, metav1.CreateOptions{})
-	if err != nil {
-		return nil, err
-	}
-	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{count: *resource.NewQuantity(int64(used), resource.DecimalSI)}}
-	if _, err := quotas.UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
 		return nil, err
 	}
 	rec.mu.Lock()
@@ -524,7 +512,7 @@ func (r *runner) burst(ctx context.Context, rec *recorder) (*recorder, error) {
 	if !apierrors.IsForbidden(errors.Unwrap(ended)) && !strings.Contains(fmt.Sprint(ended), "exceeded quota") {
 		return nil, fmt.Errorf("%s ended with %v, want the quota's refusal", rec.name, ended)
 	}
-	if err := quotas.Delete(ctx, "oracle", metav1.DeleteOptions{}); err != nil {
+	if err := lift(ctx); err != nil {
 		return nil, err
 	}
 	rec, err = r.died(ctx, rec)
@@ -600,4 +588,31 @@ func (r *runner) cleanup() {
 	for _, ns := range []string{r.podNS, r.storeNS} {
 		_ = r.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 	}
+}
+
+// refuseGrowth lets only one more object of the store be created: in the
+// ConfigMap store by a ResourceQuota (the API server refuses), in another by
+// the store itself (refusing). lift ends it.
+func (r *runner) refuseGrowth(ctx context.Context) (lift func(context.Context) error, err error) {
+	if r.objects != nil {
+		r.objects.allow(1)
+		return func(context.Context) error { r.objects.allow(-1); return nil }, nil
+	}
+	cms, err := r.client.CoreV1().ConfigMaps(r.storeNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	used := len(cms.Items)
+	count := corev1.ResourceName("count/configmaps")
+	quotas := r.client.CoreV1().ResourceQuotas(r.storeNS)
+	q, err := quotas.Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "oracle"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{count: *resource.NewQuantity(int64(used+1), resource.DecimalSI)}}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{count: *resource.NewQuantity(int64(used), resource.DecimalSI)}}
+	if _, err := quotas.UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error { return quotas.Delete(ctx, "oracle", metav1.DeleteOptions{}) }, nil
 }

@@ -107,6 +107,9 @@ func (r *runner) pipeline(ctx context.Context, rec *recorder) error {
 		Retry:   retry.Policy{Backoff: wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 20, Cap: 2 * time.Second}, MaxElapsed: 2 * time.Second},
 		OnFlush: func(at time.Time, err error) { rec.flushes <- flushed{at, err} },
 	}
+	if r.objects != nil {
+		s.Store = r.objects
+	}
 	rec.mu.Lock()
 	rec.watch, rec.start, rec.goodTick = w, now, now
 	rec.nextSnap, rec.nextTick = now.Add(snapInterval), now.Add(flushInterval)

@@ -251,3 +251,49 @@ func TestReadersAnswerAsFromConfigMaps(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionDeletesOldHours: retention lists the cluster's prefix and
+// deletes the hours that ended more than Keep ago, shard 0 last, and only
+// this cluster's.
+func TestRetentionDeletesOldHours(t *testing.T) {
+	srv, s := newFake(t, "prod")
+	other := s.ForCluster("staging")
+	ctx := t.Context()
+	for h := range 5 {
+		hour := hour15.Add(time.Duration(h) * time.Hour)
+		for i := range 3 {
+			if _, err := s.Create(ctx, shard(hour, i, "n1")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := other.Create(ctx, shard(hour, 0, "n1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		deletes []string
+	)
+	srv.Fail = func(r *http.Request) int {
+		if r.Method == http.MethodDelete {
+			mu.Lock()
+			deletes = append(deletes, strings.TrimPrefix(r.URL.Path, "/"+bucket+"/ashiato/prod/"))
+			mu.Unlock()
+		}
+		return 0
+	}
+	// Now is 18:30: with Keep 1h, the hours that ended by 17:30 go (15, 16).
+	r := &sink.Retention{Store: s, Keep: time.Hour, Retry: quick, Now: func() time.Time { return hour15.Add(3*time.Hour + 30*time.Minute) }}
+	deleted, err := r.Once(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2026/03/14/15/2", "2026/03/14/15/1", "2026/03/14/15/0", "2026/03/14/16/2", "2026/03/14/16/1", "2026/03/14/16/0"}
+	if !slices.Equal(deletes, want) || len(deleted) != 6 {
+		t.Fatalf("deleted %v (%v), want %v", deletes, deleted, want)
+	}
+	left := srv.Keys(bucket)
+	if len(left) != 3*3+5 || !slices.Contains(left, "ashiato/staging/2026/03/14/15/0") {
+		t.Fatalf("left %v", left)
+	}
+}
