@@ -167,9 +167,12 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(readers) == 0 {
 		inc = history.Investigate(nil, cfg.node, cfg.at, cfg.window)
 	}
+	if len(found) == 0 && len(readers) > 1 {
+		cluster = "" // no cluster has the node: none to name
+	}
 	switch cfg.output {
 	case "json":
-		err = writeIncidentJSON(stdout, inc, cluster)
+		err = writeIncidentJSON(stdout, inc, cfg.kube.store.s3(), cluster)
 	case "svg":
 		err = timeline.Render(stdout, view.Incident(hours, inc, nil))
 	default:
@@ -195,10 +198,12 @@ type clusterIncidentJSON struct {
 	view.IncidentJSON
 }
 
-func writeIncidentJSON(w io.Writer, inc history.Incident, cluster string) error {
+// writeIncidentJSON prints the incident; read from S3 (withCluster) it names
+// its cluster ("" when no cluster's history has the node).
+func writeIncidentJSON(w io.Writer, inc history.Incident, withCluster bool, cluster string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if cluster != "" {
+	if withCluster {
 		return enc.Encode(clusterIncidentJSON{Cluster: cluster, IncidentJSON: view.IncidentDoc(inc)})
 	}
 	return enc.Encode(view.IncidentDoc(inc))

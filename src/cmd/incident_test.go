@@ -129,7 +129,7 @@ shop        solo   <none>           <never came back>   -          -
 
 func TestWriteIncidentJSON(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeIncidentJSON(&b, sampleIncident(), ""); err != nil {
+	if err := writeIncidentJSON(&b, sampleIncident(), false, ""); err != nil {
 		t.Fatal(err)
 	}
 	want := `{
@@ -187,7 +187,7 @@ func TestWriteIncidentJSON(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 	var empty bytes.Buffer
-	if err := writeIncidentJSON(&empty, history.Incident{Node: "n", At: sampleIncident().At, Window: time.Minute}, ""); err != nil {
+	if err := writeIncidentJSON(&empty, history.Incident{Node: "n", At: sampleIncident().At, Window: time.Minute}, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(empty.String(), `"timeline": [],`) || !strings.Contains(empty.String(), `"pods": [],`) || !strings.Contains(empty.String(), `"median_seconds": null`) {
