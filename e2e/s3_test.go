@@ -280,12 +280,13 @@ func TestS3Store(t *testing.T) {
 		if keys := hourKeys(); len(keys) != 1 {
 			t.Fatalf("before the growth the hour has %v, want one shard", keys)
 		}
-		// Long random names compress poorly: 4,000 of them need several shards.
+		// Long random names compress poorly: 6,000 of them need several
+		// shards (and namespace_name is too long for a plain key).
 		rng := rand.New(rand.NewPCG(17, 17))
-		big := make([]fixture.PodSpec, 4000)
+		big := make([]fixture.PodSpec, 6000)
 		for i := range big {
 			name := []byte(fmt.Sprintf("g%04d-", i))
-			for len(name) < 240 {
+			for len(name) < 250 {
 				name = append(name, "abcdefghijklmnopqrstuvwxyz0123456789"[rng.IntN(36)])
 			}
 			big[i] = fixture.PodSpec{Namespace: ns, Name: string(name), NodeName: nodeNames[i%2]}
@@ -309,7 +310,7 @@ func TestS3Store(t *testing.T) {
 		if total != len(small)+len(big) {
 			t.Fatalf("history node finds %d pods, want %d", total, len(small)+len(big))
 		}
-		for _, p := range append(small[:3], big[0], big[1999], big[3999]) {
+		for _, p := range append(small[:3], big[0], big[2999], big[5999]) {
 			rows := historyJSON(t, cluster, append([]string{"history", "pod", p.Namespace + "/" + p.Name, "--cluster", cluster}, s3...)...)
 			if len(rows) != 1 || rows[0].Node != p.NodeName {
 				t.Fatalf("history pod %s: %v", p.Name, rows)
@@ -390,7 +391,7 @@ func TestS3Store(t *testing.T) {
 		if _, err := client.CoreV1().ConfigMaps(cmNS).Create(t.Context(), legacy, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		copyArgs := withKubeconfig(append(append([]string{"store", "copy", "--cm-namespace", cmNS}, s3[2:]...), "--cluster-name", cluster)...)
+		copyArgs := append(append([]string{"store", "copy", "--kubeconfig", kubeconfig, "--cm-namespace", cmNS}, s3[2:]...), "--cluster-name", cluster)
 		summary := regexp.MustCompile(`hours=(\d+) copied=(\d+) merged=(\d+) skipped=(\d+)`)
 		for i, want := range []string{"hours=2 copied=2 merged=0 skipped=0", "hours=2 copied=0 merged=0 skipped=2"} {
 			res := runAshiato(t, copyArgs...)
@@ -435,7 +436,8 @@ func TestS3Store(t *testing.T) {
 					for k, v := range tt.env {
 						t.Setenv(k, v)
 					}
-					res := runAshiato(t, withKubeconfig(append(cmd, tt.args...)...)...)
+					args := append(append(append([]string{}, cmd...), "--kubeconfig", kubeconfig), tt.args...)
+					res := runAshiato(t, args...)
 					lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
 					if res.code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tt.want) || res.stdout != "" {
 						t.Fatalf("exit %d, stderr %q; want exit 2 and one line with %q", res.code, res.stderr, tt.want)
