@@ -14,7 +14,7 @@ import (
 )
 
 // The parts of a run, in the order they are measured.
-var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history"}
+var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history", "s3"}
 
 // defaultParts leave out the soak, which takes its own --soak-duration.
 var defaultParts = []string{"floor", "oneshot", "kubectl", "store", "watch"}
@@ -41,6 +41,7 @@ type config struct {
 	soakDuration  time.Duration
 	soakSample    time.Duration
 	soakPlot      string
+	s3Hours       int
 	// report lists saved --out files to merge instead of measuring.
 	report []string
 }
@@ -56,7 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent requests when creating pods and nodes")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&c.plot, "plot", "", "write a PNG of wall time and peak RSS against pods to this file")
-	fs.BoolVar(&c.smoke, "smoke", false, "CI mode: 500 pods on 20 nodes, one run, 5 s windows, a 45 s soak, no plot (other flags ignored but --ashiato, --bin-dir, --out)")
+	fs.BoolVar(&c.smoke, "smoke", false, "CI mode: 500 pods on 20 nodes, one run, 5 s windows, a 45 s soak, an S3 hour on SeaweedFS, no plot (other flags ignored but --ashiato, --bin-dir, --out)")
 	fs.StringVar(&c.ashiato, "ashiato", "", "ashiato binary to measure (default: built from the repository's ./src/cmd into a temporary folder)")
 	fs.StringVar(&c.binDir, "bin-dir", "", "control-plane binaries (default: $"+controlplane.EnvBinDir+", else what tools/controlplane/build.sh builds)")
 	fs.StringVar(&c.dir, "dir", "", "control-plane work dir, kept (default: a temporary one); a control plane still running there (see --keep) is reused with its pods")
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.soakDuration, "soak-duration", 25*time.Minute, "soak: how long ashiato runs as k8s/base deploys it")
 	fs.DurationVar(&c.soakSample, "soak-sample", 10*time.Second, "soak: time between two samples")
 	fs.StringVar(&c.soakPlot, "soak-plot", "", "soak: write a PNG of RSS, requests and bytes over time to this file")
+	fs.IntVar(&c.s3Hours, "s3-hours", 1, "s3: hours of every pod written to SeaweedFS and read back")
 	fs.DurationVar(&c.watchWindow, "watch-window", 60*time.Second, "continuous mode: steady-state window over which requests and writes are counted")
 	fs.DurationVar(&c.watchInterval, "watch-interval", time.Hour, "continuous mode: ashiato's --interval")
 	fs.DurationVar(&c.watchFlush, "watch-flush", 30*time.Second, "continuous mode with --store-in-cm: ashiato's --cm-flush-interval")
@@ -111,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--namespaces must be at most 100")
 	case c.watchWindow <= 0 || c.watchInterval <= 0 || c.watchFlush <= 0 || c.quietWait < 0:
 		return nil, errors.New("--watch-window, --watch-interval and --watch-flush must be positive, --quiet-wait not negative")
+	case c.s3Hours <= 0:
+		return nil, errors.New("--s3-hours must be positive")
 	case c.soakDuration <= 0 || c.soakSample <= 0:
 		return nil, errors.New("--soak-duration and --soak-sample must be positive")
 	case c.keep && c.dir == "":

@@ -16,6 +16,10 @@
 //     after a steady window; API requests per hour with no pod changes; and,
 //     with --store-in-cm, ConfigMap writes and bytes.
 //
+// The history and s3 parts need no pods: they store hours of N pods with the
+// product's codec (s3: in SeaweedFS, through the S3 store, $ASHIATO_SEAWEEDFS_BIN)
+// and time `ashiato history` against them.
+//
 // It prints a Markdown table per size and the issue's targets, and writes
 // --out (JSON) and --plot (PNG). docs/benchmarks.md holds the results.
 //
@@ -29,6 +33,7 @@
 // part), then one file a measurement: floor.go and oneshot.go (the one-shot
 // readers), store.go (--store-in-cm), continuous.go and watch.go (continuous
 // mode); measure.go (timing a process, RSS, CPU), promtext.go (metrics text),
+// history.go and s3.go (the stored history, in ConfigMaps and in S3);
 // results.go, report.go, merge.go and plot.go (what is written).
 package main
 

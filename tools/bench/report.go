@@ -120,6 +120,9 @@ func sizeTables(s sizeResult, cfg *config) string {
 		}
 		fmt.Fprintf(&b, "\nIt printed %s records at sync (want %s).\n", groupThousands(int64(w.Records)), groupThousands(int64(s.Pods)))
 	}
+	if s.S3 != nil {
+		b.WriteString(s3Table(s.S3, s.Pods))
+	}
 	if s.History != nil {
 		b.WriteString(historyTable(s.History, s.Pods))
 	}

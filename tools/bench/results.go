@@ -92,6 +92,8 @@ type sizeResult struct {
 	Soak       *soakResult  `json:"soak,omitempty"`
 	// History is `ashiato history` against 24 stored hours of every pod.
 	History *historyResult `json:"history,omitempty"`
+	// S3 is hours of every pod in an S3 store on SeaweedFS, written and read back.
+	S3 *s3Result `json:"s3,omitempty"`
 
 	// BusyPercent is the machine's CPU use (both cores, every process) in
 	// the second before each timed run; runs wait for it to fall under 15%.

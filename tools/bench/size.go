@@ -15,7 +15,7 @@ func (b *bench) measureSize(ctx context.Context, n int) (s sizeResult, err error
 		return s, err
 	}
 	if onlyHistory(cfg) {
-		have = n // the history part stores its hours itself; the pods are not read
+		have = n // the history and s3 parts store their hours themselves; the pods are not read
 	}
 	if have > n {
 		return s, fmt.Errorf("the cluster already holds %d pods (a kept control plane?): start with a fresh --dir", have)
@@ -73,8 +73,21 @@ func (b *bench) measureSize(ctx context.Context, n int) (s sizeResult, err error
 			return s, err
 		}
 	}
+	if cfg.parts["s3"] {
+		if err := b.measureS3(ctx, &s); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 
-// onlyHistory reports whether the history part is all that is measured.
-func onlyHistory(cfg *config) bool { return len(cfg.parts) == 1 && cfg.parts["history"] }
+// onlyHistory reports whether the history and s3 parts, which need no pods,
+// are all that is measured.
+func onlyHistory(cfg *config) bool {
+	for p := range cfg.parts {
+		if p != "history" && p != "s3" {
+			return false
+		}
+	}
+	return true
+}
