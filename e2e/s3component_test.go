@@ -2,21 +2,28 @@ package e2e
 
 import (
 	"bytes"
+	"context"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pod-ashiato/ashiato/e2e/s3server"
 )
 
 // TestS3Component: k8s/components/s3 (and s3-irsa), added to the base and to
 // the production overlay as docs/s3.md says, renders with kubectl kustomize
 // and passes a server-side dry run. The Deployment stores in S3 (not in
 // ConfigMaps as well), takes its settings from the ConfigMap an overlay
-// patches, its keys from an optional Secret, and its CA from an optional
+// patches (and, run with exactly those args against SeaweedFS, stores there), its keys from an optional Secret, and its CA from an optional
 // ConfigMap; with s3-irsa the ServiceAccount carries the role annotation.
 func TestS3Component(t *testing.T) {
 	requireCluster(t)
@@ -96,6 +103,9 @@ func TestS3Component(t *testing.T) {
 			if c.irsa != (role != "") {
 				t.Errorf("ServiceAccount role annotation %q with s3-irsa %v", role, c.irsa)
 			}
+			if c.name == "s3-on-base" {
+				runRenderedArgs(t, ctr.Args, cm.Data)
+			}
 			out := kubectl(t, rendered, "apply", "--server-side", "--dry-run=server", "-f", "-")
 			for _, want := range []string{"deployment.apps/pod-ashiato", "configmap/" + cm.Name, "serviceaccount/pod-ashiato"} {
 				if !bytes.Contains(out, []byte(want)) {
@@ -103,6 +113,46 @@ func TestS3Component(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// runRenderedArgs runs ashiato --oneshot with the args the component renders,
+// their $(VAR)s expanded as the kubelet does from the settings (endpoint and
+// bucket pointed at a real SeaweedFS), and the AWS keys in the environment as
+// the Secret would put them: the pods are stored in S3 under the cluster name
+// the settings give.
+func runRenderedArgs(t *testing.T, args []string, settings map[string]string) {
+	t.Helper()
+	srv := s3server.StartT(t, s3server.Options{})
+	vars := maps.Clone(settings)
+	vars["S3_ENDPOINT"], vars["S3_BUCKET"] = srv.Endpoint, srv.Bucket
+	ref := regexp.MustCompile(`\$\(([A-Za-z_][A-Za-z0-9_]*)\)`)
+	expanded := make([]string, len(args))
+	for i, a := range args {
+		expanded[i] = ref.ReplaceAllStringFunc(a, func(m string) string {
+			if v, ok := vars[m[2:len(m)-1]]; ok {
+				return v
+			}
+			return m // the kubelet leaves an unknown reference as it is
+		})
+	}
+	ns := faultName("s3-component")
+	nodeNames := nodes("s3-component", 2)
+	pods := faultPods(ns, "p", 0, 6, nodeNames)
+	faultSeed(t, []string{ns}, pods)
+	// Last flag wins: only where it runs and what it reads differ from the pod's.
+	argv := append(expanded, "--oneshot", "--namespace", ns, "--metrics-addr", freeAddr(t), "--kubeconfig", kubeconfig)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ashiatoBin, argv...)
+	cmd.Env = append(os.Environ(), srv.Env()...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ashiato %s: %v\n%.3000s", strings.Join(argv, " "), err, out)
+	}
+	st := s3StoreOf(t, srv, settings["CLUSTER_NAME"])
+	if stored := st.stored(t, srv.Endpoint, nodeNames); !faultHasAll(stored, pods) {
+		t.Errorf("the rendered args stored %v in S3, want all of %v", stored, pods)
 	}
 }
 
