@@ -28,8 +28,8 @@ import (
 
 // s3FaultMaxFlushErrors bounds the failed flushes the sink may count in the
 // first faultOutage of an outage at --cm-flush-interval 2s: it backs off
-// rather than trying every tick (15 ticks) or in a loop.
-const s3FaultMaxFlushErrors = 15
+// across flushes rather than trying at every tick (15 in 30 s) or in a loop.
+const s3FaultMaxFlushErrors = 10
 
 // s3Store is where a scenario's ashiato stores: an endpoint (the server, or
 // the proxy in front of it), a bucket and a cluster name of its own.
