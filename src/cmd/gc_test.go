@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"runtime/debug"
 	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestSetGCDefaults(t *testing.T) {
@@ -37,5 +42,60 @@ func TestSetGCDefaults(t *testing.T) {
 				t.Errorf("GC percent in effect %d, want %d", inEffect, wantInEffect)
 			}
 		})
+	}
+}
+
+func TestTooMuchFree(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		name string
+		h    heapState
+		want bool
+	}{
+		{name: "a collection cycle's garbage (GOGC 25)", h: heapState{live: 80 * mib, free: 20 * mib}, want: false},
+		{name: "the sync's leftover", h: heapState{live: 80 * mib, free: 94 * mib}, want: true},
+		{name: "a small process", h: heapState{live: 8 * mib, free: 12 * mib}, want: false},
+		{name: "just over half the live heap", h: heapState{live: 80 * mib, free: 41 * mib}, want: true},
+	}
+	for _, tt := range tests {
+		if got := tooMuchFree(tt.h); got != tt.want {
+			t.Errorf("%s: tooMuchFree(%+v) = %v, want %v", tt.name, tt.h, got, tt.want)
+		}
+	}
+}
+
+// TestReleaseMemory: the heap is looked at every releaseEvery and released
+// only when a transient left too much free.
+func TestReleaseMemory(t *testing.T) {
+	const mib = 1 << 20
+	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	next := make(chan heapState) // unbuffered: a look is over once the next one reads
+	releases := make(chan heapState, 10)
+	var looking heapState
+	read := func() heapState {
+		select {
+		case looking = <-next:
+		case <-ctx.Done():
+		}
+		return looking
+	}
+	go releaseMemory(ctx, clk, read, func() { releases <- looking })
+	states := []heapState{{live: 80 * mib, free: 94 * mib}, {live: 80 * mib, free: 2 * mib}, {live: 80 * mib, free: 20 * mib}, {live: 90 * mib, free: 60 * mib}}
+	for !clk.HasWaiters() { // the ticker is set
+		time.Sleep(time.Millisecond)
+	}
+	for _, s := range append(states, heapState{}) { // the last one only ends the look before it
+		clk.Step(releaseEvery)
+		next <- s
+	}
+	close(releases)
+	var got []heapState
+	for s := range releases {
+		got = append(got, s)
+	}
+	if want := []heapState{states[0], states[3]}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("released at %v, want at %v (the two with too much free)", got, want)
 	}
 }

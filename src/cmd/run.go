@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/emit"
 	"github.com/pod-ashiato/ashiato/src/metrics"
@@ -50,6 +52,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := newDiagnostics(stderr, cfg.logLevel)
 	routeKlog(log)
+	if !cfg.oneshot {
+		releaseCtx, stopRelease := context.WithCancel(ctx)
+		defer stopRelease()
+		go releaseMemory(releaseCtx, clock.RealClock{}, readHeap, debug.FreeOSMemory)
+	}
 
 	restCfg, err := restConfig(cfg)
 	if err != nil {
