@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -297,6 +298,28 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a 5xx at start is asked again", func(t *testing.T) {
+		srv, s := newFake(t, "prod")
+		s.checkBackoff = time.Millisecond
+		var heads atomic.Int32
+		srv.Fail = func(r *http.Request) int {
+			if r.Method == http.MethodHead && heads.Add(1) <= 3 {
+				return []int{503, 500, 429}[heads.Load()-1]
+			}
+			return 0
+		}
+		if err := s.Check(t.Context(), 5*time.Second); err != nil || heads.Load() != 4 {
+			t.Fatalf("Check = %v after %d HEADs, want nil after 4", err, heads.Load())
+		}
+	})
+	t.Run("a 5xx that lasts fails at the timeout", func(t *testing.T) {
+		srv, s := newFake(t, "prod")
+		s.checkBackoff = time.Millisecond
+		srv.Fail = failing(500, func(*http.Request) bool { return true })
+		if err := s.Check(t.Context(), 200*time.Millisecond); err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+			t.Fatalf("Check = %v, want the 500", err)
+		}
+	})
 	t.Run("no such bucket", func(t *testing.T) {
 		srv, _ := newFake(t, "prod")
 		s, err := New(t.Context(), Options{Endpoint: srv.URL, Bucket: "missing", Cluster: "prod"})

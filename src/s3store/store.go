@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -55,6 +56,8 @@ type Store struct {
 	bucket  string
 	prefix  string // without slashes at either end; may be empty
 	cluster string
+	// checkBackoff is Check's first wait after a 5xx; tests shorten it.
+	checkBackoff time.Duration
 }
 
 // ParseEndpoint checks a --s3-endpoint and returns it as a URL: https when
@@ -197,18 +200,39 @@ var (
 	ErrUnreachable = errors.New("unreachable")
 )
 
-// Check asks the service once whether the bucket is there and may be used
+// Check asks the service whether the bucket is there and may be used
 // (HeadBucket), so a wrong endpoint, bucket, certificate or credential fails
-// at start and not at the first flush. It does not retry: at start a person
-// or a restart policy is the better judge.
+// at start and not at the first flush. Those fail at once: at start a person
+// or a restart policy is the better judge. An answer of 5xx or 429 is the
+// service having a bad second, not a wrong setting: it is asked again, with
+// backoff, until timeout.
 func (s *Store) Check(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
-	if err == nil {
-		return nil
+	wait := s.checkBackoff
+	if wait <= 0 {
+		wait = 250 * time.Millisecond
 	}
-	switch status, _ := statusOf(err); {
+	for {
+		_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
+		if err == nil {
+			return nil
+		}
+		status, _ := statusOf(err)
+		if status < 500 && status != http.StatusTooManyRequests {
+			return s.checkError(err, status)
+		}
+		select {
+		case <-ctx.Done():
+			return s.checkError(err, status)
+		case <-time.After(wait):
+			wait = min(2*wait, 2*time.Second)
+		}
+	}
+}
+
+func (s *Store) checkError(err error, status int) error {
+	switch {
 	case status == 404:
 		return fmt.Errorf("bucket %q: %w", s.bucket, ErrNoBucket)
 	case status == 403 || status == 401:
