@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/internal/heaptest"
 	"github.com/pod-ashiato/ashiato/src/record"
 )
 
@@ -20,20 +21,6 @@ const maxIndexBytes = 112
 // are the source's, alive anyway, and not counted.
 func TestIndexBytes(t *testing.T) {
 	const n = 150_000
-	heap := func() uint64 {
-		var m runtime.MemStats
-		prev := uint64(0)
-		for range 20 {
-			runtime.GC()
-			runtime.ReadMemStats(&m)
-			if d := int64(m.HeapAlloc) - int64(prev); d > -64<<10 && d < 64<<10 {
-				break
-			}
-			prev = m.HeapAlloc
-			time.Sleep(20 * time.Millisecond)
-		}
-		return m.HeapAlloc
-	}
 	namespaces := make([]string, 50)
 	for i := range namespaces {
 		namespaces[i] = fmt.Sprintf("team-%02d", i)
@@ -44,13 +31,13 @@ func TestIndexBytes(t *testing.T) {
 		recs[i] = record.Placement{Namespace: namespaces[i/25%50], Pod: fmt.Sprintf("%s-%05x", rs, i), Node: fmt.Sprintf("node-%04d", i%5000),
 			OwnerKind: "ReplicaSet", OwnerName: rs, Timestamp: hour14.Add(time.Minute), Event: record.EventSnapshot}
 	}
-	before := heap()
+	before := heaptest.Settled()
 	x := newHourIndex(hour14, true)
 	for _, r := range recs {
 		x.add(r, 5*time.Minute)
 	}
 	x.seenAll("", hour14.Add(2*time.Minute), 5*time.Minute)
-	after := heap()
+	after := heaptest.Settled()
 	runtime.KeepAlive(recs)
 	if x.len() != n {
 		t.Fatalf("%d pods in the index, want %d", x.len(), n)

@@ -14,6 +14,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/pod-ashiato/ashiato/src/internal/heaptest"
 )
 
 // maxCachedPodBytes is what TestCachedPodBytes allows a cached pod to cost,
@@ -62,22 +64,6 @@ func realPod(i int) *corev1.Pod {
 // per-pod cost, so that it cannot creep back.
 func TestCachedPodBytes(t *testing.T) {
 	const n = 20_000
-	// The heap once the garbage of earlier tests (goroutines still winding
-	// down) has settled: collected until two readings agree within 64 KiB.
-	heap := func() uint64 {
-		var m runtime.MemStats
-		prev := uint64(0)
-		for range 20 {
-			runtime.GC()
-			runtime.ReadMemStats(&m)
-			if d := int64(m.HeapAlloc) - int64(prev); d > -64<<10 && d < 64<<10 {
-				break
-			}
-			prev = m.HeapAlloc
-			time.Sleep(20 * time.Millisecond)
-		}
-		return m.HeapAlloc
-	}
 	client := fake.NewClientset()
 	client.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, k8sruntime.Object, error) {
 		// Pages of full pods made on demand: garbage once trimmed, as a response is.
@@ -96,7 +82,7 @@ func TestCachedPodBytes(t *testing.T) {
 	w := &Watch{Client: client}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	before := heap()
+	before := heaptest.Settled()
 	informer, err := w.newInformer(newTrimmer(), func(error) {})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +94,7 @@ func TestCachedPodBytes(t *testing.T) {
 	if got := len(informer.GetStore().ListKeys()); got != n {
 		t.Fatalf("%d pods cached, want %d", got, n)
 	}
-	after := heap()
+	after := heaptest.Settled()
 	runtime.KeepAlive(informer)
 	per := (int64(after) - int64(before)) / n
 	t.Logf("%d pods: about %d bytes of heap per cached pod (informer, store and index included)", n, per)

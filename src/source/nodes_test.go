@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/pod-ashiato/ashiato/src/internal/heaptest"
 	"github.com/pod-ashiato/ashiato/src/record"
 )
 
@@ -218,22 +219,6 @@ func TestNodeCacheBytes(t *testing.T) {
 		t.Skip("measures the heap")
 	}
 	const n = 5000
-	// The heap once the garbage of earlier tests (goroutines still winding
-	// down) has settled: collected until two readings agree within 64 KiB.
-	heap := func() uint64 {
-		var m runtime.MemStats
-		prev := uint64(0)
-		for range 20 {
-			runtime.GC()
-			runtime.ReadMemStats(&m)
-			if d := int64(m.HeapAlloc) - int64(prev); d > -64<<10 && d < 64<<10 {
-				break
-			}
-			prev = m.HeapAlloc
-			time.Sleep(20 * time.Millisecond)
-		}
-		return m.HeapAlloc
-	}
 	list := func(_ context.Context, opts metav1.ListOptions) (*corev1.NodeList, error) {
 		// Pages of full nodes made on demand: garbage once trimmed, as a response is.
 		from := 0
@@ -250,7 +235,7 @@ func TestNodeCacheBytes(t *testing.T) {
 	tr := newNodeTrimmer()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	before := heap()
+	before := heaptest.Settled()
 	informer, err := newNodeInformer(tr, &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (k8sruntime.Object, error) {
 			return listNodes(ctx, list, opts, tr)
@@ -269,7 +254,7 @@ func TestNodeCacheBytes(t *testing.T) {
 	if got := len(informer.GetStore().ListKeys()); got != n {
 		t.Fatalf("%d nodes cached, want %d", got, n)
 	}
-	after := heap()
+	after := heaptest.Settled()
 	runtime.KeepAlive(informer)
 	per := (int64(after) - int64(before)) / n
 	t.Logf("%d nodes: about %d bytes of heap per cached node (informer, store and index included)", n, per)
