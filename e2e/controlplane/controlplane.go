@@ -41,6 +41,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/pod-ashiato/ashiato/e2e/proclog"
 )
 
 // EnvBinDir names the environment variable that points at the folder holding the
@@ -412,7 +414,7 @@ func (cp *ControlPlane) launch(ctx context.Context, p *process, configure func()
 				return fmt.Errorf("configure %s: %w", p.Name, err)
 			}
 		}
-		offset := p.logSize()
+		offset := proclog.Size(p.Log)
 		if err := p.start(cp.dir, cp.st.Detached); err != nil {
 			return err
 		}
@@ -420,13 +422,18 @@ func (cp *ControlPlane) launch(ctx context.Context, p *process, configure func()
 			return err
 		}
 		wctx, cancel := context.WithTimeout(ctx, cp.startTimeout)
-		err := waitFor(wctx, p, offset, check)
+		start := proclog.Start{
+			Name: p.Name, Log: p.Log, Offset: offset,
+			Alive: p.alive, ExitErr: p.exitErr,
+			CheckTimeout: 2 * time.Second, Every: 100 * time.Millisecond,
+		}
+		err := start.WaitReady(wctx, check)
 		cancel()
 		if err == nil {
 			return nil
 		}
 		_ = p.stop(cp.stopTimeout)
-		if configure != nil && attempt < 3 && strings.Contains(p.logSince(offset, 1<<20), "address already in use") {
+		if configure != nil && attempt < 3 && strings.Contains(proclog.Since(p.Log, offset, 1<<20), "address already in use") {
 			continue
 		}
 		return fmt.Errorf("start %s: %w", p.Name, err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pod-ashiato/ashiato/e2e/proclog"
 )
 
 // These tests need no binaries: they cover what Start relies on before any process runs.
@@ -106,14 +108,14 @@ func TestProcessStopAndTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for p.logSize() == 0 || !strings.Contains(p.tail(0), "\nstarted") {
+	for proclog.Size(p.Log) == 0 || !strings.Contains(proclog.Tail(p.Log, 0), "\nstarted") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no output: %s", p.tail(0))
+			t.Fatalf("no output: %s", proclog.Tail(p.Log, 0))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if !p.alive() {
-		t.Fatalf("died early: %v\n%s", p.exitErr(), p.tail(0))
+		t.Fatalf("died early: %v\n%s", p.exitErr(), proclog.Tail(p.Log, 0))
 	}
 	start := time.Now()
 	if err := p.stop(300 * time.Millisecond); err != nil {
@@ -123,7 +125,7 @@ func TestProcessStopAndTail(t *testing.T) {
 		t.Fatal("still alive after stop")
 	}
 	if d := time.Since(start); d < 300*time.Millisecond {
-		t.Errorf("stopped after %v, before the SIGTERM grace ran out: %v\n%s", d, p.exitErr(), p.tail(0))
+		t.Errorf("stopped after %v, before the SIGTERM grace ran out: %v\n%s", d, p.exitErr(), proclog.Tail(p.Log, 0))
 	}
 }
 

@@ -2,10 +2,8 @@ package controlplane
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -146,47 +144,6 @@ func (p *process) waitGone(d time.Duration) bool {
 	return true
 }
 
-// logSize is where the next start's output begins in the log.
-func (p *process) logSize() int64 {
-	fi, err := os.Stat(p.Log)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logSince returns the log written since offset, at most its last max bytes.
-func (p *process) logSince(offset int64, max int64) string {
-	f, err := os.Open(p.Log)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	if fi.Size()-offset > max {
-		offset = fi.Size() - max
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
-}
-
-// tail is the last lines of the log, for start errors: the reason a binary refused to
-// start is almost always in its last few lines.
-func (p *process) tail(offset int64) string {
-	s := p.logSince(offset, 16<<10)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > 25 {
-		lines = lines[len(lines)-25:]
-	}
-	return fmt.Sprintf("last lines of %s:\n%s", p.Log, strings.Join(lines, "\n"))
-}
-
 // procStat returns the state letter and the start time of a pid from /proc.
 func procStat(pid int) (byte, uint64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -214,26 +171,4 @@ func procStat(pid int) (byte, uint64, error) {
 func startTicks(pid int) (uint64, error) {
 	_, ticks, err := procStat(pid)
 	return ticks, err
-}
-
-// waitFor polls check until it succeeds, the process dies, or ctx ends. The error names
-// the process and carries the tail of its log.
-func waitFor(ctx context.Context, p *process, logOffset int64, check func(context.Context) error) error {
-	var last error
-	for {
-		if !p.alive() {
-			return fmt.Errorf("%s exited before it was ready (%v)\n%s", p.Name, p.exitErr(), p.tail(logOffset))
-		}
-		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w (last check: %v)\n%s", p.Name, context.Cause(ctx), last, p.tail(logOffset))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

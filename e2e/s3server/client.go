@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/pod-ashiato/ashiato/e2e/proclog"
 )
 
 // Client is an S3 client of the server's identity, trusting its CA, with
@@ -96,21 +98,10 @@ func (s *Server) waitReady(ctx context.Context, logOffset int64) error {
 		}
 		return nil
 	}
-	var last error
-	for {
-		if !s.proc.alive() {
-			return fmt.Errorf("seaweedfs exited before it was ready (%v)\n%s", s.proc.exitErr(), s.proc.tail(logOffset))
-		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		last = check(cctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("seaweedfs not ready: %w (last check: %v)\n%s", context.Cause(ctx), last, s.proc.tail(logOffset))
-		case <-time.After(200 * time.Millisecond):
-		}
+	start := proclog.Start{
+		Name: "seaweedfs", Log: s.proc.log, Offset: logOffset,
+		Alive: s.proc.alive, ExitErr: s.proc.exitErr,
+		CheckTimeout: 5 * time.Second, Every: 200 * time.Millisecond,
 	}
+	return start.WaitReady(ctx, check)
 }

@@ -3,7 +3,6 @@ package s3server
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -93,44 +92,4 @@ func (p *process) stop(grace time.Duration) error {
 	case <-time.After(10 * time.Second):
 		return fmt.Errorf("weed (pid %d) still runs after SIGKILL", p.cmd.Process.Pid)
 	}
-}
-
-// logSize is where the next start's output begins in the log.
-func (p *process) logSize() int64 {
-	fi, err := os.Stat(p.log)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logSince is the log written since offset, at most its last max bytes.
-func (p *process) logSince(offset, max int64) string {
-	f, err := os.Open(p.log)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	if fi.Size()-offset > max {
-		offset = fi.Size() - max
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
-}
-
-// tail is the last lines of the log since offset: why weed refused to start
-// is nearly always there.
-func (p *process) tail(offset int64) string {
-	lines := strings.Split(strings.TrimRight(p.logSince(offset, 16<<10), "\n"), "\n")
-	if len(lines) > 25 {
-		lines = lines[len(lines)-25:]
-	}
-	return fmt.Sprintf("last lines of %s:\n%s", p.log, strings.Join(lines, "\n"))
 }

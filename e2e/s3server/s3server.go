@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/pod-ashiato/ashiato/e2e/controlplane"
+	"github.com/pod-ashiato/ashiato/e2e/proclog"
 )
 
 // EnvBin names the environment variable that points at the folder holding
@@ -210,12 +211,12 @@ func (s *Server) Restart(ctx context.Context) error {
 func (s *Server) Close() error { return s.Stop() }
 
 // Log is the server's output so far.
-func (s *Server) Log() string { return s.proc.logSince(0, 1<<20) }
+func (s *Server) Log() string { return proclog.Since(s.proc.log, 0, 1<<20) }
 
 // launch starts weed with the server's ports and waits until it is ready.
 func (s *Server) launch(ctx context.Context) error {
 	s.proc.args = s.args()
-	offset := s.proc.logSize()
+	offset := proclog.Size(s.proc.log)
 	if err := s.proc.start(); err != nil {
 		return err
 	}
