@@ -1,20 +1,17 @@
 package controlplane
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
+
+	"github.com/pod-ashiato/ashiato/e2e/testpki"
 )
 
 // The file names of the PKI under <Dir>/pki. They are part of the on-disk layout that
@@ -84,25 +81,25 @@ func (p *pki) load() error {
 }
 
 func (p *pki) create() error {
-	servingCA, servingCAKey, err := newCA("ashiato-serving-ca")
+	servingCA, servingCAKey, err := testpki.NewCA("ashiato-serving-ca")
 	if err != nil {
 		return err
 	}
-	clientCA, clientCAKey, err := newCA("ashiato-client-ca")
+	clientCA, clientCAKey, err := testpki.NewCA("ashiato-client-ca")
 	if err != nil {
 		return err
 	}
 	// The serving cert is ours rather than the one kube-apiserver would self-sign in
 	// --cert-dir: its CA is known before the server starts, so the kubeconfig can be
 	// written up front and stays valid across restarts.
-	servingCert, servingKey, err := newLeaf(servingCA, servingCAKey, pkix.Name{CommonName: "kube-apiserver"},
+	servingCert, servingKey, err := testpki.NewLeaf(servingCA, servingCAKey, pkix.Name{CommonName: "kube-apiserver"},
 		x509.ExtKeyUsageServerAuth,
 		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 		[]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	if err != nil {
 		return err
 	}
-	adminCert, adminKey, err := newLeaf(clientCA, clientCAKey,
+	adminCert, adminKey, err := testpki.NewLeaf(clientCA, clientCAKey,
 		pkix.Name{CommonName: "ashiato-admin", Organization: []string{"system:masters"}},
 		x509.ExtKeyUsageClientAuth, nil, nil)
 	if err != nil {
@@ -123,11 +120,11 @@ func (p *pki) create() error {
 		name string
 		data []byte
 	}{
-		{servingCAFile, pemCert(servingCA)},
-		{servingCertFile, pemCert(servingCert)},
+		{servingCAFile, testpki.CertPEM(servingCA)},
+		{servingCertFile, testpki.CertPEM(servingCert)},
 		{servingKeyFile, servingKey},
-		{clientCAFile, pemCert(clientCA)},
-		{adminCertFile, pemCert(adminCert)},
+		{clientCAFile, testpki.CertPEM(clientCA)},
+		{adminCertFile, testpki.CertPEM(adminCert)},
 		{adminKeyFile, adminKey},
 		{saKeyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)})},
 		{saPubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPub})},
@@ -138,71 +135,4 @@ func (p *pki) create() error {
 		}
 	}
 	return nil
-}
-
-// newCA returns a self-signed CA certificate (DER) and its key. ECDSA P-256 keys are
-// used for all certificates because they are generated in microseconds, unlike RSA.
-func newCA(cn string) ([]byte, crypto.Signer, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate CA key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create CA certificate %s: %w", cn, err)
-	}
-	return der, key, nil
-}
-
-// newLeaf returns a certificate (DER) signed by the CA and its key as PEM.
-func newLeaf(caDER []byte, caKey crypto.Signer, subject pkix.Name, usage x509.ExtKeyUsage, dns []string, ips []net.IP) ([]byte, []byte, error) {
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse CA certificate: %w", err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      subject,
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(10, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		DNSNames:     dns,
-		IPAddresses:  ips,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create certificate %s: %w", subject.CommonName, err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("marshal key: %w", err)
-	}
-	return der, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-func pemCert(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		// crypto/rand does not fail on Linux; a fixed serial would still work.
-		return big.NewInt(time.Now().UnixNano())
-	}
-	return n
 }
