@@ -14,29 +14,13 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store"
 	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
 	"github.com/pod-ashiato/ashiato/src/sink"
 )
-
-// awsTestEnv gives the AWS chain static test credentials and nothing of the
-// machine's own.
-func awsTestEnv(t *testing.T) {
-	t.Helper()
-	empty := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_SESSION_TOKEN": "", "AWS_REGION": "",
-		"AWS_PROFILE": "", "AWS_CA_BUNDLE": "", "AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_S3": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
 
 func TestStoreFlags(t *testing.T) {
 	tests := []struct {
@@ -117,7 +101,7 @@ current-context: c
 // TestS3CheckedAtStart: an endpoint or bucket that cannot be used is one
 // line and exit 2, before any work, for the recorder and history alike.
 func TestS3CheckedAtStart(t *testing.T) {
-	awsTestEnv(t)
+	awstest.Env(t)
 	kubeconfig := kubeconfigFor(t)
 	up := s3fake.New("hist")
 	defer up.Close()
@@ -164,7 +148,7 @@ func TestS3CheckedAtStart(t *testing.T) {
 // under the prefix, or the one --cluster names, and each row says its
 // cluster; incident finds the node's cluster.
 func TestHistoryAcrossClusters(t *testing.T) {
-	awsTestEnv(t)
+	awstest.Env(t)
 	srv := s3fake.New("hist")
 	defer srv.Close()
 	at := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)

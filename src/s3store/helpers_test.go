@@ -2,8 +2,6 @@ package s3store
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -20,29 +19,10 @@ const bucket = "history"
 
 var hour15 = time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)
 
-// awsEnv gives the AWS chain static test credentials and nothing of the
-// machine's own (shared files, instance metadata).
-func awsEnv(t *testing.T) {
-	t.Helper()
-	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_SESSION_TOKEN": "",
-		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "", "AWS_CA_BUNDLE": "",
-		"AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty, "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_S3": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
-
 // newFake starts a fake S3 with the bucket and a store of cluster on it.
 func newFake(t *testing.T, cluster string) (*s3fake.Server, *Store) {
 	t.Helper()
-	awsEnv(t)
+	awstest.Env(t)
 	srv := s3fake.New(bucket)
 	t.Cleanup(srv.Close)
 	return srv, storeOn(t, srv.URL, "ashiato", cluster)

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
@@ -267,7 +268,7 @@ func TestErrorKinds(t *testing.T) {
 		}
 	})
 	t.Run("an untrusted certificate is permanent", func(t *testing.T) {
-		awsEnv(t)
+		awstest.Env(t)
 		tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
 		defer tlsSrv.Close()
 		s := storeOn(t, tlsSrv.URL, "", "prod")

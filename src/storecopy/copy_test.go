@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store"
 	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
@@ -30,21 +29,6 @@ var (
 	hour10 = time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
 	quick  = retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 20, Cap: 5 * time.Millisecond}, MaxElapsed: 2 * time.Second}
 )
-
-func awsEnv(t *testing.T) {
-	t.Helper()
-	empty := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test-secret", "AWS_SESSION_TOKEN": "", "AWS_REGION": "",
-		"AWS_PROFILE": "", "AWS_CA_BUNDLE": "", "AWS_CONFIG_FILE": empty, "AWS_SHARED_CREDENTIALS_FILE": empty,
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "", "AWS_ENDPOINT_URL_S3": "",
-	} {
-		t.Setenv(k, v)
-	}
-}
 
 // hourWith encodes an hour of n pods named prefix-i, with long names when
 // long (so it takes several shards).
@@ -96,7 +80,7 @@ func pods(t *testing.T, objs storeio.Objects, hour time.Time) (*store.Hour, int)
 }
 
 func TestCopy(t *testing.T) {
-	awsEnv(t)
+	awstest.Env(t)
 	big := hourWith(t, hour10, "big", 6000, true) // several shards
 	small := hourWith(t, hour10.Add(time.Hour), "small", 20, false)
 	original := &corev1.ConfigMap{
