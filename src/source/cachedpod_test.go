@@ -80,10 +80,23 @@ func TestCachedPodBytes(t *testing.T) {
 		return true, page, nil
 	})
 	w := &Watch{Client: client}
+	per := cachedBytes(t, n, "pod", func() (cache.SharedIndexInformer, error) {
+		return w.newInformer(newTrimmer(), func(error) {})
+	})
+	if per > maxCachedPodBytes {
+		t.Errorf("%d bytes per cached pod, want at most %d", per, maxCachedPodBytes)
+	}
+}
+
+// cachedBytes is the heap each of the n objects the informer caches costs,
+// from before newInformer makes it until it has synced; what names the
+// kind of object in the log and errors.
+func cachedBytes(t *testing.T, n int, what string, newInformer func() (cache.SharedIndexInformer, error)) int64 {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	before := heaptest.Settled()
-	informer, err := w.newInformer(newTrimmer(), func(error) {})
+	informer, err := newInformer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +105,11 @@ func TestCachedPodBytes(t *testing.T) {
 		t.Fatal("no sync")
 	}
 	if got := len(informer.GetStore().ListKeys()); got != n {
-		t.Fatalf("%d pods cached, want %d", got, n)
+		t.Fatalf("%d %ss cached, want %d", got, what, n)
 	}
 	after := heaptest.Settled()
 	runtime.KeepAlive(informer)
-	per := (int64(after) - int64(before)) / n
-	t.Logf("%d pods: about %d bytes of heap per cached pod (informer, store and index included)", n, per)
-	if per > maxCachedPodBytes {
-		t.Errorf("%d bytes per cached pod, want at most %d", per, maxCachedPodBytes)
-	}
+	per := (int64(after) - int64(before)) / int64(n)
+	t.Logf("%d %ss: about %d bytes of heap per cached %s (informer, store and index included)", n, what, per, what)
+	return per
 }

@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +20,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/pod-ashiato/ashiato/src/internal/heaptest"
 	"github.com/pod-ashiato/ashiato/src/record"
 )
 
@@ -233,31 +231,16 @@ func TestNodeCacheBytes(t *testing.T) {
 		return page, nil
 	}
 	tr := newNodeTrimmer()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	before := heaptest.Settled()
-	informer, err := newNodeInformer(tr, &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (k8sruntime.Object, error) {
-			return listNodes(ctx, list, opts, tr)
-		},
-		WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) {
-			return watch.NewFake(), nil
-		},
+	per := cachedBytes(t, n, "node", func() (cache.SharedIndexInformer, error) {
+		return newNodeInformer(tr, &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (k8sruntime.Object, error) {
+				return listNodes(ctx, list, opts, tr)
+			},
+			WatchFuncWithContext: func(context.Context, metav1.ListOptions) (watch.Interface, error) {
+				return watch.NewFake(), nil
+			},
+		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go informer.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
-		t.Fatal("no sync")
-	}
-	if got := len(informer.GetStore().ListKeys()); got != n {
-		t.Fatalf("%d nodes cached, want %d", got, n)
-	}
-	after := heaptest.Settled()
-	runtime.KeepAlive(informer)
-	per := (int64(after) - int64(before)) / n
-	t.Logf("%d nodes: about %d bytes of heap per cached node (informer, store and index included)", n, per)
 	if per > 1024 {
 		t.Errorf("%d bytes per cached node, want at most 1 KiB", per)
 	}
