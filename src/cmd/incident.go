@@ -209,35 +209,56 @@ func writeIncidentJSON(w io.Writer, inc history.Incident, withCluster bool, clus
 	return enc.Encode(view.IncidentDoc(inc))
 }
 
-// writeIncidentTable prints the incident as three blocks a person reads top to
-// bottom: what happened to the node, what was on it, the summary.
+// writeIncidentTable prints the incident as blocks a person reads top to
+// bottom: what happened to the node(s), what was on them, the workloads they
+// belonged to, the summary.
 func writeIncidentTable(w io.Writer, inc history.Incident) error {
-	fmt.Fprintf(w, "Node %s at %s (window %s)\n\n", inc.Node, stamp(inc.At), inc.Window)
+	many := inc.Node == ""
+	if many {
+		fmt.Fprintf(w, "Nodes %s at %s (window %s): %d failed", inc.Selector, stamp(inc.At), inc.Window, len(inc.Nodes))
+		if len(inc.Nodes) > 0 {
+			fmt.Fprintf(w, ": %s", strings.Join(inc.Nodes, ", "))
+		}
+		fmt.Fprint(w, "\n\n")
+	} else {
+		fmt.Fprintf(w, "Node %s at %s (window %s)\n\n", inc.Node, stamp(inc.At), inc.Window)
+	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 	if len(inc.Timeline) == 0 {
 		fmt.Fprintln(tw, "No node events recorded in the window.")
 	} else {
-		fmt.Fprintln(tw, "TIME\tEVENT\tREASON")
+		fmt.Fprintln(tw, column(many, "TIME\t", "NODE\t")+"EVENT\tREASON")
 		for _, e := range inc.Timeline {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", stamp(e.At), e.Event, e.Reason)
+			fmt.Fprintf(tw, "%s\t%s%s\t%s\n", stamp(e.At), column(many, "", e.Node+"\t"), e.Event, e.Reason)
 		}
 	}
 	fmt.Fprintln(tw)
 	if len(inc.Pods) == 0 {
-		fmt.Fprintf(tw, "No pods on %s at %s.\n", inc.Node, stamp(inc.At))
+		fmt.Fprintf(tw, "No pods on %s at %s.\n", column(many, inc.Node, "them"), stamp(inc.At))
 	} else {
-		fmt.Fprintln(tw, "NAMESPACE\tPOD\tOWNER\tNEXT\tNODE\tAFTER")
+		fmt.Fprintln(tw, column(many, "NAMESPACE\tPOD\t", "ON\t")+"OWNER\tNEXT\tNODE\tAFTER\tOUTCOME")
 		for _, p := range inc.Pods {
 			owner := "<none>"
 			if p.Owner.Kind != "" {
 				owner = p.Owner.Kind + "/" + p.Owner.Name
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t", p.Pod.Namespace, p.Pod.Name, owner)
-			if r := p.Next; r != nil {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Pod.Name, r.Node, r.After)
-			} else {
-				fmt.Fprintln(tw, "<never came back>\t-\t-")
+			fmt.Fprintf(tw, "%s\t%s\t%s%s\t", p.Pod.Namespace, p.Pod.Name, column(many, "", p.Node+"\t"), owner)
+			switch r := p.Next; {
+			case r != nil:
+				fmt.Fprintf(tw, "%s\t%s\t%s\t", r.Pod.Name, r.Node, r.After)
+			case p.Outcome == history.NotRescheduled:
+				fmt.Fprint(tw, "<never came back>\t-\t-\t")
+			default:
+				fmt.Fprint(tw, "-\t-\t-\t")
 			}
+			fmt.Fprintln(tw, p.Text())
+		}
+	}
+	if len(inc.Workloads) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "NAMESPACE\tWORKLOAD")
+		for _, wl := range inc.Workloads {
+			fmt.Fprintf(tw, "%s\t%s\n", wl.Namespace, wl.Text())
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -245,9 +266,32 @@ func writeIncidentTable(w io.Writer, inc history.Incident) error {
 	}
 	s := inc.Summary
 	fmt.Fprintf(w, "\n%d pods, %d rescheduled, %d not rescheduled", s.Pods, s.Rescheduled, s.NotRescheduled)
+	if s.Stayed > 0 {
+		fmt.Fprintf(w, ", %d stayed", s.Stayed)
+	}
+	if s.NodeBound > 0 {
+		fmt.Fprintf(w, ", %d node-bound", s.NodeBound)
+	}
 	if s.Rescheduled > 0 {
 		fmt.Fprintf(w, "; median %s, slowest %s to reschedule", s.Median, s.Slowest)
 	}
+	var outages []string
+	for _, wl := range inc.Workloads {
+		if wl.Outage {
+			outages = append(outages, wl.Namespace+"/"+wl.Name())
+		}
+	}
+	if len(outages) > 0 {
+		fmt.Fprintf(w, "\n%d workload(s) lost every replica: %s", len(outages), strings.Join(outages, ", "))
+	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+// column is one of two table cells: for one node, or for several.
+func column(many bool, one, several string) string {
+	if many {
+		return one + several
+	}
+	return one
 }
