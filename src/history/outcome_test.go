@@ -14,7 +14,9 @@ import (
 func zoneHours() ([]*store.Hour, time.Time) {
 	h := store.NewHour(time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC))
 	at := h.Start.Add(10 * time.Minute)
-	m := func(min, sec int) time.Time { return h.Start.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second) }
+	m := func(min, sec int) time.Time {
+		return h.Start.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
+	}
 	place := func(pod, node string, first, last time.Time, o store.Owner) {
 		ref := store.PodRef{Namespace: "shop", Name: pod}
 		h.Add(ref, node, first)
@@ -30,7 +32,7 @@ func zoneHours() ([]*store.Hour, time.Time) {
 	place("api-1-b", "z1-b", m(1, 0), m(10, 20), api)
 	place("api-1-c", "z2-a", m(11, 30), m(40, 0), api) // the outage ends after 1m30s
 	place("api-1-d", "z2-a", m(12, 0), m(40, 0), api)
-	place("agent-a", "z1-a", m(1, 0), m(40, 0), agent) // stays on its node
+	place("agent-a", "z1-a", m(1, 0), m(40, 0), agent)  // stays on its node
 	place("agent-b", "z1-b", m(1, 0), m(10, 20), agent) // its node is not back
 	place("agent-z", "z2-a", m(1, 0), m(40, 0), agent)
 	place("batch-x", "z1-a", m(5, 0), m(40, 0), job) // never evicted: stayed
@@ -99,5 +101,23 @@ func TestNodeBoundBack(t *testing.T) {
 	}
 	if s := inc.Summary; s.Rescheduled != 0 || s.NotRescheduled != 0 || s.NodeBoundBack != 1 || s.Median != 0 {
 		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestFailedNodes(t *testing.T) {
+	hours, at := zoneHours()
+	h := hours[0]
+	h.SetNodeLabels("z1-a", map[string]string{"topology.kubernetes.io/zone": "zone-1"})
+	h.SetNodeLabels("z1-b", map[string]string{"topology.kubernetes.io/zone": "zone-1"})
+	h.SetNodeLabels("z2-a", map[string]string{"topology.kubernetes.io/zone": "zone-2"})
+	h.AddNodeEvent(store.NodeEvent{Node: "z2-a", At: at.Add(35 * time.Minute), Event: "node_unknown"}) // after the window
+	zone := func(z string) func(map[string]string) bool {
+		return func(l map[string]string) bool { return l["topology.kubernetes.io/zone"] == z }
+	}
+	if got := FailedNodes(hours, zone("zone-1"), at.Add(-30*time.Minute), at.Add(30*time.Minute)); fmt.Sprint(got) != "[z1-a z1-b]" {
+		t.Errorf("zone-1 failed: %v", got)
+	}
+	if got := FailedNodes(hours, zone("zone-2"), at.Add(-30*time.Minute), at.Add(30*time.Minute)); len(got) != 0 {
+		t.Errorf("zone-2 failed: %v (its loss is outside the window)", got)
 	}
 }
