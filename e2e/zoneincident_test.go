@@ -304,7 +304,9 @@ func createZoneWorkloads(t *testing.T, client kubernetes.Interface, ns string) (
 				Tolerations: tolerations, NodeSelector: selector},
 		}
 	}
-	labels := func(app string) *metav1.LabelSelector { return &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}} }
+	labels := func(app string) *metav1.LabelSelector {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}
+	}
 	for _, d := range []*appsv1.Deployment{
 		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: labels("web"), Template: template("web", nil)}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: labels("api"), Template: template("api", map[string]string{zoneLabel: "zone-1"})}},
