@@ -99,16 +99,39 @@ func (ix hourIndex) outcomes(inc *Incident) {
 	// A node-bound pod's replacement: a new pod of its owner first seen on
 	// its node within the window, or the pod itself arriving there again.
 	within := func(t time.Time) bool { return !t.Before(inc.At) && !t.After(to) }
+	lost := map[store.PodRef]bool{}
+	for _, p := range inc.Pods {
+		lost[p.Pod] = true
+	}
+	// The new pods of node-bound owners, by node and owner: a pod's first
+	// placement anywhere, when it is within the window.
+	type nodeOwner struct {
+		node  string
+		ns    string
+		owner store.Owner
+	}
 	earliest := map[store.PodRef]Replacement{}
 	for k, st := range ix.stays {
+		if !reschedule.NodeBound(ix.owners[k.pod].Kind) || lost[k.pod] {
+			continue
+		}
 		r := Replacement{Pod: k.pod, Node: k.node, First: st.first}
 		if e, ok := earliest[k.pod]; !ok || before(r, e) {
 			earliest[k.pod] = r
 		}
 	}
-	lost := map[store.PodRef]bool{}
-	for _, p := range inc.Pods {
-		lost[p.Pod] = true
+	again := map[store.PodRef][]Replacement{} // the lost node-bound pods' arrivals
+	for _, r := range ix.arrivals {
+		if lost[r.Pod] && reschedule.NodeBound(ix.owners[r.Pod].Kind) && within(r.First) {
+			again[r.Pod] = append(again[r.Pod], r)
+		}
+	}
+	bound := map[nodeOwner][]Replacement{}
+	for ref, r := range earliest {
+		if within(r.First) {
+			k := nodeOwner{r.Node, ref.Namespace, ix.owners[ref]}
+			bound[k] = append(bound[k], r)
+		}
 	}
 	taken := map[store.PodRef]bool{}
 	for i := range inc.Pods {
@@ -126,13 +149,13 @@ func (ix hourIndex) outcomes(inc *Incident) {
 			p.Outcome = NotRescheduled
 		default:
 			var next *Replacement
-			for _, r := range ix.arrivals { // the pod itself, again on its node
-				if r.Pod == p.Pod && r.Node == p.Node && r.First.After(p.First) && within(r.First) && (next == nil || before(r, *next)) {
+			for _, r := range again[p.Pod] { // the pod itself, again on its node
+				if r.Node == p.Node && r.First.After(p.First) && (next == nil || before(r, *next)) {
 					next = &r
 				}
 			}
-			for ref, r := range earliest { // a new pod of its owner on its node
-				if r.Node == p.Node && !lost[ref] && !taken[ref] && within(r.First) && ix.owners[ref] == p.Owner && (next == nil || before(r, *next)) {
+			for _, r := range bound[nodeOwner{p.Node, p.Pod.Namespace, p.Owner}] { // a new pod of its owner on its node
+				if !taken[r.Pod] && (next == nil || before(r, *next)) {
 					next = &r
 				}
 			}
