@@ -3,7 +3,7 @@
 # k8s/overlays/kind there and waits for it to be Available. It needs Docker,
 # kind, kubectl and Bazel. Our own machines and CI have neither Docker nor
 # Bazel, so this script has never run here: tools/bazelcheck checks it
-# statically (README, "Building with Bazel", says what is and is not verified).
+# statically (docs/bazel.md says what is and is not verified).
 #
 #   bash tools/kind-e2e.sh            create the cluster, test, deploy, delete
 #   KEEP=1 bash tools/kind-e2e.sh     keep the cluster and the Deployment; rerun to update
