@@ -20,6 +20,8 @@
 //     repository paths in string literals) is in its data, so in its runfiles.
 //   - tmp_handoff: no script, .bazelrc or test rule hands a test a path in the
 //     temp dir written outside it (a sandboxed test has its own empty /tmp).
+//   - registry: every bazel_dep asks for a version the Bazel Central Registry
+//     lists and has not yanked (a snapshot of its metadata, bcr_versions.json).
 //
 // Each check lives in its own file, named after it.
 //
@@ -67,6 +69,7 @@ var checks = []check{
 	{"oci_platforms", checkOCIPlatforms},
 	{"test_data", checkTestData},
 	{"tmp_handoff", checkTmpHandoff},
+	{"registry", checkRegistry},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
