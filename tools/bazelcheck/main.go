@@ -22,6 +22,8 @@
 //     temp dir written outside it (a sandboxed test has its own empty /tmp).
 //   - registry: every bazel_dep asks for a version the Bazel Central Registry
 //     lists and has not yanked (a snapshot of its metadata, bcr_versions.json).
+//   - test_env: every ASHIATO_* variable a go_test reads is set in its env or
+//     forwarded by a --test_env line of .bazelrc.
 //
 // Each check lives in its own file, named after it.
 //
@@ -70,6 +72,7 @@ var checks = []check{
 	{"test_data", checkTestData},
 	{"tmp_handoff", checkTmpHandoff},
 	{"registry", checkRegistry},
+	{"test_env", checkTestEnv},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
