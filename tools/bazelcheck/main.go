@@ -24,6 +24,9 @@
 //     lists and has not yanked (a snapshot of its metadata, bcr_versions.json).
 //   - test_env: every ASHIATO_* variable a go_test reads is set in its env or
 //     forwarded by a --test_env line of .bazelrc.
+//   - path_binaries: no go_test in //... (not tagged manual) looks a program
+//     up on PATH, which is not a Bazel dependency and is cut short by
+//     --incompatible_strict_action_env.
 //
 // Each check lives in its own file, named after it.
 //
@@ -73,6 +76,7 @@ var checks = []check{
 	{"tmp_handoff", checkTmpHandoff},
 	{"registry", checkRegistry},
 	{"test_env", checkTestEnv},
+	{"path_binaries", checkPathBinaries},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
