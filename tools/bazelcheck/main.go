@@ -27,6 +27,9 @@
 //   - path_binaries: no go_test in //... (not tagged manual) looks a program
 //     up on PATH, which is not a Bazel dependency and is cut short by
 //     --incompatible_strict_action_env.
+//   - image_platform: every oci_image is Linux-only (target_compatible_with),
+//     and every oci_image_index transitions to its platforms or is too, so
+//     a macOS host never builds an image around a darwin binary.
 //
 // Each check lives in its own file, named after it.
 //
@@ -77,6 +80,7 @@ var checks = []check{
 	{"registry", checkRegistry},
 	{"test_env", checkTestEnv},
 	{"path_binaries", checkPathBinaries},
+	{"image_platform", checkImagePlatform},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -87,7 +87,7 @@ func checkRegistryAgainst(cfg config, snap registrySnapshot) error {
 			if keyword(call, "registry") != nil {
 				notRegistry[name] = true
 			} else if v := stringValue(keyword(call, "version")); v != "" {
-				asked = append(asked, moduleVersion{name, v, call.Pos.Line, fmt.Sprintf("single_version_override(module_name = %q, version = %q)", name, v)})
+				asked = append(asked, moduleVersion{name, v, startLine(call), fmt.Sprintf("single_version_override(module_name = %q, version = %q)", name, v)})
 			}
 		case "multiple_version_override":
 			if keyword(call, "registry") != nil {
@@ -100,7 +100,7 @@ func checkRegistryAgainst(cfg config, snap registrySnapshot) error {
 		case "bazel_dep":
 			name := stringValue(keyword(call, "name"))
 			v := stringValue(keyword(call, "version"))
-			asked = append(asked, moduleVersion{name, v, call.Pos.Line, fmt.Sprintf("bazel_dep(name = %q, version = %q)", name, v)})
+			asked = append(asked, moduleVersion{name, v, startLine(call), fmt.Sprintf("bazel_dep(name = %q, version = %q)", name, v)})
 		}
 	}
 	at := fmt.Sprintf("%s %.7s of %s", strings.TrimPrefix(snap.Source, "github.com/"), snap.Commit, snap.Date)
