@@ -30,6 +30,8 @@
 //   - image_platform: every oci_image is Linux-only (target_compatible_with),
 //     and every oci_image_index transitions to its platforms or is too, so
 //     a macOS host never builds an image around a darwin binary.
+//   - script_preflight: a script that runs `bazel test` deals with every
+//     ASHIATO_* variable those tests read before it creates anything.
 //
 // Each check lives in its own file, named after it.
 //
@@ -81,6 +83,7 @@ var checks = []check{
 	{"test_env", checkTestEnv},
 	{"path_binaries", checkPathBinaries},
 	{"image_platform", checkImagePlatform},
+	{"script_preflight", checkScriptPreflight},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
