@@ -150,7 +150,9 @@ kind load docker-image pod-ashiato:dev --name "$cluster"
 k -n pod-ashiato delete deployment/pod-ashiato --ignore-not-found --cascade=foreground --wait --timeout=120s
 
 suite=0
-bazel test //e2e:e2e_test --config=e2e \
+# With the suite, the manual tests that need no control plane of their own:
+# SeaweedFS's and e2e/monitoring's (promtool), which //... leaves out.
+bazel test --config=e2e //e2e:e2e_test //e2e/s3server:s3server_test //e2e/monitoring:monitoring_test \
   --test_env=ASHIATO_E2E_KUBECONFIG="$kubeconfig" \
   --test_output=errors || suite=$?
 
