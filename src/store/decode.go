@@ -22,6 +22,11 @@ const (
 	// real names unpacks to a few MiB; a hand-made gzip bomb must not take the
 	// reader down.
 	maxUnpacked = 64 << 20
+	// unpackRatio sizes the buffer a gzip value unpacks into from its
+	// compressed length: a little more than placement lines compress by, so
+	// that a real shard unpacks without growing it and a small value never
+	// takes much.
+	unpackRatio = 6
 	// maxValueWarnings caps the warnings of one value, so that a value damaged
 	// throughout does not bury the reader in 100,000 lines of warnings.
 	maxValueWarnings = 10
@@ -319,14 +324,7 @@ func (d *decoder) gunzip(object, key string, gz []byte) []byte {
 		d.warn(object, key, "bad gzip: %v; skipped", err)
 		return nil
 	}
-	// The gzip trailer holds the unpacked size (mod 4 GiB): one allocation
-	// of the right size instead of ReadAll's doublings.
-	var buf bytes.Buffer
-	if n := len(gz); n >= 4 {
-		buf.Grow(int(min(uint32(gz[n-4])|uint32(gz[n-3])<<8|uint32(gz[n-2])<<16|uint32(gz[n-1])<<24, maxUnpacked)) + 1)
-	}
-	_, err = buf.ReadFrom(io.LimitReader(zr, maxUnpacked+1))
-	raw := buf.Bytes()
+	raw, err := readAtMost(zr, min(unpackRatio*len(gz), maxUnpacked+1), maxUnpacked+1)
 	switch {
 	case err != nil:
 		d.warn(object, key, "bad gzip: %v; kept the complete lines before it", err)
@@ -336,6 +334,32 @@ func (d *decoder) gunzip(object, key string, gz []byte) []byte {
 		raw = raw[:bytes.LastIndexByte(raw[:maxUnpacked], '\n')+1]
 	}
 	return raw
+}
+
+// readAtMost reads r to its end or to limit bytes, into a buffer of size
+// first that doubles as bytes arrive, never beyond limit. The size a value
+// claims (a gzip trailer's) is the writer's word: a few bytes could claim
+// 4 GiB.
+func readAtMost(r io.Reader, first, limit int) ([]byte, error) {
+	buf := make([]byte, 0, max(first, 512))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) >= limit {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf), limit))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
 }
 
 // times parses a placement's node and first/last offsets: decimal seconds
