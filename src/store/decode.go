@@ -182,7 +182,7 @@ func (d *decoder) object(cm *corev1.ConfigMap) {
 
 	// Decode into a hour of its own first: ashiato.seen gives times only to the
 	// placements this object's pod keys list.
-	local := NewHour(d.h.Start)
+	local := newBuilding(d.h.Start)
 	for _, key := range slices.Sorted(maps.Keys(cm.Data)) {
 		if !strings.HasPrefix(key, extraKeyPrefix) {
 			d.podKey(cm.Name, key, cm.Data[key], local)
@@ -199,8 +199,41 @@ func (d *decoder) object(cm *corev1.ConfigMap) {
 			d.warn(cm.Name, key, "unknown binaryData key; skipped")
 		}
 	}
-	d.extras(cm, local)
-	d.h.Merge(local)
+	d.extras(cm, local.Hour)
+	d.h.Merge(local.Hour)
+}
+
+// building is an object's placements while its lines are read: each pod's in
+// no order, found by node through an index once they are many (see
+// placements). Merging it into an Hour sorts them.
+type building struct {
+	*Hour
+	index map[PodRef]map[string]int // the pods with many placements
+}
+
+func newBuilding(start time.Time) *building { return &building{Hour: NewHour(start)} }
+
+// has reports whether ref has a placement on node.
+func (b *building) has(ref PodRef, node string) bool {
+	p := placements{seen: b.Pods[ref], index: b.index[ref]}
+	return p.find(node) >= 0
+}
+
+// see merges one placement in with the rules of Hour.see. ref and s.Node are
+// kept only when the placement is new.
+func (b *building) see(ref PodRef, s Seen) {
+	p := placements{seen: b.Pods[ref], index: b.index[ref]}
+	n, indexed := len(p.seen), p.index != nil
+	p.see(b.Hour, s)
+	if len(p.seen) != n {
+		b.Pods[ref] = p.seen
+	}
+	if p.index != nil && !indexed {
+		if b.index == nil {
+			b.index = map[PodRef]map[string]int{}
+		}
+		b.index[ref] = p.index
+	}
 }
 
 func (d *decoder) annotations(cm *corev1.ConfigMap) {
@@ -221,7 +254,7 @@ func (d *decoder) annotations(cm *corev1.ConfigMap) {
 }
 
 // podKey decodes a plain-form key <namespace>_<pod> with its node list.
-func (d *decoder) podKey(object, key, value string, local *Hour) {
+func (d *decoder) podKey(object, key, value string, local *building) {
 	ns, name, _ := strings.Cut(key, "_")
 	ref := PodRef{Namespace: ns, Name: name}
 	if d.only.Pod != nil && *d.only.Pod != ref {
@@ -245,7 +278,7 @@ func (d *decoder) podKey(object, key, value string, local *Hour) {
 
 // seenLines gives times to the placements of local: lines of
 // "<namespace>_<pod> <node> <first> <last>".
-func (d *decoder) seenLines(object, text string, local *Hour) {
+func (d *decoder) seenLines(object, text string, local *building) {
 	w := d.valueWarnings(object, KeySeen)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
@@ -262,7 +295,7 @@ func (d *decoder) seenLines(object, text string, local *Hour) {
 		if !d.only.keeps(ref, f[1]) {
 			continue
 		}
-		if !slices.ContainsFunc(local.Pods[ref], func(s Seen) bool { return s.Node == f[1] }) {
+		if !local.has(ref, f[1]) {
 			w.add("line %q: no pod key lists this placement; skipped", line)
 			continue
 		}
@@ -277,7 +310,7 @@ func (d *decoder) seenLines(object, text string, local *Hour) {
 
 // packed decodes a placements.gz value. The complete lines before a gzip error
 // are kept: a stream damaged at its end still holds good history.
-func (d *decoder) packed(object string, gz []byte, local *Hour) {
+func (d *decoder) packed(object string, gz []byte, local *building) {
 	raw := d.gunzip(object, KeyPacked, gz)
 	w := d.valueWarnings(object, KeyPacked)
 	defer w.done()

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +50,68 @@ func TestDecodeTrailerBomb(t *testing.T) {
 			}
 			if len(warnings) != 1 || !strings.Contains(warnings[0].Reason, "bad gzip") {
 				t.Errorf("warnings %v, want one bad gzip", warnings)
+			}
+		})
+	}
+}
+
+// onePodOnNodes is the objects of an hour in which one pod ran on n nodes,
+// in the plain form (with times) or the packed form.
+func onePodOnNodes(t testing.TB, form string, n int) []corev1.ConfigMap {
+	nodes := make([]string, n)
+	var lines strings.Builder
+	for i := range nodes {
+		nodes[i] = fmt.Sprintf("node-%05d.example", i)
+		sep := "\t"
+		if form == FormatPlain {
+			sep = " "
+			lines.WriteString("shop_web-0")
+		} else {
+			lines.WriteString("shop/web-0")
+		}
+		fmt.Fprintf(&lines, "%s%s%s%d%s%d\n", sep, nodes[i], sep, i%3600, sep, i%3600)
+	}
+	cm := corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: NameFor(testHour)}}
+	if form == FormatPlain {
+		cm.Data = map[string]string{"shop_web-0": strings.Join(nodes, ","), KeySeen: lines.String()}
+	} else {
+		cm.BinaryData = map[string][]byte{KeyPacked: gz(t, lines.String())}
+	}
+	return []corev1.ConfigMap{cm}
+}
+
+// TestDecodeOnePodManyNodes: one pod listed on many nodes costs time in
+// proportion to the nodes, not to their square.
+func TestDecodeOnePodManyNodes(t *testing.T) {
+	const (
+		nodes = 40_000
+		limit = 5 * time.Second // linear is a fraction of that even under -race
+	)
+	ref := PodRef{Namespace: "shop", Name: "web-0"}
+	tests := []struct {
+		form   string
+		decode func(cms []corev1.ConfigMap) *Hour
+	}{
+		{FormatPlain, func(cms []corev1.ConfigMap) *Hour { h, _, _ := Decode(testHour, cms); return h }},
+		{FormatPacked, func(cms []corev1.ConfigMap) *Hour { h, _, _ := Decode(testHour, cms); return h }},
+		{FormatPacked, func(cms []corev1.ConfigMap) *Hour { h, _ := DecodePart(testHour, cms, Only{Pod: &ref}); return h }},
+	}
+	for i, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tt.form, i), func(t *testing.T) {
+			cms := onePodOnNodes(t, tt.form, nodes)
+			start := time.Now()
+			h := tt.decode(cms)
+			if d := time.Since(start); d > limit {
+				t.Errorf("decoding one pod on %d nodes took %v, want at most %v", nodes, d, limit)
+			}
+			seen := h.Pod(ref)
+			if len(seen) != nodes {
+				t.Fatalf("%d placements, want %d", len(seen), nodes)
+			}
+			for i := 1; i < len(seen); i++ {
+				if sortSeen([]Seen{seen[i], seen[i-1]})[0] != seen[i-1] {
+					t.Fatalf("placements %d and %d out of order: %v, %v", i-1, i, seen[i-1], seen[i])
+				}
 			}
 		})
 	}
