@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -30,6 +29,10 @@ const (
 	// maxValueWarnings caps the warnings of one value, so that a value damaged
 	// throughout does not bury the reader in 100,000 lines of warnings.
 	maxValueWarnings = 10
+	// maxQuoted is how much of a damaged line or name a warning quotes:
+	// enough to find it, so that a warning's size is the reader's choice,
+	// not the writer's.
+	maxQuoted = 200
 )
 
 // Decode reads the objects of one hour (any order, any subset, either form,
@@ -57,8 +60,6 @@ type Only struct {
 	Pod  *PodRef
 	Node string
 }
-
-func (o Only) keepsAll() bool { return o.Pod == nil && o.Node == "" }
 
 // keepLine reports, before a line is parsed, whether it can be one Only keeps:
 // line starts with "<namespace><sep><pod><sep2>".
@@ -130,6 +131,7 @@ type decoder struct {
 	warnings []Warning
 	owners   []podOwner // read from every object, applied at the end
 	only     Only
+	names    map[string]string // see intern
 }
 
 // missing warns about the shards the hour should have and cms lacks.
@@ -156,6 +158,11 @@ func (d *decoder) missing() {
 }
 
 func (d *decoder) warn(object, key, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	d.warnings = append(d.warnings, Warning{Object: object, Key: key, Reason: fmt.Sprintf(format, args...)})
 }
 
@@ -264,15 +271,18 @@ func (d *decoder) podKey(object, key, value string, local *building) {
 		d.warn(object, key, "not a <namespace>_<pod> key (%v); skipped", err)
 		return
 	}
+	ref = d.own(ref)
+	w := d.valueWarnings(object, key)
+	defer w.done()
 	for node := range strings.SplitSeq(value, ",") {
 		if d.only.Node != "" && node != d.only.Node {
 			continue
 		}
 		if !validName(node) {
-			d.warn(object, key, "node %q is not a DNS subdomain; skipped", node)
+			w.add("node %q is not a DNS subdomain; skipped", node)
 			continue
 		}
-		local.see(ref, Seen{Node: node})
+		local.see(ref, Seen{Node: d.intern(node)})
 	}
 }
 
@@ -285,8 +295,8 @@ func (d *decoder) seenLines(object, text string, local *building) {
 		if line == "" || !d.only.keepLine(line, '_', ' ') {
 			continue
 		}
-		f := strings.Split(line, " ")
-		if len(f) != 4 {
+		f, ok := fields(line, ' ', false)
+		if !ok {
 			w.add("line %q: want 4 space-separated fields; skipped", line)
 			continue
 		}
@@ -304,7 +314,7 @@ func (d *decoder) seenLines(object, text string, local *building) {
 			w.add("line %q: %v; skipped", line, err)
 			continue
 		}
-		local.see(ref, s)
+		local.see(ref, s) // found above: only its times are kept
 	}
 }
 
@@ -314,15 +324,13 @@ func (d *decoder) packed(object string, gz []byte, local *building) {
 	raw := d.gunzip(object, KeyPacked, gz)
 	w := d.valueWarnings(object, KeyPacked)
 	defer w.done()
-	// raw is this call's own and never written again: its lines are read in
-	// place rather than from a copy (a shard unpacks to megabytes).
-	text := unsafe.String(unsafe.SliceData(raw), len(raw))
-	for line := range strings.SplitSeq(text, "\n") {
+	var last, owned PodRef // the lines of a pod follow each other
+	for line := range strings.SplitSeq(inPlace(raw), "\n") {
 		if line == "" || !d.only.keepLine(line, '/', '\t') || !d.only.keepNode(line, '\t') {
 			continue
 		}
-		f := strings.Split(line, "\t")
-		if len(f) != 4 {
+		f, ok := fields(line, '\t', false)
+		if !ok {
 			w.add("line %q: want 4 tab-separated fields; skipped", line)
 			continue
 		}
@@ -340,17 +348,17 @@ func (d *decoder) packed(object string, gz []byte, local *building) {
 			w.add("line %q: %v; skipped", line, err)
 			continue
 		}
-		if !d.only.keepsAll() {
-			// The few lines kept must not hold the whole unpacked shard.
-			ref = PodRef{Namespace: strings.Clone(ref.Namespace), Name: strings.Clone(ref.Name)}
-			s.Node = strings.Clone(s.Node)
+		if ref != last {
+			last, owned = ref, d.own(ref)
 		}
-		local.see(ref, s)
+		s.Node = d.intern(s.Node)
+		local.see(owned, s)
 	}
 }
 
 // gunzip unpacks a gzip value of the packed form. The complete lines before a
-// gzip error are kept, and at most maxUnpacked bytes of them.
+// gzip error are kept, and at most maxUnpacked bytes of them. Read it with
+// inPlace.
 func (d *decoder) gunzip(object, key string, gz []byte) []byte {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
@@ -395,21 +403,62 @@ func readAtMost(r io.Reader, first, limit int) ([]byte, error) {
 	}
 }
 
+// inPlace is raw, gunzip's own buffer that nothing writes again, as a string
+// read without a copy (a shard unpacks to megabytes). Nothing decoded may
+// point into it: one kept line would keep it all (see own and intern).
+func inPlace(raw []byte) string { return unsafe.String(unsafe.SliceData(raw), len(raw)) }
+
+// intern is s as a copy of its own, one per decode for each name (a node, a
+// namespace, an owner, an event): a node's name is on thousands of lines, and
+// what a decode keeps must not point into the value it was read from.
+func (d *decoder) intern(s string) string {
+	if c, ok := d.names[s]; ok {
+		return c
+	}
+	if d.names == nil {
+		d.names = map[string]string{}
+	}
+	c := strings.Clone(s)
+	d.names[c] = c
+	return c
+}
+
+// own is ref as a copy of its own; a pod's name is on few lines, so it is
+// cloned rather than interned.
+func (d *decoder) own(ref PodRef) PodRef {
+	return PodRef{Namespace: d.intern(ref.Namespace), Name: strings.Clone(ref.Name)}
+}
+
+// fields splits line at sep into four fields without allocating (a shard
+// has 100,000 lines). With rest, the fourth is the rest of the line;
+// without, a line of more than four fields is not ok.
+func fields(line string, sep byte, rest bool) (f [4]string, ok bool) {
+	for i := range 3 {
+		j := strings.IndexByte(line, sep)
+		if j < 0 {
+			return f, false
+		}
+		f[i], line = line[:j], line[j+1:]
+	}
+	f[3] = line
+	return f, rest || strings.IndexByte(line, sep) < 0
+}
+
 // times parses a placement's node and first/last offsets: decimal seconds
 // 0..3599 with first <= last, or both "-" for unknown.
 func (h *Hour) times(node, first, last string) (Seen, error) {
 	if !validName(node) {
-		return Seen{}, fmt.Errorf("node %q is not a DNS subdomain", node)
+		return Seen{}, fmt.Errorf("node %q is not a DNS subdomain", clip(node))
 	}
 	if first == "-" && last == "-" {
 		return Seen{Node: node}, nil
 	}
-	f, err1 := strconv.ParseUint(first, 10, 16)
-	l, err2 := strconv.ParseUint(last, 10, 16)
-	if err := errors.Join(err1, err2); err != nil {
-		return Seen{}, fmt.Errorf("bad time: %w", err)
+	f, ok1 := parseSecond(first)
+	l, ok2 := parseSecond(last)
+	if !ok1 || !ok2 {
+		return Seen{}, fmt.Errorf("bad time: %q, %q", clip(first), clip(last))
 	}
-	if f > l || l >= uint64(time.Hour/time.Second) {
+	if f > l || l >= int(time.Hour/time.Second) {
 		return Seen{}, fmt.Errorf("times %d..%d are not within the hour in order", f, l)
 	}
 	return Seen{
@@ -417,6 +466,22 @@ func (h *Hour) times(node, first, last string) (Seen, error) {
 		First: h.Start.Add(time.Duration(f) * time.Second),
 		Last:  h.Start.Add(time.Duration(l) * time.Second),
 	}, nil
+}
+
+// parseSecond parses a time of a line: up to four decimal digits.
+// strconv's errors would copy the whole of a damaged field.
+func parseSecond(s string) (int, bool) {
+	if s == "" || len(s) > 4 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = 10*n + int(s[i]-'0')
+	}
+	return n, true
 }
 
 // valueWarnings collects the warnings of one value, up to maxValueWarnings.
@@ -442,15 +507,23 @@ func (w *valueWarnings) done() {
 	}
 }
 
+// clip is s cut to maxQuoted bytes, for a warning.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	return s[:maxQuoted] + "…"
+}
+
 // validRef checks that ref is a namespace and a pod name as the API server
 // allows them: that is what makes "_" and "/" safe separators and every key
 // a valid ConfigMap key.
 func validRef(ref PodRef) error {
 	if !isDNSName(ref.Namespace, validation.DNS1123LabelMaxLength, false) {
-		return fmt.Errorf("namespace %q is not a DNS label", ref.Namespace)
+		return fmt.Errorf("namespace %q is not a DNS label", clip(ref.Namespace))
 	}
 	if !validName(ref.Name) {
-		return fmt.Errorf("pod name %q is not a DNS subdomain", ref.Name)
+		return fmt.Errorf("pod name %q is not a DNS subdomain", clip(ref.Name))
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/pod-ashiato/ashiato/src/internal/heaptest"
 )
 
 // Hostile store content (issue 23): what a writer controls must not decide
@@ -50,6 +52,57 @@ func TestDecodeTrailerBomb(t *testing.T) {
 			}
 			if len(warnings) != 1 || !strings.Contains(warnings[0].Reason, "bad gzip") {
 				t.Errorf("warnings %v, want one bad gzip", warnings)
+			}
+		})
+	}
+}
+
+// TestDecodeKeepsNoBuffer: what Decode keeps does not point into the values
+// it read, so one kept line does not keep a large value alive.
+func TestDecodeKeepsNoBuffer(t *testing.T) {
+	const (
+		size  = 32 << 20
+		limit = 4 << 20
+	)
+	junk := func(sep string) string { // size bytes of damaged lines
+		line := strings.Repeat("X", 1023) + sep
+		return strings.Repeat(line, size/len(line))
+	}
+	obj := func(data map[string]string, bin map[string][]byte) []corev1.ConfigMap {
+		return []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Name: NameFor(testHour)}, Data: data, BinaryData: bin}}
+	}
+	tests := []struct {
+		name string
+		cms  func() []corev1.ConfigMap
+		want string
+	}{
+		{"placements.gz", func() []corev1.ConfigMap {
+			return obj(nil, map[string][]byte{KeyPacked: gz(t, "shop/web-0\tnode-1\t1\t2\n"+junk("\n"))})
+		}, "shop/web-0 node-1 1 2\n"},
+		{"plain pod key", func() []corev1.ConfigMap {
+			return obj(map[string]string{"shop_web-0": "node-1," + junk(",")}, nil)
+		}, "shop/web-0 node-1 - -\n"},
+		{"owners.gz", func() []corev1.ConfigMap {
+			return obj(map[string]string{"shop_web-0": "node-1"},
+				map[string][]byte{KeyOwnersPacked: gz(t, "shop\tReplicaSet\tweb\t-0\n"+junk("\n"))})
+		}, "shop/web-0 node-1 - -\nshop/web-0 owner ReplicaSet/web\n"},
+		{"nodes.gz", func() []corev1.ConfigMap {
+			return obj(nil, map[string][]byte{KeyNodesPacked: gz(t, "node-1\t5\tnode_ready\t\n"+junk("\n"))})
+		}, "node node-1 5 node_ready \"\"\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := heaptest.Settled()
+			h := func() *Hour {
+				h, _, _ := Decode(testHour, tt.cms())
+				return h
+			}()
+			after := heaptest.Settled()
+			if kept := int64(after) - int64(before); kept > limit {
+				t.Errorf("kept %d bytes of heap after decoding one line among %d, want at most %d", kept, size, limit)
+			}
+			if got := dump(h); got != "hour 2026-03-14T15:00:00Z\n"+tt.want {
+				t.Errorf("decoded %s, want %s", got, tt.want)
 			}
 		})
 	}
@@ -111,6 +164,38 @@ func TestDecodeOnePodManyNodes(t *testing.T) {
 			for i := 1; i < len(seen); i++ {
 				if sortSeen([]Seen{seen[i], seen[i-1]})[0] != seen[i-1] {
 					t.Fatalf("placements %d and %d out of order: %v, %v", i-1, i, seen[i-1], seen[i])
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeWarningsAreShort: a warning quotes a damaged line or name only in
+// part, so a long one costs the reader no more than a short one.
+func TestDecodeWarningsAreShort(t *testing.T) {
+	long := strings.Repeat("X", 1<<20)
+	tests := []struct {
+		name string
+		cm   corev1.ConfigMap
+	}{
+		{"packed line", corev1.ConfigMap{BinaryData: map[string][]byte{KeyPacked: gz(t, long+"\n")}}},
+		{"packed pod name", corev1.ConfigMap{BinaryData: map[string][]byte{KeyPacked: gz(t, "ns/"+long+"\tnode\t1\t2\n")}}},
+		{"packed node", corev1.ConfigMap{BinaryData: map[string][]byte{KeyPacked: gz(t, "ns/pod\t"+long+"\t1\t2\n")}}},
+		{"plain node", corev1.ConfigMap{Data: map[string]string{"ns_pod": "node," + long}}},
+		{"seen line", corev1.ConfigMap{Data: map[string]string{"ns_pod": "node", KeySeen: "ns_pod node 1 " + long + "\n"}}},
+		{"owner line", corev1.ConfigMap{Data: map[string]string{KeyOwners: "ns Kind " + long + " -0\n"}}},
+		{"node event", corev1.ConfigMap{Data: map[string]string{KeyNodes: "node 1 node_ready " + long + "\n"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cm.Name = NameFor(testHour)
+			_, _, warnings := Decode(testHour, []corev1.ConfigMap{tt.cm})
+			if len(warnings) == 0 {
+				t.Fatal("no warning")
+			}
+			for _, w := range warnings {
+				if len(w.Reason) > 4*maxQuoted {
+					t.Errorf("warning of %d bytes: %.100s...", len(w.Reason), w.Reason)
 				}
 			}
 		})
