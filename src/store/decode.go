@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -33,6 +34,10 @@ const (
 	// enough to find it, so that a warning's size is the reader's choice,
 	// not the writer's.
 	maxQuoted = 200
+	// checkLines and checkBytes are how many lines, and how many bytes
+	// unpacked, a decode goes between looks at its context.
+	checkLines = 1024
+	checkBytes = 1 << 20
 )
 
 // Decode reads the objects of one hour (any order, any subset, either form,
@@ -41,13 +46,22 @@ const (
 // holds nothing of the hour. Damaged values become warnings; Decode never fails.
 // So does a shard that shard 0's count promises but cms lacks (and shard 0
 // itself, when only other shards are there): the placements it held are not
-// in h.
+// in h. Decoding stops when its context ends: h then holds the objects read
+// whole before, with their owners, and one Warning, "decoding stopped: " and
+// the context's error, says so.
 func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnings []Warning) {
-	d := &decoder{h: NewHour(hour), present: map[int]bool{}}
+	return decodeCtx(context.Background(), hour, cms)
+}
+
+// decodeCtx is Decode with its context.
+func decodeCtx(ctx context.Context, hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnings []Warning) {
+	d := &decoder{ctx: ctx, h: NewHour(hour), present: map[int]bool{}}
 	for i := range cms {
 		d.object(&cms[i])
 	}
-	d.missing()
+	if !d.stopped {
+		d.missing()
+	}
 	d.applyOwners()
 	return d.h, d.shards, d.warnings
 }
@@ -95,7 +109,7 @@ func (o Only) keeps(ref PodRef, node string) bool {
 // shard a pod hashes to, say), keeping what only asks for: it does not warn
 // about the shards left out, nor about damaged values of the pods it skips.
 func DecodePart(hour time.Time, cms []corev1.ConfigMap, only Only) (h *Hour, warnings []Warning) {
-	d := &decoder{h: NewHour(hour), present: map[int]bool{}, only: only}
+	d := &decoder{ctx: context.Background(), h: NewHour(hour), present: map[int]bool{}, only: only}
 	for i := range cms {
 		d.object(&cms[i])
 	}
@@ -124,6 +138,9 @@ func MissingShards(hour time.Time, cms []corev1.ConfigMap) []Warning {
 }
 
 type decoder struct {
+	ctx      context.Context
+	stopped  bool // ctx ended; see check
+	lines    uint // read so far; see live
 	h        *Hour
 	shards   int
 	promised int          // shard 0's count, 0 when shard 0 or its count is absent
@@ -157,6 +174,29 @@ func (d *decoder) missing() {
 		hourLabel(d.h.Start), strings.Join(lacking, ", "), want, promise)
 }
 
+// live reports whether decoding goes on, for a loop to ask at every line: it
+// looks at the context every checkLines lines, since a look costs more than a
+// line.
+func (d *decoder) live() bool {
+	if d.lines++; d.lines%checkLines == 0 {
+		return d.check()
+	}
+	return !d.stopped
+}
+
+// check looks at the context now. Once it has ended, decoding stops, with one
+// warning.
+func (d *decoder) check() bool {
+	if d.stopped {
+		return false
+	}
+	if err := d.ctx.Err(); err != nil {
+		d.stopped = true
+		d.warn(NameFor(d.h.Start), "", "decoding stopped: %v", err)
+	}
+	return !d.stopped
+}
+
 func (d *decoder) warn(object, key, format string, args ...any) {
 	for i, a := range args {
 		if s, ok := a.(string); ok {
@@ -169,6 +209,9 @@ func (d *decoder) warn(object, key, format string, args ...any) {
 // object decodes one ConfigMap by its content, whatever its annotation says,
 // so that a hand-edited or half-converted object still yields what it holds.
 func (d *decoder) object(cm *corev1.ConfigMap) {
+	if !d.check() {
+		return
+	}
 	hour, shard, ok := ParseName(cm.Name)
 	switch {
 	case !ok:
@@ -207,6 +250,9 @@ func (d *decoder) object(cm *corev1.ConfigMap) {
 		}
 	}
 	d.extras(cm, local.Hour)
+	if d.stopped { // part way through
+		return
+	}
 	d.h.Merge(local.Hour)
 }
 
@@ -275,6 +321,9 @@ func (d *decoder) podKey(object, key, value string, local *building) {
 	w := d.valueWarnings(object, key)
 	defer w.done()
 	for node := range strings.SplitSeq(value, ",") {
+		if !d.live() {
+			return
+		}
 		if d.only.Node != "" && node != d.only.Node {
 			continue
 		}
@@ -292,6 +341,9 @@ func (d *decoder) seenLines(object, text string, local *building) {
 	w := d.valueWarnings(object, KeySeen)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
+		if !d.live() {
+			return
+		}
 		if line == "" || !d.only.keepLine(line, '_', ' ') {
 			continue
 		}
@@ -326,6 +378,9 @@ func (d *decoder) packed(object string, gz []byte, local *building) {
 	defer w.done()
 	var last, owned PodRef // the lines of a pod follow each other
 	for line := range strings.SplitSeq(inPlace(raw), "\n") {
+		if !d.live() {
+			return
+		}
 		if line == "" || !d.only.keepLine(line, '/', '\t') || !d.only.keepNode(line, '\t') {
 			continue
 		}
@@ -365,8 +420,10 @@ func (d *decoder) gunzip(object, key string, gz []byte) []byte {
 		d.warn(object, key, "bad gzip: %v; skipped", err)
 		return nil
 	}
-	raw, err := readAtMost(zr, min(unpackRatio*len(gz), maxUnpacked+1), maxUnpacked+1)
+	raw, err := readAtMost(zr, min(unpackRatio*len(gz), maxUnpacked+1), maxUnpacked+1, d.check)
 	switch {
+	case d.stopped:
+		return nil
 	case err != nil:
 		d.warn(object, key, "bad gzip: %v; kept the complete lines before it", err)
 		raw = raw[:bytes.LastIndexByte(raw, '\n')+1]
@@ -380,10 +437,17 @@ func (d *decoder) gunzip(object, key string, gz []byte) []byte {
 // readAtMost reads r to its end or to limit bytes, into a buffer of size
 // first that doubles as bytes arrive, never beyond limit. The size a value
 // claims (a gzip trailer's) is the writer's word: a few bytes could claim
-// 4 GiB.
-func readAtMost(r io.Reader, first, limit int) ([]byte, error) {
+// 4 GiB. It asks live every checkBytes bytes whether to go on.
+func readAtMost(r io.Reader, first, limit int, live func() bool) ([]byte, error) {
 	buf := make([]byte, 0, max(first, 512))
+	next := checkBytes
 	for {
+		if len(buf) >= next {
+			if !live() {
+				return buf, nil
+			}
+			next += checkBytes
+		}
 		if len(buf) == cap(buf) {
 			if len(buf) >= limit {
 				return buf, nil

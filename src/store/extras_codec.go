@@ -123,6 +123,9 @@ func (d *decoder) ownerLines(object, key, text string, sep byte) {
 	w := d.valueWarnings(object, key)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
+		if !d.live() {
+			return
+		}
 		if line == "" {
 			continue
 		}
@@ -184,6 +187,9 @@ func (d *decoder) nodeLines(object, key, text string, sep byte, local *Hour) {
 	w := d.valueWarnings(object, key)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
+		if !d.live() {
+			return
+		}
 		if line == "" {
 			continue
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
@@ -165,6 +166,47 @@ func TestDecodeOnePodManyNodes(t *testing.T) {
 				if sortSeen([]Seen{seen[i], seen[i-1]})[0] != seen[i-1] {
 					t.Fatalf("placements %d and %d out of order: %v, %v", i-1, i, seen[i-1], seen[i])
 				}
+			}
+		})
+	}
+}
+
+// cancelAfter is a context that is canceled from its n+1st Err on, so a
+// test can stop a decode part way without racing it.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestDecodeCanceled: decoding stops when its context ends, and says so.
+func TestDecodeCanceled(t *testing.T) {
+	whole := realistic(20_000, 5)
+	cms := values(mustEncode(t, whole, 1))
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		maxPods int
+	}{
+		{"canceled before", canceled, 0},
+		{"canceled part way", &cancelAfter{Context: context.Background(), n: 3}, whole.Len() - 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _, warnings := decodeCtx(tt.ctx, testHour, cms)
+			if h.Len() > tt.maxPods {
+				t.Errorf("decoded %d pods, want at most %d", h.Len(), tt.maxPods)
+			}
+			if len(warnings) != 1 || warnings[0].Reason != "decoding stopped: context canceled" {
+				t.Errorf("warnings %v, want one saying decoding stopped", warnings)
 			}
 		})
 	}
