@@ -253,7 +253,21 @@ func (d *decoder) object(cm *corev1.ConfigMap) {
 	if d.stopped { // part way through
 		return
 	}
-	d.h.Merge(local.Hour)
+	d.merge(local)
+}
+
+// merge is d.h.Merge(local.Hour), except that a pod d.h does not have yet
+// takes local's placements as they are (one per node, as building keeps
+// them) rather than a copy: most pods are in one object only.
+func (d *decoder) merge(local *building) {
+	for ref, seen := range local.Pods {
+		if _, ok := d.h.Pods[ref]; ok {
+			d.h.mergePod(ref, seen)
+		} else {
+			d.h.Pods[ref] = sortSeen(seen)
+		}
+	}
+	d.h.mergeExtras(local.Hour)
 }
 
 // building is an object's placements while its lines are read: each pod's in
