@@ -143,6 +143,17 @@
 // owner of any other pod is ignored without a warning (its shard may simply
 // not be among the objects read).
 //
+// A reader trusts no size the content states. It unpacks a gzip value into a
+// buffer sized from the compressed length that grows as bytes arrive, to at
+// most 64 MiB (the lines beyond are dropped with a warning), whatever the
+// gzip trailer claims; it copies what it keeps out of the values it read, so
+// a kept line does not keep its value; its time and allocation grow with the
+// unpacked size, one pod on many nodes included (a pod's placements are
+// found by node through an index once it has 16); a warning quotes at most
+// 200 bytes of a line or name, and a value gives at most 10 warnings and a
+// count of the rest. A reader stops when its caller's context ends, looking
+// every 1,024 lines and every MiB unpacked, and warns that it stopped.
+//
 // A reader that finds fewer shards than shard 0's count promises (or shards
 // without shard 0) warns, naming the hour and the missing shards: their
 // placements are not in what it read. More shards than promised is a growth
