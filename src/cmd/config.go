@@ -41,7 +41,7 @@ type config struct {
 	store      storeFlags
 	// objects is the store when it is not cmNamespace's ConfigMaps (--store
 	// s3); run sets it once the bucket has answered.
-	objects      storeio.Objects
+	objects      storeio.Store
 	cmNamespace  string
 	flushEvery   time.Duration
 	cmRetention  time.Duration

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/filter"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/record"
@@ -258,9 +259,8 @@ func storeReader(ctx context.Context, kube *config, stderr io.Writer) (*history.
 		return nil, err
 	}
 	return &history.Reader{
-		Client:    client,
-		Namespace: kube.cmNamespace,
-		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
+		Store: configmapstore.New(client.CoreV1(), kube.cmNamespace),
+		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
 	}, nil
 }
 

@@ -25,10 +25,7 @@ type clusterReader struct {
 
 // where names a damaged object in a warning line.
 func (r clusterReader) where(w store.Warning) string {
-	where := "ConfigMap " + r.ns + "/" + w.Object
-	if r.s3 != nil {
-		where = "S3 object " + r.s3.Location(w.Object)
-	}
+	where := r.Store.Location(w.Object)
 	if w.Key != "" {
 		where += ", key " + w.Key
 	}

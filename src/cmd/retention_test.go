@@ -15,17 +15,18 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
 // expiredHour is an hour far older than any retention, as the store holds it.
 func expiredHour() *corev1.ConfigMap {
-	cms, err := store.Encode(store.NewHour(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), "hist", 0)
+	cms, err := store.Encode(store.NewHour(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), 0)
 	if err != nil {
 		panic(err)
 	}
-	return cms[0]
+	return configmapstore.New(nil, "hist").ConfigMap(cms[0])
 }
 
 func TestWithRetention(t *testing.T) {
@@ -38,7 +39,7 @@ func TestWithRetention(t *testing.T) {
 	t.Run("oneshot deletes after the work", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
 		cfg := &config{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(context.Context) error {
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error {
 			if gone(client) {
 				t.Error("deleted before the work was done")
 			}
@@ -56,7 +57,7 @@ func TestWithRetention(t *testing.T) {
 			{storeInCM: true, cmNamespace: "hist", cmRetention: 0},
 		} {
 			client := fake.NewClientset(expiredHour())
-			if err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(context.Context) error { return nil }); err != nil {
+			if err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if len(client.Actions()) != 0 {
@@ -68,7 +69,7 @@ func TestWithRetention(t *testing.T) {
 	t.Run("continuous deletes while the work runs and stops with it", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
 		cfg := &config{storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(ctx context.Context) error {
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
 			for !gone(client) {
 				select {
 				case <-ctx.Done():
@@ -91,7 +92,7 @@ func TestWithRetention(t *testing.T) {
 		})
 		cfg := &config{storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
 		stopped := false
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(ctx context.Context) error {
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
 			<-ctx.Done() // as the pipeline: drain and return nil
 			stopped = true
 			return nil
@@ -104,7 +105,7 @@ func TestWithRetention(t *testing.T) {
 	t.Run("oneshot: a failed work is not followed by retention", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
 		cfg := &config{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(context.Context) error { return errors.New("boom") })
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return errors.New("boom") })
 		if err == nil || gone(client) {
 			t.Fatalf("err %v, deleted %v", err, gone(client))
 		}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/emit"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/pipeline"
@@ -82,6 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if (cfg.storeInCM && cfg.objects == nil) || cfg.leaderElect {
 		namespaces["cm-namespace"] = []string{cfg.cmNamespace}
 	}
+	if cfg.storeInCM && cfg.objects == nil {
+		cfg.objects = &configmapstore.Store{Client: client.CoreV1(), Namespace: cfg.cmNamespace, Metadata: meta}
+	}
 	if err := checkNamespaces(ctx, client, log, namespaces); err != nil {
 		return err
 	}
@@ -113,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.WithFields(fields).Info("starting")
 
 	work := func(ctx context.Context) error {
-		return withRetention(ctx, cfg, client, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, meta, log, m, stdout) })
+		return withRetention(ctx, cfg, cfg.objects, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, meta, log, m, stdout) })
 	}
 	if cfg.leaderElect {
 		err = lead(ctx, cfg, client, log, m, work)
@@ -155,8 +159,6 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 	var store pipeline.Sink
 	if cfg.storeInCM {
 		cms := &sink.ConfigMaps{
-			Client:        client,
-			Namespace:     cfg.cmNamespace,
 			Store:         cfg.objects,
 			FlushInterval: cfg.flushEvery,
 			// A running pod is seen at every snapshot: unseen for two of them
@@ -166,11 +168,9 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Log:     log,
 			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
 		}
-		if !cfg.oneshot && cfg.objects == nil {
-			// A oneshot run ends before anyone could delete what it wrote;
-			// S3 has no watch (the next write of an hour restores it).
-			cms.Metadata = meta
-		}
+		// A oneshot run ends before anyone could delete what it wrote; S3
+		// has no watch (the next write of an hour restores it).
+		cms.WatchDeletions = !cfg.oneshot
 		cms.OnFlush = func(at time.Time, err error) { m.StoreFlushed(at, err, cms.Pending(), cms.Shards()) }
 		m.StoreStarted(time.Now())
 		store = cms.Run

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/serve"
@@ -119,9 +120,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	s := &serve.Server{
 		Store: &history.Reader{
-			Client:    client,
-			Namespace: cfg.kube.cmNamespace,
-			Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
+			Store: configmapstore.New(client.CoreV1(), cfg.kube.cmNamespace),
+			Retry: retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
 		},
 		Namespace: cfg.kube.cmNamespace,
 		Clock:     clock.RealClock{},

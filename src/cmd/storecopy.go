@@ -12,10 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storecopy"
-	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const storeCopyUsage = `Usage:
@@ -100,7 +100,7 @@ func runStoreCopy(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	from := &storeio.ConfigMaps{Client: client.CoreV1(), Namespace: cfg.kube.cmNamespace}
+	from := configmapstore.New(client.CoreV1(), cfg.kube.cmNamespace)
 	c := &storecopy.Copier{
 		From: from, To: target,
 		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: 2 * time.Minute, Log: log},

@@ -34,10 +34,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/record"
@@ -45,9 +42,6 @@ import (
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
-
-// FieldManager names Pod Ashiato's writes in managedFields.
-const FieldManager = storeio.FieldManager
 
 // Defaults for ConfigMaps' zero fields.
 const (
@@ -58,14 +52,10 @@ const (
 	maxConflicts = 10
 )
 
-// ConfigMaps stores placements in the hour objects of Store: by default the
-// hour ConfigMaps of Namespace.
+// ConfigMaps stores placements in the hour objects of Store.
 type ConfigMaps struct {
-	Client    kubernetes.Interface
-	Namespace string
-	// Store, when set, is where the hours are written instead of Namespace's
-	// ConfigMaps (the S3 backend).
-	Store storeio.Objects
+	// Store is where the hours are written.
+	Store storeio.Store
 	// FlushInterval is how often pending placements are written.
 	FlushInterval time.Duration
 	// FinalTimeout bounds the last flush after the input closes. It gets its own
@@ -89,10 +79,11 @@ type ConfigMaps struct {
 	// Clock drives the flush ticker and the backoff between failed flushes;
 	// nil is the real clock. Tests move a fake one instead of sleeping.
 	Clock clock.WithTicker
-	// Metadata, when set, watches the store's objects (metadata only), so an
-	// object deleted by hand is written again at the next flush although the
-	// sink never reads the store in steady state.
-	Metadata metadata.Interface
+	// WatchDeletions watches the store for objects deleted by others, where
+	// the store can (storeio.DeletionWatcher: the ConfigMap store's metadata
+	// watch), so an object deleted by hand is written again at the next
+	// flush although the sink never reads the store in steady state.
+	WatchDeletions bool
 
 	// idle, in tests, asks the loop to answer once no flush is running.
 	idle chan chan struct{}
@@ -148,8 +139,13 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 	)
 	flushCtx, cancel = context.WithCancel(ctx)
 	defer func() { cancel(); wg.Wait() }()
-	if s.Metadata != nil {
-		if err := watchDeletions(flushCtx, s.Metadata, s.Namespace, s.log(), &s.gone); err != nil {
+	if w, ok := s.Store.(storeio.DeletionWatcher); ok && s.WatchDeletions {
+		log := s.log()
+		err := w.WatchDeletions(flushCtx, func(name string) {
+			log.WithField("object", name).Warn("a history object was deleted; it is written again at the next flush")
+			s.gone.add(name)
+		})
+		if err != nil {
 			return fmt.Errorf("watching the store for deletions: %w", err)
 		}
 	}
@@ -335,18 +331,6 @@ func union(a, b map[string]string) map[string]string {
 	return out
 }
 
-// size is the bytes the API server counts against its 1 MiB limit.
-func size(cm *corev1.ConfigMap) int {
-	n := 0
-	for _, v := range cm.Data {
-		n += len(v)
-	}
-	for _, v := range cm.BinaryData {
-		n += len(v)
-	}
-	return n
-}
-
 func (s *ConfigMaps) flushInterval() time.Duration {
 	if s.FlushInterval > 0 {
 		return s.FlushInterval
@@ -366,14 +350,6 @@ func (s *ConfigMaps) stale() time.Duration {
 		return s.Stale
 	}
 	return store.LastSeenStep
-}
-
-// objects is the store the sink writes to.
-func (s *ConfigMaps) objects() storeio.Objects {
-	if s.Store != nil {
-		return s.Store
-	}
-	return &storeio.ConfigMaps{Client: s.Client.CoreV1(), Namespace: s.Namespace}
 }
 
 func (s *ConfigMaps) clock() clock.WithTicker {

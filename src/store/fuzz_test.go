@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // FuzzDecode feeds hand-edit-like damage to Decode. It must never panic, and
@@ -28,22 +28,20 @@ func FuzzDecode(f *testing.F) {
 		for _, s := range []string{format, shards, name1, key, value, seen} {
 			checkDNSName(t, s)
 		}
-		cms := []corev1.ConfigMap{
+		cms := []storeio.Shard{
 			{
-				ObjectMeta: metav1.ObjectMeta{
-					Name:        NameFor(testHour),
-					Annotations: map[string]string{AnnotationFormat: format, AnnotationShards: shards},
-				},
-				Data:       map[string]string{key: value, KeySeen: seen},
-				BinaryData: map[string][]byte{KeyPacked: gz(t, lines)},
+				Name:        NameFor(testHour),
+				Annotations: map[string]string{AnnotationFormat: format, AnnotationShards: shards},
+				Data:        map[string]string{key: value, KeySeen: seen},
+				BinaryData:  map[string][]byte{KeyPacked: gz(t, lines)},
 			},
 			{
-				ObjectMeta: metav1.ObjectMeta{Name: name1},
+				Name:       name1,
 				Data:       map[string]string{key: value},
 				BinaryData: map[string][]byte{KeyPacked: raw, key: raw},
 			},
 		}
-		h, n, _ := Decode(testHour, cms)
+		h, n, _ := Decode(t.Context(), testHour, cms)
 		if n < 1 || n > MaxShards {
 			t.Fatalf("Decode shards = %d", n)
 		}
