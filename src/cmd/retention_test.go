@@ -18,6 +18,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 // expiredHour is an hour far older than any retention, as the store holds it.
@@ -38,7 +39,7 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("oneshot deletes after the work", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
+		cfg := &config{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
 		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error {
 			if gone(client) {
 				t.Error("deleted before the work was done")
@@ -52,9 +53,9 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("nothing without the store or with retention 0", func(t *testing.T) {
 		for _, cfg := range []*config{
-			{oneshot: true, storeInCM: false, cmNamespace: "hist", cmRetention: time.Hour},
-			{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: 0},
-			{storeInCM: true, cmNamespace: "hist", cmRetention: 0},
+			{oneshot: true, storeInCM: false, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour},
+			{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: 0},
+			{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: 0},
 		} {
 			client := fake.NewClientset(expiredHour())
 			if err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return nil }); err != nil {
@@ -68,7 +69,7 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("continuous deletes while the work runs and stops with it", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
+		cfg := &config{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
 		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
 			for !gone(client) {
 				select {
@@ -90,7 +91,7 @@ func TestWithRetention(t *testing.T) {
 		client.PrependReactor("delete", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("RBAC"))
 		})
-		cfg := &config{storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
+		cfg := &config{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
 		stopped := false
 		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
 			<-ctx.Done() // as the pipeline: drain and return nil
@@ -104,7 +105,7 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("oneshot: a failed work is not followed by retention", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
+		cfg := &config{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
 		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return errors.New("boom") })
 		if err == nil || gone(client) {
 			t.Fatalf("err %v, deleted %v", err, gone(client))

@@ -15,13 +15,13 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
-	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/emit"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/pipeline"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
 	ashiatostore "github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 // oneshotRetry bounds how long --oneshot waits for an unreachable API server:
@@ -71,20 +71,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("invalid kubeconfig: %w", err)
 	}
-	if cfg.storeInCM && cfg.store.s3() {
-		cluster := clusterName(cfg)
-		objs, err := cfg.store.openS3(ctx, cluster)
+	if cfg.storeInCM {
+		cfg.objects, err = openStore(ctx, &cfg.store, clusterName(cfg), func() (storeopen.Kube, error) {
+			return storeopen.Kube{ConfigMaps: client.CoreV1(), Metadata: meta}, nil
+		})
 		if err != nil {
 			return err
 		}
-		cfg.objects = objs
 	}
 	namespaces := map[string][]string{"namespace": cfg.filter.Namespaces}
-	if (cfg.storeInCM && cfg.objects == nil) || cfg.leaderElect {
-		namespaces["cm-namespace"] = []string{cfg.cmNamespace}
-	}
-	if cfg.storeInCM && cfg.objects == nil {
-		cfg.objects = &configmapstore.Store{Client: client.CoreV1(), Namespace: cfg.cmNamespace, Metadata: meta}
+	if (cfg.storeInCM && !cfg.store.S3()) || cfg.leaderElect {
+		namespaces["cm-namespace"] = []string{cfg.store.Namespace}
 	}
 	if err := checkNamespaces(ctx, client, log, namespaces); err != nil {
 		return err
@@ -109,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fields := logrus.Fields{
 		"server": restCfg.Host, "oneshot": cfg.oneshot, "interval": cfg.interval.String(), "source": cfg.source,
 		"filters":     cfg.filter.String(),
-		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "leader_elect": cfg.leaderElect, "version": version,
+		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.store.Namespace, "leader_elect": cfg.leaderElect, "version": version,
 	}
 	if cfg.objects != nil {
 		fields["store"] = cfg.objects.String()

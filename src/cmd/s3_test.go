@@ -54,7 +54,7 @@ func TestStoreFlags(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || c.storeInCM != tt.storing || c.store.kind != tt.kind {
+			if err != nil || c.storeInCM != tt.storing || c.store.Kind != tt.kind {
 				t.Fatalf("%+v, %v; want storing %v in %s", c, err, tt.storing, tt.kind)
 			}
 		})
@@ -221,7 +221,7 @@ func TestStoreCopyFlags(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !c.kube.store.s3() || c.kube.store.bucket != "hist" {
+			if err != nil || !c.kube.store.S3() || c.kube.store.Bucket != "hist" {
 				t.Fatalf("%+v, %v", c, err)
 			}
 		})
