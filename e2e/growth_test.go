@@ -53,7 +53,7 @@ func TestShardGrowthRefusedByQuota(t *testing.T) {
 			in <- p
 		}
 		close(in)
-		s := &sink.ConfigMaps{Store: configmapstore.New(client.CoreV1(), ns), FlushInterval: time.Hour, FinalTimeout: time.Minute,
+		s := &sink.Writer{Store: configmapstore.New(client.CoreV1(), ns), FlushInterval: time.Hour, FinalTimeout: time.Minute,
 			Retry: retry.Policy{Backoff: wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 10, Cap: time.Second}}}
 		return s.Run(t.Context(), in)
 	}

@@ -155,7 +155,7 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 
 	var store pipeline.Sink
 	if cfg.storeInCM {
-		cms := &sink.ConfigMaps{
+		cms := &sink.Writer{
 			Store:         cfg.objects,
 			FlushInterval: cfg.flushEvery,
 			// A running pod is seen at every snapshot: unseen for two of them
@@ -163,7 +163,7 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Stale:   max(ashiatostore.LastSeenStep, 2*cfg.interval),
 			Retry:   policy,
 			Log:     log,
-			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
+			Observe: func(w sink.Write) { m.StoreWrite(cfg.store.Kind, w.Bytes, w.Err) },
 		}
 		// A oneshot run ends before anyone could delete what it wrote; S3
 		// has no watch (the next write of an hour restores it).

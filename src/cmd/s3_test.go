@@ -161,7 +161,7 @@ func TestHistoryAcrossClusters(t *testing.T) {
 		in <- record.Placement{Namespace: "shop", Pod: "a", Node: node, Timestamp: at, Event: record.EventSnapshot}
 		in <- record.Placement{Node: node, Timestamp: at.Add(time.Second), Event: record.EventNodeNotReady}
 		close(in)
-		s := &sink.ConfigMaps{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
+		s := &sink.Writer{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
 		if err := s.Run(t.Context(), in); err != nil {
 			t.Fatal(err)
 		}

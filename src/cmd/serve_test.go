@@ -98,7 +98,7 @@ func TestServeStoreS3(t *testing.T) {
 		in := make(chan record.Placement, 1)
 		in <- record.Placement{Namespace: "shop", Pod: "a", Node: "n1", Timestamp: at, Event: record.EventSnapshot}
 		close(in)
-		s := &sink.ConfigMaps{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
+		s := &sink.Writer{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
 		if err := s.Run(t.Context(), in); err != nil {
 			t.Fatal(err)
 		}

@@ -37,15 +37,15 @@ func longName(r *rand.Rand) string {
 	return string(b)
 }
 
-func newSink(objs *Store) *sink.ConfigMaps {
-	return &sink.ConfigMaps{
+func newSink(objs *Store) *sink.Writer {
+	return &sink.Writer{
 		Store: objs, FlushInterval: time.Hour, FinalTimeout: 20 * time.Second,
 		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}, MaxElapsed: time.Second},
 	}
 }
 
 // feed runs a sink over the placements until they are all stored.
-func feed(t *testing.T, s *sink.ConfigMaps, in []record.Placement) error {
+func feed(t *testing.T, s *sink.Writer, in []record.Placement) error {
 	t.Helper()
 	ch := make(chan record.Placement, len(in))
 	for _, p := range in {

@@ -1,12 +1,13 @@
 // Package sink is the last stage of the pipeline: it keeps the history in the
-// cluster itself, in hourly ConfigMaps laid out by package store.
+// store (a storeio.Store: hourly ConfigMaps in the cluster itself, or objects
+// in S3), in hour shards laid out by package store.
 //
 // Placements are batched per hour in memory (index.go) and written on a
-// ticker and when the input closes: at most one write per ConfigMap per
-// flush, and only of the objects whose content changed, never one request
-// per pod. The sink remembers what it wrote and each object's
-// resourceVersion, so it reads the store only at start (an hour that was
-// already there), after a Conflict, an AlreadyExists or a NotFound: then it
+// ticker and when the input closes: at most one write per object per flush,
+// and only of the objects whose content changed, never one request per pod.
+// The sink remembers what it wrote and each object's version (a
+// resourceVersion, an ETag), so it reads the store only at start (an hour
+// that was already there), after a Conflict, an AlreadyExists or a NotFound: then it
 // merges what is stored into what it knows and writes again. Neither a
 // restart in the middle of the hour nor a concurrent writer loses a
 // placement.
@@ -19,7 +20,7 @@
 //
 // Flushes run beside the intake, not in its way: records keep being taken
 // (and so the emitter before the sink keeps printing) while a flush waits
-// on the API server. Memory stays bounded: the index holds each pod once
+// on the store. Memory stays bounded: the index holds each pod once
 // per hour, whatever arrives.
 package sink
 
@@ -43,7 +44,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
-// Defaults for ConfigMaps' zero fields.
+// Defaults for Writer's zero fields.
 const (
 	DefaultFlushInterval = 30 * time.Second
 	DefaultFinalTimeout  = 30 * time.Second
@@ -52,8 +53,8 @@ const (
 	maxConflicts = 10
 )
 
-// ConfigMaps stores placements in the hour objects of Store.
-type ConfigMaps struct {
+// Writer stores placements in the hour objects of Store.
+type Writer struct {
 	// Store is where the hours are written.
 	Store storeio.Store
 	// FlushInterval is how often pending placements are written.
@@ -94,12 +95,13 @@ type ConfigMaps struct {
 
 // Pending is the number of pods of the hours that hold something not yet
 // stored, as the last flush left them (the store-health metrics).
-func (s *ConfigMaps) Pending() int { return int(s.pending.Load()) }
+func (s *Writer) Pending() int { return int(s.pending.Load()) }
 
-// Shards is the number of ConfigMaps of the newest hour the last flush wrote.
-func (s *ConfigMaps) Shards() int { return int(s.shards.Load()) }
+// Shards is the number of objects (shards) of the newest hour the last flush
+// wrote.
+func (s *Writer) Shards() int { return int(s.shards.Load()) }
 
-// Write describes one ConfigMap write, for metrics.
+// Write describes one write of a store object, for metrics.
 type Write struct {
 	Object string
 	Bytes  int
@@ -118,7 +120,7 @@ type flushResult struct {
 // Run batches placements from in and writes them until in closes, then flushes
 // what is pending under its own deadline. Periodic flushes run in their own
 // goroutine, one at a time, while Run keeps taking records.
-func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error {
+func (s *Writer) Run(ctx context.Context, in <-chan record.Placement) error {
 	clk := s.clock()
 	st := &state{hours: map[time.Time]*hourIndex{}, started: clk.Now()}
 	ticker := clk.NewTicker(s.flushInterval())
@@ -217,14 +219,14 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 	}
 }
 
-func (s *ConfigMaps) flushed(at time.Time, err error) {
+func (s *Writer) flushed(at time.Time, err error) {
 	if s.OnFlush != nil {
 		s.OnFlush(at, err)
 	}
 }
 
 // backoff is a fresh copy of the retry policy's backoff.
-func (s *ConfigMaps) backoff() wait.Backoff {
+func (s *Writer) backoff() wait.Backoff {
 	if s.Retry.Backoff.Steps > 0 {
 		return s.Retry.Backoff
 	}
@@ -277,7 +279,7 @@ func (st *state) add(r record.Placement, stale time.Duration, now time.Time) {
 // flush writes every hour that changed, oldest first. An hour that fails stays
 // as it is, for the next flush; the first error is returned. Hours older than
 // keepHours before now are forgotten once written.
-func (s *ConfigMaps) flush(ctx context.Context, st *state, policy retry.Policy, now time.Time, final bool) error {
+func (s *Writer) flush(ctx context.Context, st *state, policy retry.Policy, now time.Time, final bool) error {
 	st.mu.Lock()
 	hours := make([]*hourIndex, 0, len(st.hours))
 	for _, x := range st.hours {
@@ -331,35 +333,35 @@ func union(a, b map[string]string) map[string]string {
 	return out
 }
 
-func (s *ConfigMaps) flushInterval() time.Duration {
+func (s *Writer) flushInterval() time.Duration {
 	if s.FlushInterval > 0 {
 		return s.FlushInterval
 	}
 	return DefaultFlushInterval
 }
 
-func (s *ConfigMaps) finalTimeout() time.Duration {
+func (s *Writer) finalTimeout() time.Duration {
 	if s.FinalTimeout > 0 {
 		return s.FinalTimeout
 	}
 	return DefaultFinalTimeout
 }
 
-func (s *ConfigMaps) stale() time.Duration {
+func (s *Writer) stale() time.Duration {
 	if s.Stale > 0 {
 		return s.Stale
 	}
 	return store.LastSeenStep
 }
 
-func (s *ConfigMaps) clock() clock.WithTicker {
+func (s *Writer) clock() clock.WithTicker {
 	if s.Clock != nil {
 		return s.Clock
 	}
 	return clock.RealClock{}
 }
 
-func (s *ConfigMaps) log() logrus.FieldLogger {
+func (s *Writer) log() logrus.FieldLogger {
 	if s.Log != nil {
 		return s.Log
 	}

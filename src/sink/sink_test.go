@@ -49,15 +49,15 @@ func legacy(hour time.Time, data map[string]string) *corev1.ConfigMap {
 	}
 }
 
-func newSink(client *fake.Clientset) *ConfigMaps {
-	return &ConfigMaps{
+func newSink(client *fake.Clientset) *Writer {
+	return &Writer{
 		Store: configmapstore.New(client.CoreV1(), ns), FlushInterval: time.Hour, FinalTimeout: 5 * time.Second,
 		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}},
 	}
 }
 
 // run feeds the placements through a sink and returns its error.
-func run(t *testing.T, s *ConfigMaps, in ...record.Placement) error {
+func run(t *testing.T, s *Writer, in ...record.Placement) error {
 	t.Helper()
 	ch := make(chan record.Placement, len(in))
 	for _, p := range in {
@@ -312,7 +312,7 @@ type running struct {
 	idle  chan chan struct{}
 }
 
-func start(t *testing.T, s *ConfigMaps, now time.Time) *running {
+func start(t *testing.T, s *Writer, now time.Time) *running {
 	t.Helper()
 	r := &running{t: t, clock: newHandClock(now), in: make(chan record.Placement), done: make(chan error, 1)}
 	s.Clock = r.clock

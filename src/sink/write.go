@@ -31,7 +31,7 @@ type objectMeta struct {
 // the objects whose content differs from what is stored, each with the
 // version the sink last saw. A Conflict, AlreadyExists or NotFound
 // means the store is not what the sink thinks: read it, merge, and again.
-func (s *ConfigMaps) flushHour(ctx context.Context, x *hourIndex, policy retry.Policy, ref time.Time, final bool) error {
+func (s *Writer) flushHour(ctx context.Context, x *hourIndex, policy retry.Policy, ref time.Time, final bool) error {
 	since := x.offset(ref.Add(-s.stale()))
 	for range maxConflicts {
 		x.mu.Lock()
@@ -80,7 +80,7 @@ func (x *hourIndex) storedShards() int {
 
 // load reads the hour's objects, remembers their versions and content,
 // and merges what they hold into the index.
-func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy) error {
+func (s *Writer) load(ctx context.Context, x *hourIndex, policy retry.Policy) error {
 	stored, err := storeread.ReadHour(ctx, s.Store, x.start, policy)
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy
 // without the pods that left it. Shard 0, which carries the count, goes last.
 // A failure at any point (a refused create, a kill) leaves a complete hour,
 // which the next flush, by this or any writer, completes.
-func (s *ConfigMaps) write(ctx context.Context, x *hourIndex, want []*storeio.Shard, policy retry.Policy) error {
+func (s *Writer) write(ctx context.Context, x *hourIndex, want []*storeio.Shard, policy retry.Policy) error {
 	objs := s.Store
 	for i := len(want) - 1; i >= 0; i-- {
 		cm := want[i]
