@@ -13,8 +13,9 @@ import (
 	"time"
 	"unsafe"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const (
@@ -41,20 +42,15 @@ const (
 )
 
 // Decode reads the objects of one hour (any order, any subset, either form,
-// including the original tool's ConfigMap) back into an Hour. shards is the
+// including the original tool's object) back into an Hour. shards is the
 // shard count stored for the hour, the prevShards to pass to Encode; 0 when cms
 // holds nothing of the hour. Damaged values become warnings; Decode never fails.
 // So does a shard that shard 0's count promises but cms lacks (and shard 0
 // itself, when only other shards are there): the placements it held are not
 // in h. Decoding stops when its context ends: h then holds the objects read
 // whole before, with their owners, and one Warning, "decoding stopped: " and
-// the context's error, says so.
-func Decode(hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnings []Warning) {
-	return decodeCtx(context.Background(), hour, cms)
-}
-
-// decodeCtx is Decode with its context.
-func decodeCtx(ctx context.Context, hour time.Time, cms []corev1.ConfigMap) (h *Hour, shards int, warnings []Warning) {
+// the context's error, says so (and ctx.Err() is not nil).
+func Decode(ctx context.Context, hour time.Time, cms []storeio.Shard) (h *Hour, shards int, warnings []Warning) {
 	d := &decoder{ctx: ctx, h: NewHour(hour), present: map[int]bool{}}
 	for i := range cms {
 		d.object(&cms[i])
@@ -108,8 +104,8 @@ func (o Only) keeps(ref PodRef, node string) bool {
 // DecodePart is Decode for some of an hour's objects chosen on purpose (the
 // shard a pod hashes to, say), keeping what only asks for: it does not warn
 // about the shards left out, nor about damaged values of the pods it skips.
-func DecodePart(hour time.Time, cms []corev1.ConfigMap, only Only) (h *Hour, warnings []Warning) {
-	d := &decoder{ctx: context.Background(), h: NewHour(hour), present: map[int]bool{}, only: only}
+func DecodePart(ctx context.Context, hour time.Time, cms []storeio.Shard, only Only) (h *Hour, warnings []Warning) {
+	d := &decoder{ctx: ctx, h: NewHour(hour), present: map[int]bool{}, only: only}
 	for i := range cms {
 		d.object(&cms[i])
 	}
@@ -120,8 +116,8 @@ func DecodePart(hour time.Time, cms []corev1.ConfigMap, only Only) (h *Hour, war
 // MissingShards is the warning Decode gives about the shards of the hour that
 // cms lacks (none when it lacks none), for a reader that decodes an hour's
 // objects one at a time with DecodePart.
-func MissingShards(hour time.Time, cms []corev1.ConfigMap) []Warning {
-	d := &decoder{h: NewHour(hour), present: map[int]bool{}}
+func MissingShards(hour time.Time, cms []storeio.Shard) []Warning {
+	d := &decoder{ctx: context.Background(), h: NewHour(hour), present: map[int]bool{}}
 	for i := range cms {
 		h, shard, ok := ParseName(cms[i].Name)
 		if !ok || !h.Equal(d.h.Start) || shard >= MaxShards {
@@ -206,9 +202,9 @@ func (d *decoder) warn(object, key, format string, args ...any) {
 	d.warnings = append(d.warnings, Warning{Object: object, Key: key, Reason: fmt.Sprintf(format, args...)})
 }
 
-// object decodes one ConfigMap by its content, whatever its annotation says,
+// object decodes one object by its content, whatever its annotation says,
 // so that a hand-edited or half-converted object still yields what it holds.
-func (d *decoder) object(cm *corev1.ConfigMap) {
+func (d *decoder) object(cm *storeio.Shard) {
 	if !d.check() {
 		return
 	}
@@ -303,7 +299,7 @@ func (b *building) see(ref PodRef, s Seen) {
 	}
 }
 
-func (d *decoder) annotations(cm *corev1.ConfigMap) {
+func (d *decoder) annotations(cm *storeio.Shard) {
 	switch f := cm.Annotations[AnnotationFormat]; f {
 	case "", FormatPlain, FormatPacked: // "" is the original tool's
 	default:

@@ -1,8 +1,12 @@
-// Package store is the ConfigMap codec of Pod Ashiato's history: how one UTC hour
-// of placements is laid out in ConfigMaps and read back. The sink (which writes)
-// and the history query (which reads) share it, so the format is defined in
-// exactly one place. This comment is the on-disk contract; change it only with a
-// reader that still understands what was written before.
+// Package store is the codec of Pod Ashiato's history: how one UTC hour of
+// placements is laid out in shards (storeio.Shard) and read back, whatever
+// the backend: the ConfigMap store keeps each shard as a ConfigMap, the S3
+// store as a ConfigMap in JSON (see "S3"). The sink (which writes) and the
+// history query (which reads) share it, so the format is defined in exactly
+// one place. This comment is the on-disk contract; change it only with a
+// reader that still understands what was written before. A shard's Hour and
+// Index are the hour and shard labels below (Labels, FromLabels); Legacy is
+// an object without them, the original tool's.
 //
 // # Objects
 //

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // extraKeyPrefix starts every plain-form data key that is not a pod: a pod
@@ -98,7 +98,7 @@ func appendNodeLines(b []byte, h *Hour, sep byte) []byte {
 
 // extras decodes an object's node events into local and its owners into
 // d.owners.
-func (d *decoder) extras(cm *corev1.ConfigMap, local *Hour) {
+func (d *decoder) extras(cm *storeio.Shard, local *Hour) {
 	if text, ok := cm.Data[KeyOwners]; ok {
 		d.ownerLines(cm.Name, KeyOwners, text, ' ')
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // FuzzDecode feeds hand-edit-like damage to Decode. It must never panic, and
@@ -33,22 +34,20 @@ func FuzzDecode(f *testing.F) {
 		for _, s := range []string{format, shards, name1, key, value, seen} {
 			checkDNSName(t, s)
 		}
-		cms := []corev1.ConfigMap{
+		cms := []storeio.Shard{
 			{
-				ObjectMeta: metav1.ObjectMeta{
-					Name:        NameFor(testHour),
-					Annotations: map[string]string{AnnotationFormat: format, AnnotationShards: shards},
-				},
-				Data:       map[string]string{key: value, KeySeen: seen},
-				BinaryData: map[string][]byte{KeyPacked: gz(t, lines)},
+				Name:        NameFor(testHour),
+				Annotations: map[string]string{AnnotationFormat: format, AnnotationShards: shards},
+				Data:        map[string]string{key: value, KeySeen: seen},
+				BinaryData:  map[string][]byte{KeyPacked: gz(t, lines)},
 			},
 			{
-				ObjectMeta: metav1.ObjectMeta{Name: name1},
+				Name:       name1,
 				Data:       map[string]string{key: value},
 				BinaryData: map[string][]byte{KeyPacked: raw, key: raw},
 			},
 		}
-		h, n, _ := Decode(testHour, cms)
+		h, n, _ := Decode(t.Context(), testHour, cms)
 		if n < 1 || n > MaxShards {
 			t.Fatalf("Decode shards = %d", n)
 		}
@@ -86,8 +85,8 @@ func FuzzDecodeBounds(f *testing.F) {
 	f.Add(gzf(packed.String()), []byte{}, []byte{}, strings.Join(nodes, ","), plain.String())                // one pod on many nodes
 	f.Add(gzf("shop/web-0\tnode-1\t1\t2\n"+junk), gzf("shop\tReplicaSet\tweb\t-0\n"+junk), []byte{}, "", "") // one kept line
 	f.Fuzz(func(t *testing.T, packed, owners, nodes []byte, pod, seen string) {
-		cms := []corev1.ConfigMap{{
-			ObjectMeta: metav1.ObjectMeta{Name: NameFor(testHour)},
+		cms := []storeio.Shard{{
+			Name:       NameFor(testHour),
 			Data:       map[string]string{"shop_web-0": pod, KeySeen: seen},
 			BinaryData: map[string][]byte{KeyPacked: packed, KeyOwnersPacked: owners, KeyNodesPacked: nodes},
 		}}
@@ -95,7 +94,7 @@ func FuzzDecodeBounds(f *testing.F) {
 		var took time.Duration
 		alloc := allocated(func() {
 			start := time.Now()
-			Decode(testHour, cms)
+			Decode(context.Background(), testHour, cms)
 			took = time.Since(start)
 		})
 		if limit := boundAllocBase + boundAllocPerByte*uint64(n); alloc > limit {

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/pod-ashiato/ashiato/src/internal/heaptest"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Hostile store content (issue 23): what a writer controls must not decide
@@ -41,13 +39,13 @@ func TestDecodeTrailerBomb(t *testing.T) {
 	const limit = 1 << 20
 	for _, key := range []string{KeyPacked, KeyOwnersPacked, KeyNodesPacked} {
 		t.Run(key, func(t *testing.T) {
-			cms := []corev1.ConfigMap{{
-				ObjectMeta: metav1.ObjectMeta{Name: NameFor(testHour)},
+			cms := []storeio.Shard{{
+				Name:       NameFor(testHour),
 				BinaryData: map[string][]byte{key: trailerBomb(t, "")},
 			}}
-			Decode(testHour, cms) // warm up what is allocated once per process
+			Decode(context.Background(), testHour, cms) // warm up what is allocated once per process
 			var warnings []Warning
-			n := allocated(func() { _, _, warnings = Decode(testHour, cms) })
+			n := allocated(func() { _, _, warnings = Decode(context.Background(), testHour, cms) })
 			if n > limit {
 				t.Errorf("decoding %d bytes of gzip allocated %d bytes, want at most %d", len(cms[0].BinaryData[key]), n, limit)
 			}
@@ -69,25 +67,25 @@ func TestDecodeKeepsNoBuffer(t *testing.T) {
 		line := strings.Repeat("X", 1023) + sep
 		return strings.Repeat(line, size/len(line))
 	}
-	obj := func(data map[string]string, bin map[string][]byte) []corev1.ConfigMap {
-		return []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Name: NameFor(testHour)}, Data: data, BinaryData: bin}}
+	obj := func(data map[string]string, bin map[string][]byte) []storeio.Shard {
+		return []storeio.Shard{{Name: NameFor(testHour), Data: data, BinaryData: bin}}
 	}
 	tests := []struct {
 		name string
-		cms  func() []corev1.ConfigMap
+		cms  func() []storeio.Shard
 		want string
 	}{
-		{"placements.gz", func() []corev1.ConfigMap {
+		{"placements.gz", func() []storeio.Shard {
 			return obj(nil, map[string][]byte{KeyPacked: gz(t, "shop/web-0\tnode-1\t1\t2\n"+junk("\n"))})
 		}, "shop/web-0 node-1 1 2\n"},
-		{"plain pod key", func() []corev1.ConfigMap {
+		{"plain pod key", func() []storeio.Shard {
 			return obj(map[string]string{"shop_web-0": "node-1," + junk(",")}, nil)
 		}, "shop/web-0 node-1 - -\n"},
-		{"owners.gz", func() []corev1.ConfigMap {
+		{"owners.gz", func() []storeio.Shard {
 			return obj(map[string]string{"shop_web-0": "node-1"},
 				map[string][]byte{KeyOwnersPacked: gz(t, "shop\tReplicaSet\tweb\t-0\n"+junk("\n"))})
 		}, "shop/web-0 node-1 - -\nshop/web-0 owner ReplicaSet/web\n"},
-		{"nodes.gz", func() []corev1.ConfigMap {
+		{"nodes.gz", func() []storeio.Shard {
 			return obj(nil, map[string][]byte{KeyNodesPacked: gz(t, "node-1\t5\tnode_ready\t\n"+junk("\n"))})
 		}, "node node-1 5 node_ready \"\"\n"},
 	}
@@ -95,7 +93,7 @@ func TestDecodeKeepsNoBuffer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := heaptest.Settled()
 			h := func() *Hour {
-				h, _, _ := Decode(testHour, tt.cms())
+				h, _, _ := Decode(context.Background(), testHour, tt.cms())
 				return h
 			}()
 			after := heaptest.Settled()
@@ -111,7 +109,7 @@ func TestDecodeKeepsNoBuffer(t *testing.T) {
 
 // onePodOnNodes is the objects of an hour in which one pod ran on n nodes,
 // in the plain form (with times) or the packed form.
-func onePodOnNodes(t testing.TB, form string, n int) []corev1.ConfigMap {
+func onePodOnNodes(t testing.TB, form string, n int) []storeio.Shard {
 	nodes := make([]string, n)
 	var lines strings.Builder
 	for i := range nodes {
@@ -125,13 +123,13 @@ func onePodOnNodes(t testing.TB, form string, n int) []corev1.ConfigMap {
 		}
 		fmt.Fprintf(&lines, "%s%s%s%d%s%d\n", sep, nodes[i], sep, i%3600, sep, i%3600)
 	}
-	cm := corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: NameFor(testHour)}}
+	cm := storeio.Shard{Name: NameFor(testHour)}
 	if form == FormatPlain {
 		cm.Data = map[string]string{"shop_web-0": strings.Join(nodes, ","), KeySeen: lines.String()}
 	} else {
 		cm.BinaryData = map[string][]byte{KeyPacked: gz(t, lines.String())}
 	}
-	return []corev1.ConfigMap{cm}
+	return []storeio.Shard{cm}
 }
 
 // TestDecodeOnePodManyNodes: one pod listed on many nodes costs time in
@@ -144,11 +142,14 @@ func TestDecodeOnePodManyNodes(t *testing.T) {
 	ref := PodRef{Namespace: "shop", Name: "web-0"}
 	tests := []struct {
 		form   string
-		decode func(cms []corev1.ConfigMap) *Hour
+		decode func(cms []storeio.Shard) *Hour
 	}{
-		{FormatPlain, func(cms []corev1.ConfigMap) *Hour { h, _, _ := Decode(testHour, cms); return h }},
-		{FormatPacked, func(cms []corev1.ConfigMap) *Hour { h, _, _ := Decode(testHour, cms); return h }},
-		{FormatPacked, func(cms []corev1.ConfigMap) *Hour { h, _ := DecodePart(testHour, cms, Only{Pod: &ref}); return h }},
+		{FormatPlain, func(cms []storeio.Shard) *Hour { h, _, _ := Decode(context.Background(), testHour, cms); return h }},
+		{FormatPacked, func(cms []storeio.Shard) *Hour { h, _, _ := Decode(context.Background(), testHour, cms); return h }},
+		{FormatPacked, func(cms []storeio.Shard) *Hour {
+			h, _ := DecodePart(context.Background(), testHour, cms, Only{Pod: &ref})
+			return h
+		}},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%d", tt.form, i), func(t *testing.T) {
@@ -201,7 +202,7 @@ func TestDecodeCanceled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, _, warnings := decodeCtx(tt.ctx, testHour, cms)
+			h, _, warnings := Decode(tt.ctx, testHour, cms)
 			if h.Len() > tt.maxPods {
 				t.Errorf("decoded %d pods, want at most %d", h.Len(), tt.maxPods)
 			}
@@ -218,20 +219,20 @@ func TestDecodeWarningsAreShort(t *testing.T) {
 	long := strings.Repeat("X", 1<<20)
 	tests := []struct {
 		name string
-		cm   corev1.ConfigMap
+		cm   storeio.Shard
 	}{
-		{"packed line", corev1.ConfigMap{BinaryData: map[string][]byte{KeyPacked: gz(t, long+"\n")}}},
-		{"packed pod name", corev1.ConfigMap{BinaryData: map[string][]byte{KeyPacked: gz(t, "ns/"+long+"\tnode\t1\t2\n")}}},
-		{"packed node", corev1.ConfigMap{BinaryData: map[string][]byte{KeyPacked: gz(t, "ns/pod\t"+long+"\t1\t2\n")}}},
-		{"plain node", corev1.ConfigMap{Data: map[string]string{"ns_pod": "node," + long}}},
-		{"seen line", corev1.ConfigMap{Data: map[string]string{"ns_pod": "node", KeySeen: "ns_pod node 1 " + long + "\n"}}},
-		{"owner line", corev1.ConfigMap{Data: map[string]string{KeyOwners: "ns Kind " + long + " -0\n"}}},
-		{"node event", corev1.ConfigMap{Data: map[string]string{KeyNodes: "node 1 node_ready " + long + "\n"}}},
+		{"packed line", storeio.Shard{BinaryData: map[string][]byte{KeyPacked: gz(t, long+"\n")}}},
+		{"packed pod name", storeio.Shard{BinaryData: map[string][]byte{KeyPacked: gz(t, "ns/"+long+"\tnode\t1\t2\n")}}},
+		{"packed node", storeio.Shard{BinaryData: map[string][]byte{KeyPacked: gz(t, "ns/pod\t"+long+"\t1\t2\n")}}},
+		{"plain node", storeio.Shard{Data: map[string]string{"ns_pod": "node," + long}}},
+		{"seen line", storeio.Shard{Data: map[string]string{"ns_pod": "node", KeySeen: "ns_pod node 1 " + long + "\n"}}},
+		{"owner line", storeio.Shard{Data: map[string]string{KeyOwners: "ns Kind " + long + " -0\n"}}},
+		{"node event", storeio.Shard{Data: map[string]string{KeyNodes: "node 1 node_ready " + long + "\n"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cm.Name = NameFor(testHour)
-			_, _, warnings := Decode(testHour, []corev1.ConfigMap{tt.cm})
+			_, _, warnings := Decode(context.Background(), testHour, []storeio.Shard{tt.cm})
 			if len(warnings) == 0 {
 				t.Fatal("no warning")
 			}
