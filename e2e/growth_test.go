@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pod-ashiato/ashiato/e2e/fixture"
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
@@ -52,7 +53,7 @@ func TestShardGrowthRefusedByQuota(t *testing.T) {
 			in <- p
 		}
 		close(in)
-		s := &sink.ConfigMaps{Client: client, Namespace: ns, FlushInterval: time.Hour, FinalTimeout: time.Minute,
+		s := &sink.Writer{Store: configmapstore.New(client.CoreV1(), ns), FlushInterval: time.Hour, FinalTimeout: time.Minute,
 			Retry: retry.Policy{Backoff: wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 10, Cap: time.Second}}}
 		return s.Run(t.Context(), in)
 	}

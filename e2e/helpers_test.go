@@ -20,7 +20,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/e2e/fixture"
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // rec is one stdout line of ashiato, decoded strictly: the schema README documents.
@@ -289,7 +291,7 @@ func storedHours(t *testing.T, namespace string, from, to time.Time) map[string]
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, _, warnings := store.Decode(hour, list.Items)
+		h, _, warnings := store.Decode(t.Context(), hour, asShards(list.Items))
 		if len(warnings) > 0 {
 			t.Fatalf("stored hour %s is damaged: %v", store.NameFor(hour), warnings)
 		}
@@ -320,4 +322,23 @@ func joinHours(hours []*store.Hour) map[string]string {
 		got[k] = strings.Join(n, ",")
 	}
 	return got
+}
+
+// asShards is a listing's ConfigMaps as the store's shards, for the codec.
+func asShards(cms []corev1.ConfigMap) []storeio.Shard {
+	out := make([]storeio.Shard, len(cms))
+	for i := range cms {
+		out[i] = configmapstore.Shard(&cms[i])
+	}
+	return out
+}
+
+// configMaps is what the ConfigMap store of namespace writes for the shards.
+func configMaps(namespace string, ss []*storeio.Shard) []*corev1.ConfigMap {
+	st := configmapstore.New(nil, namespace)
+	out := make([]*corev1.ConfigMap, len(ss))
+	for i, s := range ss {
+		out[i] = st.ConfigMap(s)
+	}
+	return out
 }

@@ -194,7 +194,7 @@ func TestHistoryAtScale(t *testing.T) {
 			t.Logf("%s: %d bytes of values, %d as JSON", cm.Name, values, len(raw))
 		}
 		t.Logf("hour %s: %d objects, %d bytes of values, %d bytes as JSON (one LIST page at limit 100)", store.NameFor(hour), len(objs), total, totalJSON)
-		h, _, warnings := store.Decode(hour, objs)
+		h, _, warnings := store.Decode(t.Context(), hour, asShards(objs))
 		if len(warnings) > 0 {
 			t.Fatalf("hour %s is damaged: %v", store.NameFor(hour), warnings)
 		}
@@ -282,7 +282,7 @@ func TestHistoryAtScale(t *testing.T) {
 find:
 	for hour, objs := range byHour {
 		for i := range objs {
-			h, _, _ := store.Decode(hour, objs[i:i+1])
+			h, _, _ := store.Decode(t.Context(), hour, asShards(objs[i:i+1]))
 			on := h.OnNode(node)
 			if len(on) > 0 && len(on) < len(want) && objs[i].BinaryData[store.KeyPacked] != nil {
 				victim, lost = &objs[i], map[string]bool{}
@@ -351,11 +351,11 @@ func TestRetention(t *testing.T) {
 		for i := range 20 {
 			h.Add(store.PodRef{Namespace: "shop", Name: fmt.Sprintf("web-%d", i)}, "node-a", hour.Add(time.Minute))
 		}
-		cms, err := store.Encode(h, namespace, shards)
+		cms, err := store.Encode(h, shards)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return cms
+		return configMaps(namespace, cms)
 	}
 	labels := map[string]string{store.LabelApp: store.LabelAppValue, store.LabelType: store.LabelTypeValue}
 	var objs []*corev1.ConfigMap

@@ -148,15 +148,16 @@ func (s *storedIncident) write(t *testing.T, ns string) {
 		var have []corev1.ConfigMap
 		if old, err := cms.Get(t.Context(), store.NameFor(start), metav1.GetOptions{}); err == nil {
 			have = append(have, *old)
-			prev, _, _ := store.Decode(start, have)
+			prev, _, _ := store.Decode(t.Context(), start, asShards(have))
 			h.Merge(prev)
 		} else if !apierrors.IsNotFound(err) {
 			t.Fatal(err)
 		}
-		objs, err := store.Encode(h, ns, len(have))
+		shs, err := store.Encode(h, len(have))
 		if err != nil {
 			t.Fatal(err)
 		}
+		objs := configMaps(ns, shs)
 		for _, cm := range objs {
 			_, err := cms.Create(t.Context(), cm, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {

@@ -242,14 +242,14 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Errorf(`scheduled records went from %v to %v, want +2`, before, got)
 	}
 	deadline = time.Now().Add(30 * time.Second)
-	for metric(t, addr, `ashiato_configmap_writes_total{result="ok"}`) < 1 {
+	for metric(t, addr, `ashiato_store_writes_total{backend="configmap",result="ok"}`) < 1 {
 		if time.Now().After(deadline) {
-			t.Fatal("no ConfigMap write counted")
+			t.Fatal("no store write counted")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if metric(t, addr, "ashiato_configmap_written_bytes_total") <= 0 {
-		t.Error("ashiato_configmap_written_bytes_total did not move")
+	if metric(t, addr, `ashiato_store_written_bytes_total{backend="configmap"}`) <= 0 {
+		t.Error("ashiato_store_written_bytes_total did not move")
 	}
 	if code := p.stop(30 * time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGTERM", code)

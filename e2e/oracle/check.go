@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -18,9 +19,9 @@ import (
 func (r *runner) check(ctx context.Context) error {
 	t := r.truth
 	first := store.HourOf(t.marks[0])
-	reader := &history.Reader{Client: r.client, Namespace: r.storeNS, Retry: retry.Policy{MaxElapsed: time.Minute}}
+	reader := &history.Reader{Store: configmapstore.New(r.client.CoreV1(), r.storeNS), Retry: retry.Policy{MaxElapsed: time.Minute}}
 	if r.objects != nil {
-		reader.Store = r.objects.Objects
+		reader.Store = r.objects.Store
 	}
 	all := history.Window{Since: first.Add(-time.Hour), Until: t.end.Add(time.Hour)}
 	hours, warnings, err := reader.Read(ctx, all)

@@ -70,7 +70,7 @@ type Config struct {
 	// store namespace (the S3 store, for one cluster name of its own); the
 	// growth's refusal then comes from the store (see refusing) instead of a
 	// ResourceQuota.
-	Store storeio.Objects
+	Store storeio.Store
 }
 
 // Figures are what a run proves.

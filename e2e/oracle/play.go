@@ -9,12 +9,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // play runs the scenario: about four hours of fake time from ten minutes
@@ -509,7 +509,7 @@ func (r *runner) burst(ctx context.Context, rec *recorder) (*recorder, error) {
 	case <-time.After(waitTimeout):
 		return nil, fmt.Errorf("%s went on after its growth was refused", rec.name)
 	}
-	if !apierrors.IsForbidden(errors.Unwrap(ended)) && !strings.Contains(fmt.Sprint(ended), "exceeded quota") {
+	if !errors.Is(ended, storeio.ErrForbidden) && !strings.Contains(fmt.Sprint(ended), "exceeded quota") {
 		return nil, fmt.Errorf("%s ended with %v, want the quota's refusal", rec.name, ended)
 	}
 	if err := lift(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/emit"
 	"github.com/pod-ashiato/ashiato/src/filter"
 	"github.com/pod-ashiato/ashiato/src/leader"
@@ -102,7 +103,7 @@ func (r *runner) pipeline(ctx context.Context, rec *recorder) error {
 	// As deployed: the snapshot printed once an hour, EventSeen between.
 	w := &source.Watch{Client: rec.client, Selection: source.Selection{Namespace: r.podNS}, Interval: snapInterval,
 		Snapshots: source.SnapshotsHourly, StoreSeen: true, Clock: r.clk, Log: r.log, PageSize: 200}
-	s := &sink.ConfigMaps{Client: rec.client, Namespace: r.storeNS, FlushInterval: flushInterval, FinalTimeout: time.Minute,
+	s := &sink.Writer{Store: configmapstore.New(rec.client.CoreV1(), r.storeNS), FlushInterval: flushInterval, FinalTimeout: time.Minute,
 		Clock: r.clk, Log: r.log,
 		Retry:   retry.Policy{Backoff: wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 1 << 20, Cap: 2 * time.Second}, MaxElapsed: 2 * time.Second},
 		OnFlush: func(at time.Time, err error) { rec.flushes <- flushed{at, err} },

@@ -2,11 +2,8 @@ package oracle
 
 import (
 	"context"
+	"fmt"
 	"sync"
-
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
@@ -17,12 +14,12 @@ import (
 // beyond its count, so the burst's write-refused-mid-growth scenario plays
 // on either store.
 type refusing struct {
-	storeio.Objects
+	storeio.Store
 	mu   sync.Mutex
 	left int // creates still allowed; -1 is no limit
 }
 
-func newRefusing(objs storeio.Objects) *refusing { return &refusing{Objects: objs, left: -1} }
+func newRefusing(objs storeio.Store) *refusing { return &refusing{Store: objs, left: -1} }
 
 // allow lets n more objects be created; -1 lifts the limit.
 func (s *refusing) allow(n int) {
@@ -31,7 +28,7 @@ func (s *refusing) allow(n int) {
 	s.left = n
 }
 
-func (s *refusing) Create(ctx context.Context, cm *corev1.ConfigMap) (*corev1.ConfigMap, error) {
+func (s *refusing) Create(ctx context.Context, cm *storeio.Shard) (*storeio.Shard, error) {
 	s.mu.Lock()
 	refused := s.left == 0
 	if s.left > 0 {
@@ -39,12 +36,7 @@ func (s *refusing) Create(ctx context.Context, cm *corev1.ConfigMap) (*corev1.Co
 	}
 	s.mu.Unlock()
 	if refused {
-		return nil, apierrors.NewForbidden(schema.GroupResource{Resource: "objects"}, cm.Name,
-			errString("exceeded quota: oracle (the store allows no more objects)"))
+		return nil, fmt.Errorf("%s: exceeded quota: oracle (the store allows no more objects): %w", cm.Name, storeio.ErrForbidden)
 	}
-	return s.Objects.Create(ctx, cm)
+	return s.Store.Create(ctx, cm)
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }

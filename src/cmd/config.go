@@ -16,6 +16,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/sink"
 	"github.com/pod-ashiato/ashiato/src/source"
 	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 // version is set at link time (-X main.version=...).
@@ -38,11 +39,9 @@ type config struct {
 	oneshot    bool
 	filter     filter.Options
 	storeInCM  bool // the history is stored: --store-in-cm, or --store given
-	store      storeFlags
-	// objects is the store when it is not cmNamespace's ConfigMaps (--store
-	// s3); run sets it once the bucket has answered.
-	objects      storeio.Objects
-	cmNamespace  string
+	store      storeopen.Flags
+	// objects is the store, when storing; run sets it (storeopen.Open).
+	objects      storeio.Store
 	flushEvery   time.Duration
 	cmRetention  time.Duration
 	pageSize     int64
@@ -81,11 +80,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*listFlag)(&c.filter.OwnerKinds), "owner-kind", "only pods whose owner is of these kinds, comma-separated: ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController, Node, None")
 	fs.Var((*listFlag)(&c.filter.ExcludeOwnerKinds), "exclude-owner-kind", "not the pods whose owner is of these kinds, comma-separated")
 	fs.BoolVar(&c.storeInCM, "store-in-cm", false, "also keep the history in hourly ConfigMaps pod-ashiato-YYYYMMDDHH")
-	fs.StringVar(&c.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
-	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the ConfigMaps")
+	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the store")
 	fs.DurationVar(&c.cmRetention, "retention", defaultRetention, "when storing, delete the hours that ended longer ago than this (checked at start and every hour, or once after a --oneshot run); 0 keeps every hour (with --store s3, an S3 lifecycle rule can expire them instead)")
 	fs.DurationVar(&c.cmRetention, "cm-retention", defaultRetention, "same as --retention (its original name)")
-	c.store.register(fs, "cluster-name", "with --store s3: the cluster's name, recorded with every hour and part of every key (default: the kubeconfig context's name made a DNS name, or \""+defaultCluster+"\" in a pod)")
+	c.store.Register(fs, "namespace of the history ConfigMaps (--store configmap) and of the --leader-elect Lease", "cluster-name", "with --store s3: the cluster's name, recorded with every hour and part of every key (default: the kubeconfig context's name made a DNS name, or \""+defaultCluster+"\" in a pod)")
 	fs.Int64Var(&c.pageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
 	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
 	fs.IntVar(&c.kubeBurst, "kube-api-burst", 100, "client-side burst of API requests")
@@ -114,11 +112,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
 	}
-	c.store.seen(fs)
-	if c.store.explicit && c.storeInCM && c.store.s3() {
+	c.store.Parsed(fs)
+	if c.store.Explicit && c.storeInCM && c.store.S3() {
 		return nil, usagef("--store-in-cm keeps the history in ConfigMaps and --store s3 in S3: give one")
 	}
-	if c.store.explicit {
+	if c.store.Explicit {
 		c.storeInCM = true
 	}
 	level, err := logrus.ParseLevel(*logLevel)
@@ -136,9 +134,6 @@ func (c *config) validate() error {
 	if !c.oneshot && c.interval <= 0 {
 		return usagef("invalid --interval %s: must be positive", c.interval)
 	}
-	if errs := validation.IsDNS1123Label(c.cmNamespace); len(errs) > 0 {
-		return usagef("invalid --cm-namespace %q: %s", c.cmNamespace, errs[0])
-	}
 	if c.source != "watch" && c.source != "list" {
 		return usagef("invalid --source %q: want watch or list", c.source)
 	}
@@ -154,8 +149,8 @@ func (c *config) validate() error {
 	if c.cmRetention < 0 {
 		return usagef("invalid --cm-retention %s: must be 0 (keep every hour) or positive", c.cmRetention)
 	}
-	if err := c.store.validate("cluster-name"); err != nil {
-		return err
+	if err := c.store.Validate("cluster-name"); err != nil {
+		return usageError{err}
 	}
 	if c.flushEvery <= 0 {
 		return usagef("invalid --cm-flush-interval %s: must be positive", c.flushEvery)

@@ -20,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The original tool's defaults.
-	if c.interval != 30*time.Second || c.oneshot || c.storeInCM || c.cmNamespace != "default" ||
+	if c.interval != 30*time.Second || c.oneshot || c.storeInCM || c.store.Namespace != "default" ||
 		c.filter.String() != "none" {
 		t.Errorf("defaults changed: %+v", c)
 	}
@@ -39,7 +39,7 @@ func TestParseFlagsOriginalFlags(t *testing.T) {
 	}
 	if c.kubeconfig != "/k" || c.interval != time.Minute || !c.oneshot || fmt.Sprint(c.filter.Namespaces) != "[shop]" ||
 		c.filter.NamePrefix != "web-" || c.filter.LabelSelector != "app=web" || !c.storeInCM ||
-		c.cmNamespace != "history" || c.context != "prod" {
+		c.store.Namespace != "history" || c.context != "prod" {
 		t.Errorf("flags not taken: %+v", c)
 	}
 	// Go's flag package also takes the single-dash form the original's users may have in scripts.

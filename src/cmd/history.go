@@ -18,8 +18,8 @@ import (
 	"github.com/pod-ashiato/ashiato/src/filter"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/record"
-	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 const (
@@ -93,8 +93,7 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
-	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
-	c.kube.store.register(fs, "cluster", "with --store s3: read this cluster's history only (default: every cluster under --s3-prefix; each row says its cluster)")
+	c.kube.store.Register(fs, "namespace of the history ConfigMaps (--store configmap)", "cluster", "with --store s3: read this cluster's history only (default: every cluster under --s3-prefix; each row says its cluster)")
 	since := fs.String("since", "", "start of the range (pod default: 24h before --until)")
 	until := fs.String("until", "", "end of the range (default: now)")
 	at := fs.String("at", "", "a single instant instead of a range")
@@ -149,11 +148,8 @@ func parseHistoryFlags(args []string, now time.Time, stderr io.Writer) (*history
 	default:
 		return nil, usagef("invalid -o %q: want table, wide, json or svg", c.output)
 	}
-	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
-		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
-	}
-	if err := c.kube.store.validate("cluster"); err != nil {
-		return nil, err
+	if err := c.kube.store.Validate("cluster"); err != nil {
+		return nil, usageError{err}
 	}
 	return c, nil
 }
@@ -240,28 +236,24 @@ func parseInterleaved(fs *flag.FlagSet, args []string, stderr io.Writer) ([]stri
 	}
 }
 
-// storeReader is the reader of the history store the history commands share:
-// the cluster from the kubeconfig flags, the store's namespace checked, and
-// diagnostics for a person (plain text, warnings and up) on stderr.
-func storeReader(ctx context.Context, kube *config, stderr io.Writer) (*history.Reader, error) {
-	restCfg, err := restConfig(kube)
-	if err != nil {
-		return nil, err
+// readerKube is what the history commands' ConfigMap store needs: the
+// cluster from the kubeconfig flags, the store's namespace checked.
+func readerKube(ctx context.Context, kube *config) func() (storeopen.Kube, error) {
+	return func() (storeopen.Kube, error) {
+		restCfg, err := restConfig(kube)
+		if err != nil {
+			return storeopen.Kube{}, err
+		}
+		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return storeopen.Kube{}, usagef("invalid kubeconfig: %w", err)
+		}
+		quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
+		if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {kube.store.Namespace}}); err != nil {
+			return storeopen.Kube{}, err
+		}
+		return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil
 	}
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return nil, usagef("invalid kubeconfig: %w", err)
-	}
-	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
-	quiet := &logrus.Logger{Out: io.Discard, Formatter: new(logrus.TextFormatter), Hooks: make(logrus.LevelHooks), Level: logrus.PanicLevel}
-	if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {kube.cmNamespace}}); err != nil {
-		return nil, err
-	}
-	return &history.Reader{
-		Client:    client,
-		Namespace: kube.cmNamespace,
-		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
-	}, nil
 }
 
 // runHistory is `ashiato history ...`: the answer on stdout, warnings and
@@ -424,7 +416,7 @@ func writeRows(w io.Writer, c *historyConfig, rows []history.Row) error {
 	case c.node != "":
 		columns = []column{namespace, pod, hour, first, last}
 	}
-	if c.kube.store.s3() {
+	if c.kube.store.S3() {
 		cluster := column{"CLUSTER", func(r history.Row) string { return r.Cluster }}
 		columns = append([]column{cluster}, columns...)
 	}

@@ -66,8 +66,8 @@ func TestParseHistoryFlags(t *testing.T) {
 				pod = c.pod.String()
 			}
 			if pod != tt.pod || c.node != tt.node || !c.window.Since.Equal(tt.window.Since) || !c.window.Until.Equal(tt.window.Until) ||
-				c.at != tt.isAt || c.output != tt.output || c.kube.cmNamespace != tt.cmNS {
-				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.node, c.window.Since, c.window.Until, c.at, c.output, c.kube.cmNamespace)
+				c.at != tt.isAt || c.output != tt.output || c.kube.store.Namespace != tt.cmNS {
+				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.node, c.window.Since, c.window.Until, c.at, c.output, c.kube.store.Namespace)
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -95,8 +94,7 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
-	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
-	c.kube.store.register(fs, "cluster", "with --store s3: the node's cluster (default: the cluster under --s3-prefix whose history has the node)")
+	c.kube.store.Register(fs, "namespace of the history ConfigMaps (--store configmap)", "cluster", "with --store s3: the node's cluster (default: the cluster under --s3-prefix whose history has the node)")
 	at := fs.String("at", "", "when the node failed (required): RFC 3339, now, or a duration before now")
 	fs.DurationVar(&c.window, "window", history.DefaultIncidentWindow, "how far before and after --at to look")
 	fs.StringVar(&c.selector, "node-selector", "", "instead of NODE: every node whose recorded labels match this label selector (e.g. topology.kubernetes.io/zone=eu-west-1a) and that failed within the window")
@@ -139,11 +137,8 @@ func parseIncidentFlags(args []string, now time.Time, stderr io.Writer) (*incide
 	if c.output != "table" && c.output != "json" && c.output != "svg" {
 		return nil, usagef("invalid -o %q: want table, json or svg", c.output)
 	}
-	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
-		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
-	}
-	if err := c.kube.store.validate("cluster"); err != nil {
-		return nil, err
+	if err := c.kube.store.Validate("cluster"); err != nil {
+		return nil, usageError{err}
 	}
 	return c, nil
 }
@@ -196,7 +191,7 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch cfg.output {
 	case "json":
-		err = writeIncidentJSON(stdout, inc, cfg.kube.store.s3(), cluster)
+		err = writeIncidentJSON(stdout, inc, cfg.kube.store.S3(), cluster)
 	case "svg":
 		err = timeline.Render(stdout, view.Incident(hours, inc, nil))
 	default:

@@ -45,7 +45,7 @@ func TestParseIncidentFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.window != 30*time.Minute || !c.at.Equal(historyNow.Add(-30*time.Minute)) || c.output != "table" || c.kube.cmNamespace != "default" {
+	if c.window != 30*time.Minute || !c.at.Equal(historyNow.Add(-30*time.Minute)) || c.output != "table" || c.kube.store.Namespace != "default" {
 		t.Errorf("defaults: got %+v", c)
 	}
 }

@@ -23,7 +23,7 @@ func lead(ctx context.Context, cfg *config, client kubernetes.Interface, log log
 	m.SetReady(true) // a standby is ready: it has nothing to sync
 	e := &leader.Elector{
 		Client:    client,
-		Namespace: cfg.cmNamespace,
+		Namespace: cfg.store.Namespace,
 		Name:      cfg.leaseName,
 		Identity:  host + "_" + rand.String(8),
 		Log:       log,

@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const (
@@ -27,17 +27,15 @@ const (
 // mode, for as long as work runs (so under --leader-elect only the leader
 // deletes), and once after work in --oneshot mode. A retention error that no
 // later round can fix (Forbidden) stops work and is returned.
-func withRetention(ctx context.Context, cfg *config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
+func withRetention(ctx context.Context, cfg *config, st storeio.Store, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
 	if !cfg.storeInCM || cfg.cmRetention <= 0 {
 		return work(ctx)
 	}
 	r := &sink.Retention{
-		Client:    client,
-		Namespace: cfg.cmNamespace,
-		Store:     cfg.objects,
-		Keep:      cfg.cmRetention,
-		Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
-		Log:       log,
+		Store: st,
+		Keep:  cfg.cmRetention,
+		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
+		Log:   log,
 	}
 	if cfg.oneshot {
 		if err := work(ctx); err != nil || ctx.Err() != nil {

@@ -15,17 +15,19 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 // expiredHour is an hour far older than any retention, as the store holds it.
 func expiredHour() *corev1.ConfigMap {
-	cms, err := store.Encode(store.NewHour(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), "hist", 0)
+	cms, err := store.Encode(store.NewHour(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)), 0)
 	if err != nil {
 		panic(err)
 	}
-	return cms[0]
+	return configmapstore.New(nil, "hist").ConfigMap(cms[0])
 }
 
 func TestWithRetention(t *testing.T) {
@@ -37,8 +39,8 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("oneshot deletes after the work", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(context.Context) error {
+		cfg := &config{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error {
 			if gone(client) {
 				t.Error("deleted before the work was done")
 			}
@@ -51,12 +53,12 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("nothing without the store or with retention 0", func(t *testing.T) {
 		for _, cfg := range []*config{
-			{oneshot: true, storeInCM: false, cmNamespace: "hist", cmRetention: time.Hour},
-			{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: 0},
-			{storeInCM: true, cmNamespace: "hist", cmRetention: 0},
+			{oneshot: true, storeInCM: false, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour},
+			{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: 0},
+			{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: 0},
 		} {
 			client := fake.NewClientset(expiredHour())
-			if err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(context.Context) error { return nil }); err != nil {
+			if err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if len(client.Actions()) != 0 {
@@ -67,8 +69,8 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("continuous deletes while the work runs and stops with it", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(ctx context.Context) error {
+		cfg := &config{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
 			for !gone(client) {
 				select {
 				case <-ctx.Done():
@@ -89,9 +91,9 @@ func TestWithRetention(t *testing.T) {
 		client.PrependReactor("delete", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("RBAC"))
 		})
-		cfg := &config{storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
+		cfg := &config{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
 		stopped := false
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(ctx context.Context) error {
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
 			<-ctx.Done() // as the pipeline: drain and return nil
 			stopped = true
 			return nil
@@ -103,8 +105,8 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("oneshot: a failed work is not followed by retention", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{oneshot: true, storeInCM: true, cmNamespace: "hist", cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, client, log, metrics.New(), func(context.Context) error { return errors.New("boom") })
+		cfg := &config{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
+		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return errors.New("boom") })
 		if err == nil || gone(client) {
 			t.Fatalf("err %v, deleted %v", err, gone(client))
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
 	ashiatostore "github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 // oneshotRetry bounds how long --oneshot waits for an unreachable API server:
@@ -70,17 +71,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("invalid kubeconfig: %w", err)
 	}
-	if cfg.storeInCM && cfg.store.s3() {
-		cluster := clusterName(cfg)
-		objs, err := cfg.store.openS3(ctx, cluster)
+	if cfg.storeInCM {
+		cfg.objects, err = openStore(ctx, &cfg.store, clusterName(cfg), func() (storeopen.Kube, error) {
+			return storeopen.Kube{ConfigMaps: client.CoreV1(), Metadata: meta}, nil
+		})
 		if err != nil {
 			return err
 		}
-		cfg.objects = objs
 	}
 	namespaces := map[string][]string{"namespace": cfg.filter.Namespaces}
-	if (cfg.storeInCM && cfg.objects == nil) || cfg.leaderElect {
-		namespaces["cm-namespace"] = []string{cfg.cmNamespace}
+	if (cfg.storeInCM && !cfg.store.S3()) || cfg.leaderElect {
+		namespaces["cm-namespace"] = []string{cfg.store.Namespace}
 	}
 	if err := checkNamespaces(ctx, client, log, namespaces); err != nil {
 		return err
@@ -105,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fields := logrus.Fields{
 		"server": restCfg.Host, "oneshot": cfg.oneshot, "interval": cfg.interval.String(), "source": cfg.source,
 		"filters":     cfg.filter.String(),
-		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.cmNamespace, "leader_elect": cfg.leaderElect, "version": version,
+		"store_in_cm": cfg.storeInCM, "cm_namespace": cfg.store.Namespace, "leader_elect": cfg.leaderElect, "version": version,
 	}
 	if cfg.objects != nil {
 		fields["store"] = cfg.objects.String()
@@ -113,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.WithFields(fields).Info("starting")
 
 	work := func(ctx context.Context) error {
-		return withRetention(ctx, cfg, client, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, meta, log, m, stdout) })
+		return withRetention(ctx, cfg, cfg.objects, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, meta, log, m, stdout) })
 	}
 	if cfg.leaderElect {
 		err = lead(ctx, cfg, client, log, m, work)
@@ -154,9 +155,7 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 
 	var store pipeline.Sink
 	if cfg.storeInCM {
-		cms := &sink.ConfigMaps{
-			Client:        client,
-			Namespace:     cfg.cmNamespace,
+		cms := &sink.Writer{
 			Store:         cfg.objects,
 			FlushInterval: cfg.flushEvery,
 			// A running pod is seen at every snapshot: unseen for two of them
@@ -164,13 +163,11 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 			Stale:   max(ashiatostore.LastSeenStep, 2*cfg.interval),
 			Retry:   policy,
 			Log:     log,
-			Observe: func(w sink.Write) { m.ConfigMapWrite(w.Bytes, w.Err) },
+			Observe: func(w sink.Write) { m.StoreWrite(cfg.store.Kind, w.Bytes, w.Err) },
 		}
-		if !cfg.oneshot && cfg.objects == nil {
-			// A oneshot run ends before anyone could delete what it wrote;
-			// S3 has no watch (the next write of an hour restores it).
-			cms.Metadata = meta
-		}
+		// A oneshot run ends before anyone could delete what it wrote; S3
+		// has no watch (the next write of an hour restores it).
+		cms.WatchDeletions = !cfg.oneshot
 		cms.OnFlush = func(at time.Time, err error) { m.StoreFlushed(at, err, cms.Pending(), cms.Shards()) }
 		m.StoreStarted(time.Now())
 		store = cms.Run

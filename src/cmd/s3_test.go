@@ -54,7 +54,7 @@ func TestStoreFlags(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || c.storeInCM != tt.storing || c.store.kind != tt.kind {
+			if err != nil || c.storeInCM != tt.storing || c.store.Kind != tt.kind {
 				t.Fatalf("%+v, %v; want storing %v in %s", c, err, tt.storing, tt.kind)
 			}
 		})
@@ -161,7 +161,7 @@ func TestHistoryAcrossClusters(t *testing.T) {
 		in <- record.Placement{Namespace: "shop", Pod: "a", Node: node, Timestamp: at, Event: record.EventSnapshot}
 		in <- record.Placement{Node: node, Timestamp: at.Add(time.Second), Event: record.EventNodeNotReady}
 		close(in)
-		s := &sink.ConfigMaps{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
+		s := &sink.Writer{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
 		if err := s.Run(t.Context(), in); err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +221,7 @@ func TestStoreCopyFlags(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !c.kube.store.s3() || c.kube.store.bucket != "hist" {
+			if err != nil || !c.kube.store.S3() || c.kube.store.Bucket != "hist" {
 				t.Fatalf("%+v, %v", c, err)
 			}
 		})

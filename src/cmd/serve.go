@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -18,15 +19,19 @@ import (
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/serve"
+	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 const serveUsage = `Usage:
   ashiato serve --addr ADDR [flags]
 
-A read-only web view of the history that ashiato --store-in-cm keeps: search a
-node or a pod, pick a time, see the timeline and the table. Every page has a
-JSON twin (?format=json) and a picture (?format=svg). It only reads
-ConfigMaps in --cm-namespace, and answers GET and HEAD only.
+A read-only web view of the history that ashiato --store-in-cm (or --store)
+keeps: search a node or a pod, pick a time, see the timeline and the table.
+Every page has a JSON twin (?format=json) and a picture (?format=svg). It
+only reads the store: the ConfigMaps in --cm-namespace, or with --store s3
+--s3-bucket B one cluster's hours in S3 (--cluster, needed when the prefix
+holds several). It answers GET and HEAD only.
 
 --addr is required: it binds there and nowhere else (127.0.0.1:8080 for this
 machine only, :8080 for every interface).
@@ -48,7 +53,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.addr, "addr", "", "address to listen on, e.g. 127.0.0.1:8080 or :8080 (required)")
 	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
-	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps")
+	c.kube.store.Register(fs, "namespace of the history ConfigMaps (--store configmap)", "cluster", "with --store s3: the cluster whose history to show (default: the only cluster under --s3-prefix)")
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
@@ -78,8 +83,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if host != "" && net.ParseIP(host) == nil && len(validation.IsDNS1123Subdomain(host)) > 0 {
 		return nil, usagef("invalid --addr %q: %q is neither an IP address nor a host name", c.addr, host)
 	}
-	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
-		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
+	if err := c.kube.store.Validate("cluster"); err != nil {
+		return nil, usageError{err}
 	}
 	level, err := logrus.ParseLevel(*logLevel)
 	if err != nil {
@@ -100,39 +105,75 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := newDiagnostics(stderr, cfg.logLevel)
 	routeKlog(log)
-	restCfg, err := restConfig(&cfg.kube)
+	policy := retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log}
+	st, err := serveStore(ctx, &cfg.kube, log, policy)
 	if err != nil {
-		return err
-	}
-	// The view reads; its client cannot do anything else, whatever RBAC allows.
-	restCfg.Wrap(serve.ReadOnly)
-	client, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		return usagef("invalid kubeconfig: %w", err)
-	}
-	if err := checkNamespaces(ctx, client, log, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return usagef("invalid --addr %q: %w", cfg.addr, err)
 	}
+	where := cfg.kube.store.Namespace
+	if cfg.kube.store.S3() {
+		where = st.String()
+	}
 	s := &serve.Server{
-		Store: &history.Reader{
-			Client:    client,
-			Namespace: cfg.kube.cmNamespace,
-			Retry:     retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log},
-		},
-		Namespace: cfg.kube.cmNamespace,
+		Store:     &history.Reader{Store: st, Retry: policy},
+		Namespace: where,
 		Clock:     clock.RealClock{},
 		Log:       log,
 	}
 	srv := serve.NewHTTPServer(cfg.addr, s.Handler())
-	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "server": restCfg.Host, "cm_namespace": cfg.kube.cmNamespace, "version": version}).Info("serving the history view")
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "store": st.String(), "version": version}).Info("serving the history view")
 	err = serve.Serve(ctx, srv, func() error { return srv.Serve(ln) })
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
 	log.Info("stopped by signal")
 	return nil
+}
+
+// serveStore is the store the view reads (storeopen.Open): for the ConfigMap
+// store a client that can only read (serve.ReadOnly, whatever RBAC allows)
+// and the namespace checked; in a store of several clusters (S3) the one
+// --cluster names, or the only one there is.
+func serveStore(ctx context.Context, kube *config, log logrus.FieldLogger, policy retry.Policy) (storeio.Store, error) {
+	probe := kube.store.Cluster
+	if probe == "" {
+		probe = defaultCluster
+	}
+	st, err := openStore(ctx, &kube.store, probe, func() (storeopen.Kube, error) {
+		restCfg, err := restConfig(kube)
+		if err != nil {
+			return storeopen.Kube{}, err
+		}
+		restCfg.Wrap(serve.ReadOnly)
+		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return storeopen.Kube{}, usagef("invalid kubeconfig: %w", err)
+		}
+		if err := checkNamespaces(ctx, client, log, map[string][]string{"cm-namespace": {kube.store.Namespace}}); err != nil {
+			return storeopen.Kube{}, err
+		}
+		return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	clusters, several := st.(storeio.Clusters)
+	if !several || kube.store.Cluster != "" {
+		return st, nil
+	}
+	names, err := clusters.Clusters(ctx, policy)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("listing the clusters: %w", err)
+	case len(names) == 1:
+		return clusters.WithCluster(names[0]), nil
+	case len(names) == 0:
+		return nil, usagef("no cluster has hours in %s: give --cluster", kube.store.Where())
+	default:
+		return nil, usagef("ashiato serve shows one cluster's history: give --cluster (one of %s)", strings.Join(names, ", "))
+	}
 }

@@ -3,7 +3,21 @@ package main
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
+	"time"
+
+	logtest "github.com/sirupsen/logrus/hooks/test"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/internal/awstest"
+	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/s3store"
+	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
+	"github.com/pod-ashiato/ashiato/src/sink"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 func TestParseServeFlags(t *testing.T) {
@@ -16,6 +30,7 @@ func TestParseServeFlags(t *testing.T) {
 		{[]string{"--addr=127.0.0.1:0", "--cm-namespace", "hist", "--context", "prod"}, "127.0.0.1:0", "hist"},
 		{[]string{"-addr", "[::1]:8080"}, "[::1]:8080", "default"},
 		{[]string{"--addr", "localhost:8080"}, "localhost:8080", "default"},
+		{[]string{"--addr", ":8080", "--store", "s3", "--s3-bucket", "hist", "--cluster", "prod"}, ":8080", "default"},
 	}
 	for _, tt := range ok {
 		c, err := parseServeFlags(tt.args, &bytes.Buffer{})
@@ -23,8 +38,8 @@ func TestParseServeFlags(t *testing.T) {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
 		}
-		if c.addr != tt.addr || c.kube.cmNamespace != tt.ns {
-			t.Errorf("%q: addr %q ns %q", tt.args, c.addr, c.kube.cmNamespace)
+		if c.addr != tt.addr || c.kube.store.Namespace != tt.ns {
+			t.Errorf("%q: addr %q ns %q", tt.args, c.addr, c.kube.store.Namespace)
 		}
 	}
 	bad := []struct {
@@ -40,6 +55,8 @@ func TestParseServeFlags(t *testing.T) {
 		{[]string{"--addr", ":8080", "extra"}, `unexpected argument "extra" (see ashiato serve --help)`},
 		{[]string{"--addr", ":8080", "--oneshot"}, "flag provided but not defined: -oneshot"},
 		{[]string{"--addr", ":8080", "--log-level", "loud"}, `invalid --log-level "loud": want debug, info, warn or error`},
+		{[]string{"--addr", ":8080", "--store", "s3"}, "--store s3 needs --s3-bucket"},
+		{[]string{"--addr", ":8080", "--cluster", "prod"}, "--cluster needs --store s3 (the ConfigMap store holds one cluster's history)"},
 	}
 	for _, tt := range bad {
 		_, err := parseServeFlags(tt.args, &bytes.Buffer{})
@@ -61,5 +78,55 @@ func TestServeHelp(t *testing.T) {
 	}
 	if !bytes.Contains(out.Bytes(), []byte("--addr is required")) {
 		t.Errorf("help:\n%s", out.String())
+	}
+}
+
+// TestServeStoreS3: ashiato serve gets its store from the store flags as
+// history does: with --store s3, the one cluster under the prefix, the one
+// --cluster names, or a usage error naming them when there are several.
+func TestServeStoreS3(t *testing.T) {
+	awstest.Env(t)
+	srv := s3fake.New("hist")
+	defer srv.Close()
+	at := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)
+	write := func(cluster string) {
+		t.Helper()
+		st, err := s3store.New(t.Context(), s3store.Options{Endpoint: srv.URL, Bucket: "hist", Prefix: "pod-ashiato", Cluster: cluster})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := make(chan record.Placement, 1)
+		in <- record.Placement{Namespace: "shop", Pod: "a", Node: "n1", Timestamp: at, Event: record.EventSnapshot}
+		close(in)
+		s := &sink.Writer{Store: st, Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Steps: 10}}}
+		if err := s.Run(t.Context(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, _ := logtest.NewNullLogger()
+	open := func(extra ...string) (storeio.Store, error) {
+		c, err := parseServeFlags(append([]string{"--addr", ":0", "--store", "s3", "--s3-endpoint", srv.URL, "--s3-bucket", "hist"}, extra...), &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return serveStore(t.Context(), &c.kube, log, retry.Policy{MaxElapsed: time.Second})
+	}
+	write("prod")
+	st, err := open()
+	if err != nil || !strings.HasSuffix(st.String(), "/prod/") {
+		t.Fatalf("one cluster: %v, %v; want prod's store", st, err)
+	}
+	write("staging")
+	var usage usageError
+	if _, err := open(); !errors.As(err, &usage) || !strings.Contains(err.Error(), "one of prod, staging") {
+		t.Fatalf("two clusters: %v, want a usage error naming them", err)
+	}
+	st, err = open("--cluster", "staging")
+	if err != nil || !strings.HasSuffix(st.String(), "/staging/") {
+		t.Fatalf("--cluster staging: %v, %v", st, err)
+	}
+	rows, _, err := (&history.Reader{Store: st, Retry: retry.Policy{MaxElapsed: time.Second}}).Read(t.Context(), history.At(at))
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("reading staging's history: %d hours, %v", len(rows), err)
 	}
 }

@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storecopy"
-	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 const storeCopyUsage = `Usage:
@@ -43,8 +42,7 @@ func parseStoreCopyFlags(args []string, stderr io.Writer) (*storeCopyConfig, err
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.kube.kubeconfig, "kubeconfig", "", "path to a kubeconfig file (default: $KUBECONFIG, else the in-cluster config when running in a pod, else ~/.kube/config)")
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
-	fs.StringVar(&c.kube.cmNamespace, "cm-namespace", "default", "namespace of the history ConfigMaps to copy")
-	c.kube.store.register(fs, "cluster-name", "the cluster the copied hours are filed under (default: as the recorder's --cluster-name)")
+	c.kube.store.Register(fs, "namespace of the history ConfigMaps to copy", "cluster-name", "the cluster the copied hours are filed under (default: as the recorder's --cluster-name)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), storeCopyUsage)
 		fs.PrintDefaults()
@@ -61,16 +59,13 @@ func parseStoreCopyFlags(args []string, stderr io.Writer) (*storeCopyConfig, err
 	case len(positional) > 1:
 		return nil, usagef("unexpected argument %q", positional[1])
 	}
-	c.kube.store.seen(fs)
-	if c.kube.store.explicit && !c.kube.store.s3() {
+	c.kube.store.Parsed(fs)
+	if c.kube.store.Explicit && !c.kube.store.S3() {
 		return nil, usagef("store copy copies ConfigMaps into S3: --store must be s3 (or left out)")
 	}
-	c.kube.store.kind = storeS3
-	if errs := validation.IsDNS1123Label(c.kube.cmNamespace); len(errs) > 0 {
-		return nil, usagef("invalid --cm-namespace %q: %s", c.kube.cmNamespace, errs[0])
-	}
-	if err := c.kube.store.validate("cluster-name"); err != nil {
-		return nil, err
+	c.kube.store.Kind = storeopen.S3
+	if err := c.kube.store.Validate("cluster-name"); err != nil {
+		return nil, usageError{err}
 	}
 	return c, nil
 }
@@ -93,19 +88,25 @@ func runStoreCopy(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return usagef("invalid kubeconfig: %w", err)
 	}
 	log := &logrus.Logger{Out: stderr, Formatter: &logrus.TextFormatter{DisableTimestamp: true}, Hooks: make(logrus.LevelHooks), Level: logrus.WarnLevel, ExitFunc: func(int) {}}
-	if err := checkNamespaces(ctx, client, log, map[string][]string{"cm-namespace": {cfg.kube.cmNamespace}}); err != nil {
+	if err := checkNamespaces(ctx, client, log, map[string][]string{"cm-namespace": {cfg.kube.store.Namespace}}); err != nil {
 		return err
 	}
-	target, err := cfg.kube.store.openS3(ctx, clusterName(&cfg.kube))
+	kube := func() (storeopen.Kube, error) { return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil }
+	target, err := openStore(ctx, &cfg.kube.store, clusterName(&cfg.kube), kube)
 	if err != nil {
 		return err
 	}
-	from := &storeio.ConfigMaps{Client: client.CoreV1(), Namespace: cfg.kube.cmNamespace}
+	source := cfg.kube.store
+	source.Kind = storeopen.ConfigMap
+	from, err := openStore(ctx, &source, "", kube)
+	if err != nil {
+		return err
+	}
 	c := &storecopy.Copier{
 		From: from, To: target,
 		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: 2 * time.Minute, Log: log},
 		Warn: func(w store.Warning) {
-			fmt.Fprintf(stderr, "ashiato: warning: ConfigMap %s/%s: %s (left out)\n", cfg.kube.cmNamespace, w.Object, w.Reason)
+			fmt.Fprintf(stderr, "ashiato: warning: %s: %s (left out)\n", from.Location(w.Object), w.Reason)
 		},
 		Hour: func(hour time.Time, outcome string) {
 			fmt.Fprintf(stderr, "ashiato: %s %s\n", store.NameFor(hour), outcome)

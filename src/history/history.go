@@ -1,5 +1,6 @@
-// Package history answers questions about where pods ran from the hourly
-// ConfigMaps the sink keeps: where one pod ran, and which pods ran on a node.
+// Package history answers questions about where pods ran from the hours the
+// sink keeps in the store (storeio.Store, whatever the backend): where one
+// pod ran, and which pods ran on a node.
 // It reads the store through package store, the codec the sink writes with,
 // and knows nothing of flags or output formats (that is src/cmd).
 //
@@ -36,9 +37,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -110,14 +108,9 @@ type Row struct {
 	Last    time.Time
 }
 
-// Reader reads hours from the store: Store, or by default the ConfigMaps of
-// Namespace.
+// Reader reads hours from Store.
 type Reader struct {
-	Client    kubernetes.Interface
-	Namespace string
-	// Store, when set, is read instead of Namespace's ConfigMaps (the S3
-	// backend).
-	Store storeio.Objects
+	Store storeio.Store
 	Retry retry.Policy
 	// PageSize is the objects per LIST request of Read; 0 is storeio.PageSize.
 	PageSize int64
@@ -136,15 +129,15 @@ type Reader struct {
 func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.Warning, error) {
 	first, last := w.hours()
 	first = first.Add(-time.Hour)
-	byHour := map[time.Time][]corev1.ConfigMap{}
-	add := func(cm *corev1.ConfigMap) {
+	byHour := map[time.Time][]storeio.Shard{}
+	add := func(cm *storeio.Shard) {
 		hour, _, ok := store.ParseName(cm.Name)
 		if !ok || hour.Before(first) || hour.After(last) {
 			return
 		}
 		byHour[hour] = append(byHour[hour], *cm)
 	}
-	objs := r.objects()
+	objs := r.Store
 	err := objs.ListHours(ctx, first, last, r.PageSize, r.Retry, "listing the history", add)
 	if u, ok := objs.(storeio.Unlabelled); ok && err == nil {
 		err = u.ListUnlabelled(ctx, r.PageSize, r.Retry, "listing the history", add)
@@ -159,9 +152,9 @@ func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.War
 	for _, hour := range slices.SortedFunc(maps.Keys(byHour), time.Time.Compare) {
 		objs := byHour[hour]
 		// A page restarted after an expired continue token may repeat objects.
-		slices.SortFunc(objs, func(a, b corev1.ConfigMap) int { return strings.Compare(a.Name, b.Name) })
-		objs = slices.CompactFunc(objs, func(a, b corev1.ConfigMap) bool { return a.Name == b.Name })
-		h, _, warns := store.Decode(hour, objs)
+		slices.SortFunc(objs, func(a, b storeio.Shard) int { return strings.Compare(a.Name, b.Name) })
+		objs = slices.CompactFunc(objs, func(a, b storeio.Shard) bool { return a.Name == b.Name })
+		h, _, warns := store.Decode(ctx, hour, objs)
 		warnings = append(warnings, warns...)
 		hours = append(hours, h)
 	}
@@ -212,12 +205,4 @@ func sortRows(rows []Row) {
 			strings.Compare(a.Node, b.Node),
 		)
 	})
-}
-
-// objects is the store the reader reads.
-func (r *Reader) objects() storeio.Objects {
-	if r.Store != nil {
-		return r.Store
-	}
-	return &storeio.ConfigMaps{Client: r.Client.CoreV1(), Namespace: r.Namespace}
 }

@@ -18,8 +18,10 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const ns = "history"
@@ -50,13 +52,13 @@ func hm(s string) time.Time {
 
 // encode lays an hour out as the sink does; shards > 1 forces the packed form.
 func encode(h *store.Hour, shards int) []runtime.Object {
-	cms, err := store.Encode(h, ns, shards)
+	cms, err := store.Encode(h, shards)
 	if err != nil {
 		panic(err)
 	}
 	var out []runtime.Object
 	for _, cm := range cms {
-		out = append(out, cm)
+		out = append(out, configmapstore.New(nil, ns).ConfigMap(cm))
 	}
 	return out
 }
@@ -164,7 +166,7 @@ func paginate(t *testing.T, client *fake.Clientset, expireOnce bool) *[]metav1.L
 
 func newReader(client *fake.Clientset) *Reader {
 	return &Reader{
-		Client: client, Namespace: ns, PageSize: 2,
+		Store: configmapstore.New(client.CoreV1(), ns), PageSize: 2,
 		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}, MaxElapsed: time.Second},
 	}
 }
@@ -406,7 +408,7 @@ func TestDamagedValues(t *testing.T) {
 			damaged = cm.Name
 			cm.BinaryData[store.KeyPacked] = []byte("not gzip")
 		case cm.Labels[store.LabelHour] == "2026112614":
-			h, _, _ := store.Decode(h14, []corev1.ConfigMap{*cm})
+			h, _, _ := store.Decode(t.Context(), h14, []storeio.Shard{configmapstore.Shard(cm)})
 			for ref := range h.Pods {
 				if ref.Namespace == "apps" {
 					apps++

@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeread"
 )
 
 // streamPage is the objects per LIST request of a streamed read: a shard is
@@ -25,14 +24,14 @@ const streamPage = 8
 // last placements may continue into it (see "Across an hour's edge").
 func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row, []store.Warning, error) {
 	first, last := w.hours()
-	objs := r.objects()
+	objs := r.Store
 	var (
 		rows     []Row
 		warnings []store.Warning
 		prev     *store.Hour
 	)
 	for hour := first.Add(-time.Hour); !hour.After(last); hour = hour.Add(time.Hour) {
-		got, whole, err := storeio.ReadPodShards(ctx, objs, hour, ref, r.Retry)
+		got, whole, err := storeread.ReadPodShards(ctx, objs, hour, ref, r.Retry)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading the history of %s in %s: %w", ref, objs, err)
 		}
@@ -45,12 +44,12 @@ func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row
 			warns []store.Warning
 		)
 		if whole {
-			h, _, warns = store.Decode(hour, got)
+			h, _, warns = store.Decode(ctx, hour, got)
 		} else {
 			// Shard 0 was read for its count; it is decoded only when it
 			// is the pod's shard.
 			part := got[len(got)-1:]
-			h, warns = store.DecodePart(hour, part, store.Only{Pod: &ref})
+			h, warns = store.DecodePart(ctx, hour, part, store.Only{Pod: &ref})
 			warns = append(warns, missingPodShard(hour, ref, got)...)
 		}
 		warnings = append(warnings, warns...)
@@ -67,7 +66,7 @@ func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row
 
 // missingPodShard warns when shard 0 promises the shard ref hashes to and it
 // is not there.
-func missingPodShard(hour time.Time, ref store.PodRef, objs []corev1.ConfigMap) []store.Warning {
+func missingPodShard(hour time.Time, ref store.PodRef, objs []storeio.Shard) []store.Warning {
 	n, err := strconv.Atoi(objs[0].Annotations[store.AnnotationShards])
 	if err != nil || n <= 1 {
 		return nil
@@ -88,7 +87,7 @@ func missingPodShard(hour time.Time, ref store.PodRef, objs []corev1.ConfigMap) 
 func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []store.Warning, error) {
 	first, last := w.hours()
 	first = first.Add(-time.Hour)
-	objs := r.objects()
+	objs := r.Store
 	wrap := func(err error) error {
 		return fmt.Errorf("reading the history in %s: %w", objs, err)
 	}
@@ -96,7 +95,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 	// The original tool's hours in the window: names only.
 	legacy := map[time.Time]bool{}
 	if u, ok := objs.(storeio.Unlabelled); ok {
-		err := u.ListUnlabelled(ctx, streamPage, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
+		err := u.ListUnlabelled(ctx, streamPage, r.Retry, "listing the history", func(cm *storeio.Shard) {
 			if hour, shard, ok := store.ParseName(cm.Name); ok && shard == 0 && !hour.Before(first) && !hour.After(last) {
 				legacy[hour] = true
 			}
@@ -112,10 +111,10 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 		prev     *store.Hour
 		done     = map[time.Time]bool{}
 	)
-	process := func(hour time.Time, objs []corev1.ConfigMap) error {
+	process := func(hour time.Time, objs []storeio.Shard) error {
 		done[hour] = true
-		if legacy[hour] && !slices.ContainsFunc(objs, func(cm corev1.ConfigMap) bool { return cm.Name == store.NameFor(hour) }) {
-			cm, err := storeio.Get(ctx, r.objects(), store.NameFor(hour), r.Retry)
+		if legacy[hour] && !slices.ContainsFunc(objs, func(cm storeio.Shard) bool { return cm.Name == store.NameFor(hour) }) {
+			cm, err := storeread.Get(ctx, r.Store, store.NameFor(hour), r.Retry)
 			if err != nil {
 				return err
 			}
@@ -132,7 +131,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 		warnings = append(warnings, store.MissingShards(hour, objs)...)
 		cur := store.NewHour(hour)
 		for i := range objs {
-			h, warns := store.DecodePart(hour, objs[i:i+1], store.Only{Node: node})
+			h, warns := store.DecodePart(ctx, hour, objs[i:i+1], store.Only{Node: node})
 			warnings = append(warnings, warns...)
 			part := store.NewHour(hour)
 			for ref, s := range h.OnNode(node) {
@@ -146,7 +145,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 	}
 	// Hours in order: the listing returns objects by name, which is by hour.
 	var (
-		group     []corev1.ConfigMap
+		group     []storeio.Shard
 		groupHour time.Time
 		failed    error
 	)
@@ -164,7 +163,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 		failed = process(groupHour, group)
 		group, groupHour = nil, time.Time{}
 	}
-	err := objs.ListHours(ctx, first, last, streamPage, r.Retry, "listing the history", func(cm *corev1.ConfigMap) {
+	err := objs.ListHours(ctx, first, last, streamPage, r.Retry, "listing the history", func(cm *storeio.Shard) {
 		hour, _, ok := store.ParseName(cm.Name)
 		if !ok || hour.Before(first) || hour.After(last) || done[hour] {
 			return // not the store's, or seen again after a listing started over
@@ -173,7 +172,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 			flushGroup()
 			groupHour = hour
 		}
-		if !slices.ContainsFunc(group, func(o corev1.ConfigMap) bool { return o.Name == cm.Name }) {
+		if !slices.ContainsFunc(group, func(o storeio.Shard) bool { return o.Name == cm.Name }) {
 			group = append(group, *cm)
 		}
 	})

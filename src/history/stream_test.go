@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -51,11 +52,11 @@ func TestPodRowsReadsOnlyItsShard(t *testing.T) {
 	// Shard 4 of hour 14 appears: a growth to 8 under way.
 	grown := store.NewHour(h14)
 	grown.Add(store.PodRef{Namespace: "apps", Name: "late"}, "n1", hm("14:03"))
-	cms, err := store.Encode(grown, ns, 8)
+	cms, err := store.Encode(grown, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client = fake.NewClientset(append(seeded(), runtime.Object(cms[4]))...)
+	client = fake.NewClientset(append(seeded(), runtime.Object(configmapstore.New(nil, ns).ConfigMap(cms[4])))...)
 	if _, _, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02"))); err != nil {
 		t.Fatal(err)
 	}

@@ -55,8 +55,8 @@ func TestSeriesAtScale(t *testing.T) {
 				"NotAcceptable", "RequestEntityTooLarge", "UnsupportedMediaType", "Expired", "network", "Unknown"} {
 				m.apiErrors.WithLabelValues(reason).Inc()
 			}
-			m.ConfigMapWrite(1, nil)
-			m.ConfigMapWrite(1, fmt.Errorf("x"))
+			m.StoreWrite("configmap", 1, nil)
+			m.StoreWrite("s3", 1, fmt.Errorf("x"))
 			m.StoreStarted(testTime)
 			_, body := get(t, m.Handler(), "/metrics") // once: 20,000 series take a while to render under -race
 			count := func(prefix string) (n int) {

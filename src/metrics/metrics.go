@@ -31,8 +31,8 @@ type Metrics struct {
 
 	records     *prometheus.CounterVec
 	moves       prometheus.Counter
-	cmWrites    *prometheus.CounterVec
-	cmBytes     prometheus.Counter
+	storeWrites *prometheus.CounterVec
+	storeBytes  *prometheus.CounterVec
 	apiErrors   *prometheus.CounterVec
 	lastSync    prometheus.Gauge
 	leader      prometheus.Gauge
@@ -55,12 +55,12 @@ func New() *Metrics {
 		moves: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ashiato_pod_moves_total", Help: "Pods seen on another node than before (records with event moved).",
 		}),
-		cmWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ashiato_configmap_writes_total", Help: "ConfigMap creates and updates of the history store, by result.",
-		}, []string{"result"}),
-		cmBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ashiato_configmap_written_bytes_total", Help: "Bytes of ConfigMap values written successfully (what the API server's 1 MiB limit counts).",
-		}),
+		storeWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_store_writes_total", Help: "Creates and updates of the store's objects, by backend (configmap, s3) and result.",
+		}, []string{"backend", "result"}),
+		storeBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_store_written_bytes_total", Help: "Bytes of object values written successfully to the store, by backend (in the ConfigMap store, what the API server's 1 MiB limit counts).",
+		}, []string{"backend"}),
 		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashiato_api_errors_total", Help: "Failed API requests (each try of a retried request counts), by reason.",
 		}, []string{"reason"}),
@@ -79,7 +79,7 @@ func New() *Metrics {
 		}
 		return 0
 	})
-	m.Registry.MustRegister(m.records, m.moves, m.cmWrites, m.cmBytes, m.apiErrors, m.lastSync, m.leader, tracked,
+	m.Registry.MustRegister(m.records, m.moves, m.storeWrites, m.storeBytes, m.apiErrors, m.lastSync, m.leader, tracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.incidents = newIncidents()
 	m.Registry.MustRegister(m.incidents.collectors()...)
@@ -124,14 +124,15 @@ func (m *Metrics) SetLeader(leading bool) {
 	}
 }
 
-// ConfigMapWrite counts one write of the store.
-func (m *Metrics) ConfigMapWrite(bytes int, err error) {
+// StoreWrite counts one write of an object of the store, whose backend
+// (--store: configmap, s3) labels it.
+func (m *Metrics) StoreWrite(backend string, bytes int, err error) {
 	if err != nil {
-		m.cmWrites.WithLabelValues("error").Inc()
+		m.storeWrites.WithLabelValues(backend, "error").Inc()
 		return
 	}
-	m.cmWrites.WithLabelValues("ok").Inc()
-	m.cmBytes.Add(float64(bytes))
+	m.storeWrites.WithLabelValues(backend, "ok").Inc()
+	m.storeBytes.WithLabelValues(backend).Add(float64(bytes))
 }
 
 // APIError counts one failed API request by its reason (Conflict,

@@ -58,8 +58,8 @@ func TestCountersMove(t *testing.T) {
 	if n := len(out); n != 5 {
 		t.Fatalf("passed on %d records, want 5", n)
 	}
-	m.ConfigMapWrite(100, nil)
-	m.ConfigMapWrite(50, errors.New("boom"))
+	m.StoreWrite("configmap", 100, nil)
+	m.StoreWrite("configmap", 50, errors.New("boom"))
 	m.APIError(apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("c")))
 	m.APIError(syscall.ECONNREFUSED)
 	m.SetTracked(func() int { return 42 })
@@ -72,9 +72,9 @@ func TestCountersMove(t *testing.T) {
 		{"snapshot records", testutil.ToFloat64(m.records.WithLabelValues("snapshot")), 2},
 		{"moved records", testutil.ToFloat64(m.records.WithLabelValues("moved")), 1},
 		{"moves", testutil.ToFloat64(m.moves), 1},
-		{"ok writes", testutil.ToFloat64(m.cmWrites.WithLabelValues("ok")), 1},
-		{"failed writes", testutil.ToFloat64(m.cmWrites.WithLabelValues("error")), 1},
-		{"bytes written", testutil.ToFloat64(m.cmBytes), 100},
+		{"ok writes", testutil.ToFloat64(m.storeWrites.WithLabelValues("configmap", "ok")), 1},
+		{"failed writes", testutil.ToFloat64(m.storeWrites.WithLabelValues("configmap", "error")), 1},
+		{"bytes written", testutil.ToFloat64(m.storeBytes.WithLabelValues("configmap")), 100},
 		{"conflicts", testutil.ToFloat64(m.apiErrors.WithLabelValues("Conflict")), 1},
 		{"network errors", testutil.ToFloat64(m.apiErrors.WithLabelValues("network")), 1},
 	}
@@ -84,7 +84,7 @@ func TestCountersMove(t *testing.T) {
 		}
 	}
 	_, body := get(t, m.Handler(), "/metrics")
-	for _, name := range []string{"ashiato_pods_tracked 42", "ashiato_records_emitted_total", "ashiato_configmap_writes_total", "ashiato_api_errors_total", "ashiato_last_sync_timestamp_seconds", "go_goroutines"} {
+	for _, name := range []string{"ashiato_pods_tracked 42", "ashiato_records_emitted_total", "ashiato_store_writes_total", "ashiato_api_errors_total", "ashiato_last_sync_timestamp_seconds", "go_goroutines"} {
 		if !strings.Contains(body, name) {
 			t.Errorf("/metrics lacks %q", name)
 		}

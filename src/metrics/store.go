@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// storeHealth is what the alerts need to know of the ConfigMap store. It is
+// storeHealth is what the alerts need to know of the store. It is
 // registered only once a sink starts, so that an instance without
-// --store-in-cm, or a replica that never led, exports none of it.
+// --store-in-cm or --store, or a replica that never led, exports none of it.
 type storeHealth struct {
 	lastFlush prometheus.Gauge
 	pending   prometheus.Gauge
@@ -22,7 +22,7 @@ func newStoreHealth() *storeHealth {
 	return &storeHealth{
 		lastFlush: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ashiato_store_last_flush_timestamp_seconds",
-			Help: "Unix time of the last successful flush of the ConfigMap store (the sink's start, before its first flush).",
+			Help: "Unix time of the last successful flush of the store (the sink's start, before its first flush).",
 		}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ashiato_store_pending_placements",
@@ -30,10 +30,10 @@ func newStoreHealth() *storeHealth {
 		}),
 		shards: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ashiato_store_hour_shards",
-			Help: "ConfigMaps (shards) of the newest hour the last flush wrote.",
+			Help: "Objects (shards) of the newest hour the last flush wrote.",
 		}),
 		flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ashiato_store_flushes_total", Help: "Flushes of the ConfigMap store, by result (ok, error).",
+			Name: "ashiato_store_flushes_total", Help: "Flushes of the store, by result (ok, error).",
 		}, []string{"result"}),
 	}
 }

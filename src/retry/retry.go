@@ -1,6 +1,9 @@
-// Package retry decides which Kubernetes API errors are worth another try and
-// retries them with capped exponential backoff. Every stage that talks to the API
-// server uses it, so the classification lives in exactly one place.
+// Package retry decides which errors of the store or the API server are worth
+// another try and retries them with capped exponential backoff. Every stage
+// that talks to the API server or the store uses it, so the classification
+// lives in exactly one place: the API server's kinds (apimachinery), the
+// network's errors, and ErrTransient for a backend that is not the API
+// server.
 package retry
 
 import (
@@ -20,6 +23,25 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
 )
+
+// ErrTransient marks an error of a store backend other than the API server
+// (S3) as the service, or the path to it, being unavailable or overloaded:
+// Retryable accepts any error that wraps it. Wrap with Transient.
+var ErrTransient = errors.New("temporarily unavailable")
+
+// Transient marks err as worth another try (ErrTransient), keeping err in the
+// chain for errors.As; nil stays nil.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return transient{err}
+}
+
+type transient struct{ err error }
+
+func (e transient) Error() string   { return e.err.Error() }
+func (e transient) Unwrap() []error { return []error{ErrTransient, e.err} }
 
 // Permanent reports whether err says the path to the API server is set up
 // wrongly, so that no retry can succeed: the server's certificate is not
@@ -49,6 +71,9 @@ func Permanent(err error) bool {
 func Retryable(err error) bool {
 	if err == nil || Permanent(err) {
 		return false
+	}
+	if errors.Is(err, ErrTransient) {
+		return true
 	}
 	switch {
 	case apierrors.IsServerTimeout(err),

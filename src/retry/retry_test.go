@@ -40,6 +40,10 @@ func TestRetryable(t *testing.T) {
 		{"expired continue", apierrors.NewResourceExpired("too old"), false},
 		{"bad request", apierrors.NewBadRequest("nope"), false},
 		{"plain error", errors.New("x"), false},
+		{"transient, marked", Transient(errors.New("s3: HTTP 503 SlowDown")), true},
+		{"transient, wrapped again", fmt.Errorf("reading: %w", Transient(errors.New("x"))), true},
+		{"transient sentinel", ErrTransient, true},
+		{"transient but an untrusted certificate", Transient(x509.UnknownAuthorityError{}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"strconv"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // AnnotationCluster names the cluster on every object of the S3 store, so an
@@ -37,8 +34,9 @@ type bodyMeta struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// encodeBody is cm's content as stored, with the cluster annotation.
-func encodeBody(cm *corev1.ConfigMap, cluster string) ([]byte, map[string]string, error) {
+// encodeBody is the shard's content as stored, with the store's labels
+// (store.Labels) and the cluster annotation.
+func encodeBody(cm *storeio.Shard, cluster string) ([]byte, map[string]string, error) {
 	annotations := maps.Clone(cm.Annotations)
 	if annotations == nil {
 		annotations = map[string]string{}
@@ -46,33 +44,31 @@ func encodeBody(cm *corev1.ConfigMap, cluster string) ([]byte, map[string]string
 	annotations[AnnotationCluster] = cluster
 	b, err := json.Marshal(body{
 		APIVersion: "v1", Kind: "ConfigMap",
-		Metadata: bodyMeta{Name: cm.Name, Labels: cm.Labels, Annotations: annotations},
+		Metadata: bodyMeta{Name: cm.Name, Labels: store.Labels(cm), Annotations: annotations},
 		Data:     cm.Data, BinaryData: cm.BinaryData,
 	})
 	return b, annotations, err
 }
 
-// decodeBody is the object read at name back as a ConfigMap. A body that is
-// not a ConfigMap is read as an object holding one key the codec warns about
-// and skips, naming what is wrong, as it does a damaged value: the rest of
-// the hour is still read.
-func decodeBody(name string, raw []byte, etag string) *corev1.ConfigMap {
+// decodeBody is the object read at name back as a shard: its hour and index
+// from its labels (store.FromLabels). A body that is not a ConfigMap is read
+// as a shard holding one key the codec warns about and skips, naming what is
+// wrong, as it does a damaged value: the rest of the hour is still read.
+func decodeBody(name string, raw []byte, etag string) *storeio.Shard {
 	var b body
 	err := json.Unmarshal(raw, &b)
 	if err == nil && (b.APIVersion != "v1" || b.Kind != "ConfigMap") {
 		err = fmt.Errorf("apiVersion %q kind %q, want v1 ConfigMap", b.APIVersion, b.Kind)
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: etag}}
+	cm := &storeio.Shard{Name: name, Version: etag}
 	if err != nil {
-		hour, shard, _ := store.ParseName(name)
-		cm.Labels = map[string]string{
-			store.LabelApp: store.LabelAppValue, store.LabelType: store.LabelTypeValue,
-			store.LabelHour: hour.Format("2006010215"), store.LabelShard: strconv.Itoa(shard),
-		}
+		cm.Hour, cm.Index, _ = store.ParseName(name)
 		cm.Data = map[string]string{"unreadable S3 object (" + truncate(err.Error(), 200) + ")": ""}
 		return cm
 	}
-	cm.Labels, cm.Annotations, cm.Data, cm.BinaryData = b.Metadata.Labels, b.Metadata.Annotations, b.Data, b.BinaryData
+	cm.Hour, cm.Index, cm.Legacy = store.FromLabels(name, b.Metadata.Labels)
+	cm.Labels = store.OtherLabels(b.Metadata.Labels)
+	cm.Annotations, cm.Data, cm.BinaryData = b.Metadata.Annotations, b.Data, b.BinaryData
 	return cm
 }
 

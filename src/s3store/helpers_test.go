@@ -5,14 +5,13 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const bucket = "history"
@@ -40,13 +39,11 @@ func storeOn(t *testing.T, endpoint, prefix, cluster string) *Store {
 // quick retries fast and not for long.
 var quick = retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}, MaxElapsed: 2 * time.Second}
 
-// shard is a store object of the hour as Encode would write it, with one
-// data key.
-func shard(hour time.Time, i int, value string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: store.ShardName(hour, i), Labels: map[string]string{
-			store.LabelApp: store.LabelAppValue, store.LabelType: store.LabelTypeValue,
-		}},
+// shard is a store object of the hour with one data key and only the
+// store's two labels (no hour or shard label: Legacy).
+func shard(hour time.Time, i int, value string) *storeio.Shard {
+	return &storeio.Shard{
+		Name: store.ShardName(hour, i), Hour: hour, Index: i, Legacy: true,
 		Data: map[string]string{"shop_a": value},
 	}
 }

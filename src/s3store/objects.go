@@ -3,6 +3,7 @@ package s3store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,21 +13,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
-var _ storeio.Objects = (*Store)(nil)
+var (
+	_ storeio.Store    = (*Store)(nil)
+	_ storeio.Clusters = (*Store)(nil)
+)
 
 // listPage is the keys one listing request asks for; S3 answers at most 1000.
 const listPage = 1000
 
 // Get reads the object of name; nil when there is none.
-func (s *Store) Get(ctx context.Context, name string) (*corev1.ConfigMap, error) {
+func (s *Store) Get(ctx context.Context, name string) (*storeio.Shard, error) {
 	key, err := s.key(name)
 	if err != nil {
 		return nil, err
@@ -34,11 +36,11 @@ func (s *Store) Get(ctx context.Context, name string) (*corev1.ConfigMap, error)
 	return s.get(ctx, name, key)
 }
 
-func (s *Store) get(ctx context.Context, name, key string) (*corev1.ConfigMap, error) {
+func (s *Store) get(ctx context.Context, name, key string) (*storeio.Shard, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		err = apiError(err, opRead, name)
-		if apierrors.IsNotFound(err) {
+		err = storeError(err, opRead, name)
+		if errors.Is(err, storeio.ErrNotFound) {
 			return nil, nil
 		}
 		return nil, err
@@ -49,13 +51,13 @@ func (s *Store) get(ctx context.Context, name, key string) (*corev1.ConfigMap, e
 		return nil, fmt.Errorf("reading %s: %w", key, err)
 	}
 	if len(raw) > maxBody {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("s3: %s is larger than %d bytes", key, maxBody))
+		return nil, fmt.Errorf("s3: %s is larger than %d bytes: %w", key, maxBody, storeio.ErrTooLarge)
 	}
 	return decodeBody(name, raw, aws.ToString(out.ETag)), nil
 }
 
 // ListHour lists the hour's keys and reads each.
-func (s *Store) ListHour(ctx context.Context, hour time.Time) ([]corev1.ConfigMap, error) {
+func (s *Store) ListHour(ctx context.Context, hour time.Time) ([]storeio.Shard, error) {
 	var keys []listed
 	err := s.listKeys(ctx, s.hourPrefix(hour), "", retry.Policy{}, "", false, func(l listed) bool {
 		keys = append(keys, l)
@@ -64,7 +66,7 @@ func (s *Store) ListHour(ctx context.Context, hour time.Time) ([]corev1.ConfigMa
 	if err != nil {
 		return nil, err
 	}
-	out := make([]corev1.ConfigMap, 0, len(keys))
+	out := make([]storeio.Shard, 0, len(keys))
 	for _, l := range keys {
 		cm, err := s.get(ctx, l.name, l.key)
 		if err != nil {
@@ -81,9 +83,9 @@ func (s *Store) ListHour(ctx context.Context, hour time.Time) ([]corev1.ConfigMa
 // which is hour order, and reads each object of an hour up to last. Each
 // request (a page of keys, an object) is retried by policy. An object
 // deleted between the listing and its read is left out.
-func (s *Store) ListHours(ctx context.Context, first, last time.Time, limit int64, policy retry.Policy, what string, each func(*corev1.ConfigMap)) error {
+func (s *Store) ListHours(ctx context.Context, first, last time.Time, limit int64, policy retry.Policy, what string, each func(*storeio.Shard)) error {
 	return s.listRange(ctx, first, last, policy, what, func(l listed) error {
-		var cm *corev1.ConfigMap
+		var cm *storeio.Shard
 		err := retry.Do(ctx, policy, what, func(ctx context.Context) error {
 			var err error
 			cm, err = s.get(ctx, l.name, l.key)
@@ -102,7 +104,7 @@ func (s *Store) ListHours(ctx context.Context, first, last time.Time, limit int6
 // ListRefs lists the hours' keys and ETags; nothing is read.
 func (s *Store) ListRefs(ctx context.Context, first, last time.Time, policy retry.Policy, what string, each func(storeio.Ref)) error {
 	return s.listRange(ctx, first, last, policy, what, func(l listed) error {
-		each(storeio.Ref{Name: l.name, ResourceVersion: l.etag})
+		each(storeio.Ref{Name: l.name, Version: l.etag})
 		return nil
 	})
 }
@@ -149,7 +151,7 @@ func (s *Store) listKeys(ctx context.Context, prefix, startAfter string, policy 
 		call := func(ctx context.Context) error {
 			var err error
 			page, err = s.client.ListObjectsV2(ctx, in)
-			return apiError(err, opRead, prefix)
+			return storeError(err, opRead, prefix)
 		}
 		var err error
 		if retried {
@@ -192,20 +194,19 @@ func shardOf(key string) int {
 }
 
 // Create writes cm only if no object has its key (If-None-Match: *).
-func (s *Store) Create(ctx context.Context, cm *corev1.ConfigMap) (*corev1.ConfigMap, error) {
+func (s *Store) Create(ctx context.Context, cm *storeio.Shard) (*storeio.Shard, error) {
 	return s.put(ctx, cm, opCreate)
 }
 
-// Update writes cm only if the object's ETag is cm.ResourceVersion
-// (If-Match).
-func (s *Store) Update(ctx context.Context, cm *corev1.ConfigMap) (*corev1.ConfigMap, error) {
-	if cm.ResourceVersion == "" {
-		return nil, apierrors.NewBadRequest("s3: an update of " + cm.Name + " needs the ETag it was read with")
+// Update writes cm only if the object's ETag is cm.Version (If-Match).
+func (s *Store) Update(ctx context.Context, cm *storeio.Shard) (*storeio.Shard, error) {
+	if cm.Version == "" {
+		return nil, errors.New("s3: an update of " + cm.Name + " needs the ETag it was read with")
 	}
 	return s.put(ctx, cm, opUpdate)
 }
 
-func (s *Store) put(ctx context.Context, cm *corev1.ConfigMap, o op) (*corev1.ConfigMap, error) {
+func (s *Store) put(ctx context.Context, cm *storeio.Shard, o op) (*storeio.Shard, error) {
 	key, err := s.key(cm.Name)
 	if err != nil {
 		return nil, err
@@ -221,17 +222,16 @@ func (s *Store) put(ctx context.Context, cm *corev1.ConfigMap, o op) (*corev1.Co
 	if o == opCreate {
 		in.IfNoneMatch = aws.String("*")
 	} else {
-		in.IfMatch = aws.String(cm.ResourceVersion)
+		in.IfMatch = aws.String(cm.Version)
 	}
 	out, err := s.client.PutObject(ctx, in)
 	if err != nil {
-		return nil, apiError(err, o, cm.Name)
+		return nil, storeError(err, o, cm.Name)
 	}
-	got := cm.DeepCopy()
-	got.Namespace = ""
+	got := *cm
 	got.Annotations = annotations
-	got.ResourceVersion = aws.ToString(out.ETag)
-	return got, nil
+	got.Version = aws.ToString(out.ETag)
+	return &got, nil
 }
 
 // Delete removes the object. S3 does not take a version to compare on every
@@ -243,7 +243,7 @@ func (s *Store) Delete(ctx context.Context, ref storeio.Ref) error {
 		return err
 	}
 	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
-	return apiError(err, opDelete, ref.Name)
+	return storeError(err, opDelete, ref.Name)
 }
 
 // Clusters lists the clusters that have hours under the prefix (a listing
@@ -256,7 +256,7 @@ func (s *Store) Clusters(ctx context.Context, policy retry.Policy) ([]string, er
 		err := retry.Do(ctx, policy, "listing the clusters in s3://"+s.bucket+"/"+s.basePrefix(), func(ctx context.Context) error {
 			var err error
 			page, err = s.client.ListObjectsV2(ctx, in)
-			return apiError(err, opRead, s.basePrefix())
+			return storeError(err, opRead, s.basePrefix())
 		})
 		if err != nil {
 			return nil, err

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -105,7 +102,7 @@ func TestConditionalWrites(t *testing.T) {
 	cm := shard(hour15, 0, "n1")
 
 	created, err := s.Create(ctx, cm)
-	if err != nil || created.ResourceVersion == "" || created.Annotations[AnnotationCluster] != "prod" {
+	if err != nil || created.Version == "" || created.Annotations[AnnotationCluster] != "prod" {
 		t.Fatalf("Create = %+v, %v; want an ETag and the cluster annotation", created, err)
 	}
 	if cm.Annotations != nil {
@@ -113,21 +110,21 @@ func TestConditionalWrites(t *testing.T) {
 	}
 	steps := []struct {
 		name  string
-		write func() (*corev1.ConfigMap, error)
+		write func() (*storeio.Shard, error)
 		check func(error) bool
 	}{
-		{"create again: AlreadyExists", func() (*corev1.ConfigMap, error) { return s.Create(ctx, shard(hour15, 0, "n2")) }, apierrors.IsAlreadyExists},
-		{"update with a stale ETag: Conflict", func() (*corev1.ConfigMap, error) {
+		{"create again: AlreadyExists", func() (*storeio.Shard, error) { return s.Create(ctx, shard(hour15, 0, "n2")) }, is(storeio.ErrAlreadyExists)},
+		{"update with a stale ETag: Conflict", func() (*storeio.Shard, error) {
 			stale := shard(hour15, 0, "n2")
-			stale.ResourceVersion = `"0123"`
+			stale.Version = `"0123"`
 			return s.Update(ctx, stale)
-		}, apierrors.IsConflict},
-		{"update of a missing object: NotFound", func() (*corev1.ConfigMap, error) {
+		}, is(storeio.ErrConflict)},
+		{"update of a missing object: NotFound", func() (*storeio.Shard, error) {
 			gone := shard(hour15, 1, "n2")
-			gone.ResourceVersion = created.ResourceVersion
+			gone.Version = created.Version
 			return s.Update(ctx, gone)
-		}, apierrors.IsNotFound},
-		{"update without an ETag: refused", func() (*corev1.ConfigMap, error) { return s.Update(ctx, shard(hour15, 0, "n2")) }, apierrors.IsBadRequest},
+		}, is(storeio.ErrNotFound)},
+		{"update without an ETag: refused", func() (*storeio.Shard, error) { return s.Update(ctx, shard(hour15, 0, "n2")) }, refused},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -137,16 +134,16 @@ func TestConditionalWrites(t *testing.T) {
 		})
 	}
 	got, err := s.Get(ctx, cm.Name)
-	if err != nil || got.Data["shop_a"] != "n1" || got.ResourceVersion != created.ResourceVersion {
+	if err != nil || got.Data["shop_a"] != "n1" || got.Version != created.Version {
 		t.Fatalf("after the refused writes Get = %+v, %v; want the first write", got, err)
 	}
-	update := got.DeepCopy()
-	update.Data["shop_a"] = "n1,n2"
-	updated, err := s.Update(ctx, update)
-	if err != nil || updated.ResourceVersion == created.ResourceVersion {
+	update := *got
+	update.Data = map[string]string{"shop_a": "n1,n2"}
+	updated, err := s.Update(ctx, &update)
+	if err != nil || updated.Version == created.Version {
 		t.Fatalf("Update with the read ETag = %v, %v", updated, err)
 	}
-	if _, err := s.Update(ctx, update); !apierrors.IsConflict(err) {
+	if _, err := s.Update(ctx, &update); !errors.Is(err, storeio.ErrConflict) {
 		t.Fatalf("a second update with the old ETag = %v, want Conflict", err)
 	}
 	if keys := srv.Keys(bucket); !slices.Equal(keys, []string{"ashiato/prod/2026/03/14/15/0"}) {
@@ -166,7 +163,7 @@ func TestBodyIsAConfigMap(t *testing.T) {
 	srv, s := newFake(t, "prod")
 	cm := shard(hour15, 0, "n1")
 	cm.BinaryData = map[string][]byte{"placements.gz": {1, 2, 3}}
-	cm.Namespace, cm.ResourceVersion = "default", "17"
+	cm.Version = "17"
 	if _, err := s.Create(t.Context(), cm); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +186,7 @@ func TestUnreadableBodyIsAWarning(t *testing.T) {
 	if err != nil || len(objs) != 2 {
 		t.Fatalf("ListHour = %d objects, %v", len(objs), err)
 	}
-	h, _, warnings := store.Decode(hour15, objs)
+	h, _, warnings := store.Decode(t.Context(), hour15, objs)
 	if len(h.Pod(store.PodRef{Namespace: "shop", Name: "a"})) != 1 || len(warnings) != 1 || !strings.Contains(warnings[0].Key, "unreadable S3 object") {
 		t.Fatalf("decoded %v, warnings %+v; want shop/a and one warning of the unreadable object", h.Pods, warnings)
 	}
@@ -217,7 +214,7 @@ func TestListing(t *testing.T) {
 	srv.Put(bucket, "ashiato/prod/README", []byte("not ours"))
 
 	var got []string
-	err := s.ListHours(ctx, hour15.Add(time.Hour+time.Minute), hour15.Add(2*time.Hour), 0, quick, "listing", func(cm *corev1.ConfigMap) {
+	err := s.ListHours(ctx, hour15.Add(time.Hour+time.Minute), hour15.Add(2*time.Hour), 0, quick, "listing", func(cm *storeio.Shard) {
 		got = append(got, cm.Name)
 	})
 	if err != nil || !slices.Equal(got, want) {
@@ -244,10 +241,10 @@ func TestErrorKinds(t *testing.T) {
 		retryable bool
 		kind      func(error) bool
 	}{
-		{503, true, apierrors.IsTooManyRequests}, // the fake answers 503 SlowDown, as S3 throttles
-		{500, true, apierrors.IsInternalError},
-		{429, true, apierrors.IsTooManyRequests},
-		{403, false, apierrors.IsForbidden},
+		{503, true, is(retry.ErrTransient)}, // the fake answers 503 SlowDown, as S3 throttles
+		{500, true, is(retry.ErrTransient)},
+		{429, true, is(retry.ErrTransient)},
+		{403, false, is(storeio.ErrForbidden)},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
@@ -338,4 +335,18 @@ func TestCheck(t *testing.T) {
 			t.Fatalf("Check = %v, want ErrUnreachable", err)
 		}
 	})
+}
+
+// is matches errors that wrap target.
+func is(target error) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
+
+// refused matches an error that is none of the store's kinds and not worth
+// another try.
+func refused(err error) bool {
+	for _, k := range []error{storeio.ErrNotFound, storeio.ErrConflict, storeio.ErrAlreadyExists, storeio.ErrForbidden, storeio.ErrTooLarge} {
+		if errors.Is(err, k) {
+			return false
+		}
+	}
+	return err != nil && !retry.Retryable(err)
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
@@ -36,15 +37,15 @@ func longName(r *rand.Rand) string {
 	return string(b)
 }
 
-func newSink(objs *Store) *sink.ConfigMaps {
-	return &sink.ConfigMaps{
+func newSink(objs *Store) *sink.Writer {
+	return &sink.Writer{
 		Store: objs, FlushInterval: time.Hour, FinalTimeout: 20 * time.Second,
 		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}, MaxElapsed: time.Second},
 	}
 }
 
 // feed runs a sink over the placements until they are all stored.
-func feed(t *testing.T, s *sink.ConfigMaps, in []record.Placement) error {
+func feed(t *testing.T, s *sink.Writer, in []record.Placement) error {
 	t.Helper()
 	ch := make(chan record.Placement, len(in))
 	for _, p := range in {
@@ -61,7 +62,7 @@ func storedPods(t *testing.T, s *Store, hour time.Time) (map[store.PodRef][]stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, warnings := store.Decode(hour, objs)
+	h, _, warnings := store.Decode(t.Context(), hour, objs)
 	return h.Pods, warnings
 }
 
@@ -201,7 +202,7 @@ func TestReadersAnswerAsFromConfigMaps(t *testing.T) {
 	next := hour15.Add(time.Hour + 2*time.Minute)
 	in = append(in, placement("a-1", "node-9", next), placement("a-2", "node-2", next))
 	cms := newSink(nil)
-	cms.Store, cms.Client, cms.Namespace = nil, client, "ashiato"
+	cms.Store = configmapstore.New(client.CoreV1(), "ashiato")
 	if err := feed(t, cms, in); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestReadersAnswerAsFromConfigMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	retried := retry.Policy{MaxElapsed: time.Second}
-	fromCM := &history.Reader{Client: client, Namespace: "ashiato", Retry: retried}
+	fromCM := &history.Reader{Store: configmapstore.New(client.CoreV1(), "ashiato"), Retry: retried}
 	fromS3 := &history.Reader{Store: s, Retry: retried}
 	w := history.Window{Since: hour15, Until: hour15.Add(2 * time.Hour)}
 	for _, pod := range []string{"a-1", "a-2", "a-999", "nope"} {

@@ -1,14 +1,16 @@
 // Package s3store is the S3 backend of the history store: the same hour
 // shards as the ConfigMap store (package store encodes them), one object
 // each, under <prefix>/<cluster>/YYYY/MM/DD/HH/<shard> in a bucket of any
-// S3-compatible service. store/doc.go ("S3") is the contract; this package
-// implements storeio.Objects on it.
+// S3-compatible service. store/doc.go ("S3") is the format; this package
+// implements storeio.Store on it, and storeio.Clusters (one bucket holds many
+// clusters' hours).
 //
 // An object's ETag stands for a ConfigMap's resourceVersion: a create is a
 // PUT with If-None-Match: *, an update a PUT with If-Match: <ETag>, so two
 // writers of one hour race as they do on the API server and the loser reads,
-// merges and writes again. S3's answers are turned into apimachinery's error
-// kinds (errors.go), so the sink and package retry handle both stores alike.
+// merges and writes again. S3's answers are turned into storeio's sentinel
+// errors and retry's transient mark (errors.go), so the sink and package retry
+// handle both stores alike.
 package s3store
 
 import (
@@ -27,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // DefaultRegion is the region signed for when neither --s3-region nor the
@@ -189,6 +192,9 @@ func (s *Store) ForCluster(name string) *Store {
 	return &c
 }
 
+// WithCluster is ForCluster as a storeio.Store (storeio.Clusters).
+func (s *Store) WithCluster(name string) storeio.Store { return s.ForCluster(name) }
+
 func (s *Store) String() string {
 	return "s3://" + s.bucket + "/" + s.clusterPrefix()
 }
@@ -290,11 +296,11 @@ func (s *Store) nameOf(key string) (string, time.Time, bool) {
 	return store.ShardName(hour, shard), hour, true
 }
 
-// Location is where the object of name is: s3://bucket/key.
+// Location is where the object of name is: "S3 object s3://bucket/key".
 func (s *Store) Location(name string) string {
 	key, err := s.key(name)
 	if err != nil {
-		return s.String() + name
+		return "S3 object " + s.String() + name
 	}
-	return "s3://" + s.bucket + "/" + key
+	return "S3 object s3://" + s.bucket + "/" + key
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	metadatafake "k8s.io/client-go/metadata/fake"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -30,7 +31,8 @@ func TestHandDeletedHourIsWrittenAgainWithNothingNew(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{store.LabelApp: store.LabelAppValue, store.LabelType: store.LabelTypeValue}},
 	})
 	s := newSink(client)
-	s.Metadata = meta
+	s.Store = &configmapstore.Store{Client: client.CoreV1(), Namespace: ns, Metadata: meta}
+	s.WatchDeletions = true
 	now := hour14.Add(5 * time.Minute)
 	r := start(t, s, now)
 	for i := range 3 {
@@ -45,7 +47,7 @@ func TestHandDeletedHourIsWrittenAgainWithNothingNew(t *testing.T) {
 	if err := client.CoreV1().ConfigMaps(ns).Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	gvr := configMaps
+	gvr := configmapstore.Resource
 	if err := meta.Resource(gvr).Namespace(ns).Delete(t.Context(), name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,15 +7,16 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // longName is a random pod name of 253 characters, the longest there is:
@@ -51,13 +52,13 @@ func storedNodes(t *testing.T, client *fake.Clientset) (nodes map[store.PodRef]s
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objs []corev1.ConfigMap
+	var objs []storeio.Shard
 	for _, cm := range list.Items {
 		if h, _, ok := store.ParseName(cm.Name); ok && h.Equal(hour14) {
-			objs = append(objs, cm)
+			objs = append(objs, configmapstore.Shard(&cm))
 		}
 	}
-	h, shards, warnings := store.Decode(hour14, objs)
+	h, shards, warnings := store.Decode(t.Context(), hour14, objs)
 	nodes = map[store.PodRef]string{}
 	for ref, seen := range h.Pods {
 		nodes[ref] = seen[0].Node

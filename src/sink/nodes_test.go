@@ -4,12 +4,13 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // TestStoresOwnersAndNodeEvents: a pod's owner and a node's lifecycle change
@@ -46,13 +47,13 @@ func decodeHour(t *testing.T, client *fake.Clientset, hour time.Time) *store.Hou
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objs []corev1.ConfigMap
+	var objs []storeio.Shard
 	for _, cm := range list.Items {
 		if h, _, ok := store.ParseName(cm.Name); ok && h.Equal(hour) {
-			objs = append(objs, cm)
+			objs = append(objs, configmapstore.Shard(&cm))
 		}
 	}
-	h, _, warnings := store.Decode(hour, objs)
+	h, _, warnings := store.Decode(t.Context(), hour, objs)
 	if len(warnings) > 0 {
 		t.Fatalf("store holds damaged values: %v", warnings)
 	}

@@ -3,15 +3,13 @@ package sink
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -20,19 +18,16 @@ import (
 
 // Retention deletes the hours of the store that ended more than Keep ago.
 //
-// It deletes only objects that are the store's by both signs: the labels
-// app=pod-ashiato,type=pod-node-mapping (in the ConfigMap store) and a name
-// that store.ParseName reads as an hour (shard 0 or a later shard, or the
-// original tool's object). Each delete carries the version it was listed
-// with where the backend can check it (a ConfigMap's UID and
-// resourceVersion), so an object replaced or written in between is left for
-// the next round.
+// It deletes only objects that are the store's by both signs: the store
+// lists them as its own (in the ConfigMap store, the labels
+// app=pod-ashiato,type=pod-node-mapping) and store.ParseName reads the name
+// as an hour (shard 0 or a later shard, or the original tool's object). Each
+// delete carries the version it was listed with where the backend can check
+// it (a ConfigMap's resourceVersion), so an object replaced or written in
+// between is left for the next round.
 type Retention struct {
-	Client    kubernetes.Interface
-	Namespace string
-	// Store, when set, is the store to expire instead of Namespace's
-	// ConfigMaps (the S3 backend).
-	Store storeio.Objects
+	// Store is the store to expire.
+	Store storeio.Store
 	// Keep is how long an hour is kept after it ended; zero or less keeps
 	// everything.
 	Keep  time.Duration
@@ -65,7 +60,7 @@ func (r *Retention) Once(ctx context.Context) (deleted []string, err error) {
 	}
 	// The newest hour to delete: it ended at or before now-Keep.
 	last := store.HourOf(r.now().Add(-r.Keep)).Add(-time.Hour)
-	objs := r.objects()
+	objs := r.Store
 	expired := map[string]expiredObject{}
 	keep := func(ref storeio.Ref) {
 		if o, ok := expiredOne(ref, last); ok {
@@ -74,17 +69,15 @@ func (r *Retention) Once(ctx context.Context) (deleted []string, err error) {
 	}
 	err = objs.ListRefs(ctx, time.Time{}, last, r.Retry, "listing the store", keep)
 	if u, ok := objs.(storeio.Unlabelled); ok && err == nil {
-		err = u.ListUnlabelled(ctx, 0, r.Retry, "listing the store", func(cm *corev1.ConfigMap) {
-			if cm.Labels[store.LabelApp] == store.LabelAppValue && cm.Labels[store.LabelType] == store.LabelTypeValue {
-				keep(storeio.Ref{Name: cm.Name, UID: cm.UID, ResourceVersion: cm.ResourceVersion})
-			}
+		err = u.ListUnlabelled(ctx, 0, r.Retry, "listing the store", func(s *storeio.Shard) {
+			keep(storeio.Ref{Name: s.Name, Version: s.Version})
 		})
 	}
-	if apierrors.IsForbidden(err) {
+	if errors.Is(err, storeio.ErrForbidden) {
 		return nil, r.forbidden(err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listing the store in %s: %w", r.where(), err)
+		return nil, fmt.Errorf("listing the store in %s: %w", r.Store, err)
 	}
 
 	// Oldest hour first; within an hour shard 0 last, so that an hour cut
@@ -99,16 +92,16 @@ func (r *Retention) Once(ctx context.Context) (deleted []string, err error) {
 		switch {
 		case err == nil:
 			deleted = append(deleted, o.ref.Name)
-		case apierrors.IsNotFound(err):
+		case errors.Is(err, storeio.ErrNotFound):
 			r.log().WithField("object", o.ref.Name).Debug("retention: already gone")
-		case apierrors.IsConflict(err):
+		case errors.Is(err, storeio.ErrConflict):
 			// The precondition failed: the object was written or replaced since
 			// it was listed. The next round looks at it again.
 			r.log().WithField("object", o.ref.Name).Info("retention: changed since listed; left for the next round")
-		case apierrors.IsForbidden(err):
+		case errors.Is(err, storeio.ErrForbidden):
 			return deleted, r.forbidden(err)
 		default:
-			return deleted, fmt.Errorf("deleting %s/%s: %w", r.where(), o.ref.Name, err)
+			return deleted, fmt.Errorf("deleting %s: %w", r.Store.Location(o.ref.Name), err)
 		}
 	}
 	return deleted, nil
@@ -149,7 +142,7 @@ func (r *Retention) Run(ctx context.Context, every time.Duration) error {
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case apierrors.IsForbidden(err):
+		case errors.Is(err, storeio.ErrForbidden):
 			return fmt.Errorf("retention: %w", err)
 		case err != nil:
 			r.log().WithError(err).Warn("retention failed; trying again at the next round")
@@ -162,46 +155,23 @@ func (r *Retention) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// retentionProbe is a name no hour has (ParseName rejects it), deleted with
-// dryRun to learn whether deleting is allowed.
-const retentionProbe = "pod-ashiato-retention-probe"
-
-// checkAccess finds a missing RBAC grant at start-up rather than when the
-// first hour expires, days later (the ConfigMap store; see
-// storeio.ConfigMaps.CheckDelete). Any other error is left for the rounds to
-// meet.
+// checkAccess finds a missing permission at start-up rather than when the
+// first hour expires, days later, in a store that can tell without deleting
+// (storeio.DeleteChecker: the ConfigMap store's dry-run delete). Any other
+// error is left for the rounds to meet.
 func (r *Retention) checkAccess(ctx context.Context) error {
-	cms, ok := r.objects().(*storeio.ConfigMaps)
+	c, ok := r.Store.(storeio.DeleteChecker)
 	if !ok {
 		return nil
 	}
-	if err := cms.CheckDelete(ctx, retentionProbe); apierrors.IsForbidden(err) {
+	if err := c.CheckDelete(ctx); errors.Is(err, storeio.ErrForbidden) {
 		return fmt.Errorf("retention: %w", r.forbidden(err))
 	}
 	return nil
 }
 
 func (r *Retention) forbidden(err error) error {
-	if cms, ok := r.objects().(*storeio.ConfigMaps); ok {
-		return fmt.Errorf("not allowed to list or delete ConfigMaps in %s (grant list and delete on configmaps there, or set --cm-retention 0 to keep every hour): %w", cms.Namespace, err)
-	}
-	return fmt.Errorf("not allowed to list or delete the objects of %s (grant listing and deleting them, or set --retention 0 to keep every hour and expire them with a lifecycle rule): %w", r.where(), err)
-}
-
-// objects is the store retention deletes from.
-func (r *Retention) objects() storeio.Objects {
-	if r.Store != nil {
-		return r.Store
-	}
-	return &storeio.ConfigMaps{Client: r.Client.CoreV1(), Namespace: r.Namespace}
-}
-
-// where names the store in errors: the namespace, as before, for ConfigMaps.
-func (r *Retention) where() string {
-	if cms, ok := r.objects().(*storeio.ConfigMaps); ok {
-		return cms.Namespace
-	}
-	return r.objects().String()
+	return fmt.Errorf("not allowed to list or delete the store's objects in %s (grant listing and deleting them, or set --cm-retention 0 to keep every hour): %w", r.Store, err)
 }
 
 func (r *Retention) now() time.Time {

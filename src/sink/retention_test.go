@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
@@ -50,11 +51,11 @@ var (
 
 // shard is a shard as the sink writes it, with all four labels.
 func shard(hour time.Time, i int) *corev1.ConfigMap {
-	objs, err := store.Encode(store.NewHour(hour), ns, i+1)
+	objs, err := store.Encode(store.NewHour(hour), i+1)
 	if err != nil {
 		panic(err)
 	}
-	o := objs[i]
+	o := configMap(objs[i])
 	o.UID, o.ResourceVersion = types.UID("uid-"+o.Name), "1"
 	return o
 }
@@ -62,7 +63,7 @@ func shard(hour time.Time, i int) *corev1.ConfigMap {
 func newRetention(client *fake.Clientset, keep time.Duration) *Retention {
 	log, _ := logtest.NewNullLogger()
 	return &Retention{
-		Client: client, Namespace: ns, Keep: keep, Log: log,
+		Store: configmapstore.New(client.CoreV1(), ns), Keep: keep, Log: log,
 		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}, MaxElapsed: time.Second},
 		Now:   func() time.Time { return retentionNow },
 	}
@@ -175,8 +176,8 @@ func TestRetentionOnce(t *testing.T) {
 					}
 				case k8stesting.DeleteAction:
 					pre := a.GetDeleteOptions().Preconditions
-					if pre == nil || pre.UID == nil || string(*pre.UID) != "uid-"+a.GetName() || pre.ResourceVersion == nil || *pre.ResourceVersion != "1" {
-						t.Errorf("delete of %s without the listed UID and resourceVersion as preconditions: %+v", a.GetName(), pre)
+					if pre == nil || pre.ResourceVersion == nil || *pre.ResourceVersion != "1" {
+						t.Errorf("delete of %s without the listed resourceVersion as precondition: %+v", a.GetName(), pre)
 					}
 				}
 			}
@@ -204,7 +205,9 @@ func TestRetentionSkipsReplaced(t *testing.T) {
 						o := shard(weekAgo, 0)
 						switch change {
 						case "uid":
-							o.UID = "uid-new"
+							// Created again: a new UID and, as etcd gives
+							// every write, a new resourceVersion.
+							o.UID, o.ResourceVersion = "uid-new", "3"
 						case "resourceVersion":
 							o.ResourceVersion = "2"
 						case "deleted":
@@ -301,7 +304,7 @@ func TestRetentionRun(t *testing.T) {
 			t.Fatalf("Run = %v, want a Forbidden that says how to fix it", err)
 		}
 		for _, a := range client.Actions() {
-			if d, ok := a.(k8stesting.DeleteAction); ok && (len(d.GetDeleteOptions().DryRun) == 0 || d.GetName() != retentionProbe) {
+			if d, ok := a.(k8stesting.DeleteAction); ok && (len(d.GetDeleteOptions().DryRun) == 0 || d.GetName() != configmapstore.ProbeName) {
 				t.Errorf("deleted %s for real before knowing it may", d.GetName())
 			}
 			if a.GetVerb() == "list" {

@@ -64,13 +64,13 @@ func TestSeenIsEveryPodSentAgain(t *testing.T) {
 		}
 		prior.Add(store.PodRef{Namespace: "shop", Name: "gone"}, "n0", hour14.Add(10*time.Second))
 		prior.Add(store.PodRef{Namespace: "shop", Name: "gone"}, "n0", hour14.Add(5*time.Minute))
-		cms, err := store.Encode(prior, ns, 0)
+		cms, err := store.Encode(prior, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var objs []runtime.Object
 		for _, cm := range cms {
-			objs = append(objs, cm)
+			objs = append(objs, configMap(cm))
 		}
 		client := fake.NewClientset(objs...)
 		s := newSink(client)

@@ -1,12 +1,13 @@
 // Package sink is the last stage of the pipeline: it keeps the history in the
-// cluster itself, in hourly ConfigMaps laid out by package store.
+// store (a storeio.Store: hourly ConfigMaps in the cluster itself, or objects
+// in S3), in hour shards laid out by package store.
 //
 // Placements are batched per hour in memory (index.go) and written on a
-// ticker and when the input closes: at most one write per ConfigMap per
-// flush, and only of the objects whose content changed, never one request
-// per pod. The sink remembers what it wrote and each object's
-// resourceVersion, so it reads the store only at start (an hour that was
-// already there), after a Conflict, an AlreadyExists or a NotFound: then it
+// ticker and when the input closes: at most one write per object per flush,
+// and only of the objects whose content changed, never one request per pod.
+// The sink remembers what it wrote and each object's version (a
+// resourceVersion, an ETag), so it reads the store only at start (an hour
+// that was already there), after a Conflict, an AlreadyExists or a NotFound: then it
 // merges what is stored into what it knows and writes again. Neither a
 // restart in the middle of the hour nor a concurrent writer loses a
 // placement.
@@ -19,7 +20,7 @@
 //
 // Flushes run beside the intake, not in its way: records keep being taken
 // (and so the emitter before the sink keeps printing) while a flush waits
-// on the API server. Memory stays bounded: the index holds each pod once
+// on the store. Memory stays bounded: the index holds each pod once
 // per hour, whatever arrives.
 package sink
 
@@ -34,10 +35,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/record"
@@ -46,10 +44,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
-// FieldManager names Pod Ashiato's writes in managedFields.
-const FieldManager = storeio.FieldManager
-
-// Defaults for ConfigMaps' zero fields.
+// Defaults for Writer's zero fields.
 const (
 	DefaultFlushInterval = 30 * time.Second
 	DefaultFinalTimeout  = 30 * time.Second
@@ -58,14 +53,10 @@ const (
 	maxConflicts = 10
 )
 
-// ConfigMaps stores placements in the hour objects of Store: by default the
-// hour ConfigMaps of Namespace.
-type ConfigMaps struct {
-	Client    kubernetes.Interface
-	Namespace string
-	// Store, when set, is where the hours are written instead of Namespace's
-	// ConfigMaps (the S3 backend).
-	Store storeio.Objects
+// Writer stores placements in the hour objects of Store.
+type Writer struct {
+	// Store is where the hours are written.
+	Store storeio.Store
 	// FlushInterval is how often pending placements are written.
 	FlushInterval time.Duration
 	// FinalTimeout bounds the last flush after the input closes. It gets its own
@@ -89,10 +80,11 @@ type ConfigMaps struct {
 	// Clock drives the flush ticker and the backoff between failed flushes;
 	// nil is the real clock. Tests move a fake one instead of sleeping.
 	Clock clock.WithTicker
-	// Metadata, when set, watches the store's objects (metadata only), so an
-	// object deleted by hand is written again at the next flush although the
-	// sink never reads the store in steady state.
-	Metadata metadata.Interface
+	// WatchDeletions watches the store for objects deleted by others, where
+	// the store can (storeio.DeletionWatcher: the ConfigMap store's metadata
+	// watch), so an object deleted by hand is written again at the next
+	// flush although the sink never reads the store in steady state.
+	WatchDeletions bool
 
 	// idle, in tests, asks the loop to answer once no flush is running.
 	idle chan chan struct{}
@@ -103,12 +95,13 @@ type ConfigMaps struct {
 
 // Pending is the number of pods of the hours that hold something not yet
 // stored, as the last flush left them (the store-health metrics).
-func (s *ConfigMaps) Pending() int { return int(s.pending.Load()) }
+func (s *Writer) Pending() int { return int(s.pending.Load()) }
 
-// Shards is the number of ConfigMaps of the newest hour the last flush wrote.
-func (s *ConfigMaps) Shards() int { return int(s.shards.Load()) }
+// Shards is the number of objects (shards) of the newest hour the last flush
+// wrote.
+func (s *Writer) Shards() int { return int(s.shards.Load()) }
 
-// Write describes one ConfigMap write, for metrics.
+// Write describes one write of a store object, for metrics.
 type Write struct {
 	Object string
 	Bytes  int
@@ -127,7 +120,7 @@ type flushResult struct {
 // Run batches placements from in and writes them until in closes, then flushes
 // what is pending under its own deadline. Periodic flushes run in their own
 // goroutine, one at a time, while Run keeps taking records.
-func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error {
+func (s *Writer) Run(ctx context.Context, in <-chan record.Placement) error {
 	clk := s.clock()
 	st := &state{hours: map[time.Time]*hourIndex{}, started: clk.Now()}
 	ticker := clk.NewTicker(s.flushInterval())
@@ -148,8 +141,13 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 	)
 	flushCtx, cancel = context.WithCancel(ctx)
 	defer func() { cancel(); wg.Wait() }()
-	if s.Metadata != nil {
-		if err := watchDeletions(flushCtx, s.Metadata, s.Namespace, s.log(), &s.gone); err != nil {
+	if w, ok := s.Store.(storeio.DeletionWatcher); ok && s.WatchDeletions {
+		log := s.log()
+		err := w.WatchDeletions(flushCtx, func(name string) {
+			log.WithField("object", name).Warn("a history object was deleted; it is written again at the next flush")
+			s.gone.add(name)
+		})
+		if err != nil {
 			return fmt.Errorf("watching the store for deletions: %w", err)
 		}
 	}
@@ -221,14 +219,14 @@ func (s *ConfigMaps) Run(ctx context.Context, in <-chan record.Placement) error 
 	}
 }
 
-func (s *ConfigMaps) flushed(at time.Time, err error) {
+func (s *Writer) flushed(at time.Time, err error) {
 	if s.OnFlush != nil {
 		s.OnFlush(at, err)
 	}
 }
 
 // backoff is a fresh copy of the retry policy's backoff.
-func (s *ConfigMaps) backoff() wait.Backoff {
+func (s *Writer) backoff() wait.Backoff {
 	if s.Retry.Backoff.Steps > 0 {
 		return s.Retry.Backoff
 	}
@@ -281,7 +279,7 @@ func (st *state) add(r record.Placement, stale time.Duration, now time.Time) {
 // flush writes every hour that changed, oldest first. An hour that fails stays
 // as it is, for the next flush; the first error is returned. Hours older than
 // keepHours before now are forgotten once written.
-func (s *ConfigMaps) flush(ctx context.Context, st *state, policy retry.Policy, now time.Time, final bool) error {
+func (s *Writer) flush(ctx context.Context, st *state, policy retry.Policy, now time.Time, final bool) error {
 	st.mu.Lock()
 	hours := make([]*hourIndex, 0, len(st.hours))
 	for _, x := range st.hours {
@@ -335,55 +333,35 @@ func union(a, b map[string]string) map[string]string {
 	return out
 }
 
-// size is the bytes the API server counts against its 1 MiB limit.
-func size(cm *corev1.ConfigMap) int {
-	n := 0
-	for _, v := range cm.Data {
-		n += len(v)
-	}
-	for _, v := range cm.BinaryData {
-		n += len(v)
-	}
-	return n
-}
-
-func (s *ConfigMaps) flushInterval() time.Duration {
+func (s *Writer) flushInterval() time.Duration {
 	if s.FlushInterval > 0 {
 		return s.FlushInterval
 	}
 	return DefaultFlushInterval
 }
 
-func (s *ConfigMaps) finalTimeout() time.Duration {
+func (s *Writer) finalTimeout() time.Duration {
 	if s.FinalTimeout > 0 {
 		return s.FinalTimeout
 	}
 	return DefaultFinalTimeout
 }
 
-func (s *ConfigMaps) stale() time.Duration {
+func (s *Writer) stale() time.Duration {
 	if s.Stale > 0 {
 		return s.Stale
 	}
 	return store.LastSeenStep
 }
 
-// objects is the store the sink writes to.
-func (s *ConfigMaps) objects() storeio.Objects {
-	if s.Store != nil {
-		return s.Store
-	}
-	return &storeio.ConfigMaps{Client: s.Client.CoreV1(), Namespace: s.Namespace}
-}
-
-func (s *ConfigMaps) clock() clock.WithTicker {
+func (s *Writer) clock() clock.WithTicker {
 	if s.Clock != nil {
 		return s.Clock
 	}
 	return clock.RealClock{}
 }
 
-func (s *ConfigMaps) log() logrus.FieldLogger {
+func (s *Writer) log() logrus.FieldLogger {
 	if s.Log != nil {
 		return s.Log
 	}

@@ -22,9 +22,11 @@ import (
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const ns = "ashiato"
@@ -47,15 +49,15 @@ func legacy(hour time.Time, data map[string]string) *corev1.ConfigMap {
 	}
 }
 
-func newSink(client *fake.Clientset) *ConfigMaps {
-	return &ConfigMaps{
-		Client: client, Namespace: ns, FlushInterval: time.Hour, FinalTimeout: 5 * time.Second,
+func newSink(client *fake.Clientset) *Writer {
+	return &Writer{
+		Store: configmapstore.New(client.CoreV1(), ns), FlushInterval: time.Hour, FinalTimeout: 5 * time.Second,
 		Retry: retry.Policy{Backoff: wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 50, Cap: 10 * time.Millisecond}},
 	}
 }
 
 // run feeds the placements through a sink and returns its error.
-func run(t *testing.T, s *ConfigMaps, in ...record.Placement) error {
+func run(t *testing.T, s *Writer, in ...record.Placement) error {
 	t.Helper()
 	ch := make(chan record.Placement, len(in))
 	for _, p := range in {
@@ -72,13 +74,13 @@ func hourOf(t *testing.T, client *fake.Clientset, hour time.Time) map[string]str
 	if err != nil {
 		t.Fatal(err)
 	}
-	var objs []corev1.ConfigMap
+	var objs []storeio.Shard
 	for _, cm := range list.Items {
 		if h, _, ok := store.ParseName(cm.Name); ok && h.Equal(hour) {
-			objs = append(objs, cm)
+			objs = append(objs, configmapstore.Shard(&cm))
 		}
 	}
-	h, _, warnings := store.Decode(hour, objs)
+	h, _, warnings := store.Decode(t.Context(), hour, objs)
 	if len(warnings) > 0 {
 		t.Fatalf("store holds damaged values: %v", warnings)
 	}
@@ -100,16 +102,19 @@ func stored(t *testing.T, in ...record.Placement) []runtime.Object {
 	for _, p := range in {
 		h.Add(store.PodRef{Namespace: p.Namespace, Name: p.Pod}, p.Node, p.Timestamp)
 	}
-	cms, err := store.Encode(h, ns, 0)
+	cms, err := store.Encode(h, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	objs := make([]runtime.Object, len(cms))
 	for i, cm := range cms {
-		objs[i] = cm
+		objs[i] = configMap(cm)
 	}
 	return objs
 }
+
+// configMap is a shard as the ConfigMap store writes it in ns.
+func configMap(s *storeio.Shard) *corev1.ConfigMap { return configmapstore.New(nil, ns).ConfigMap(s) }
 
 func writes(client *fake.Clientset) (n int) {
 	for _, a := range client.Actions() {
@@ -307,7 +312,7 @@ type running struct {
 	idle  chan chan struct{}
 }
 
-func start(t *testing.T, s *ConfigMaps, now time.Time) *running {
+func start(t *testing.T, s *Writer, now time.Time) *running {
 	t.Helper()
 	r := &running{t: t, clock: newHandClock(now), in: make(chan record.Placement), done: make(chan error, 1)}
 	s.Clock = r.clock

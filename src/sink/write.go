@@ -10,29 +10,28 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeread"
 )
 
 // objectMeta is what the sink keeps of a stored object instead of the object:
-// enough to write it with the right resourceVersion, to keep what others put
-// on it, and to know whether its content would change.
+// enough to write it with the right version, to keep what others put on it,
+// and to know whether its content would change.
 type objectMeta struct {
-	resourceVersion string
-	sum             [sha256.Size]byte // contentSum of what it holds
-	labels          map[string]string
-	annotations     map[string]string
+	version     string
+	sum         [sha256.Size]byte // contentSum of what it holds
+	labels      map[string]string // others' (Shard.Labels)
+	annotations map[string]string
 }
 
 // flushHour writes the hour as the sink knows it at ref: encode, then write
 // the objects whose content differs from what is stored, each with the
-// resourceVersion the sink last saw. A Conflict, AlreadyExists or NotFound
+// version the sink last saw. A Conflict, AlreadyExists or NotFound
 // means the store is not what the sink thinks: read it, merge, and again.
-func (s *ConfigMaps) flushHour(ctx context.Context, x *hourIndex, policy retry.Policy, ref time.Time, final bool) error {
+func (s *Writer) flushHour(ctx context.Context, x *hourIndex, policy retry.Policy, ref time.Time, final bool) error {
 	since := x.offset(ref.Add(-s.stale()))
 	for range maxConflicts {
 		x.mu.Lock()
@@ -45,7 +44,7 @@ func (s *ConfigMaps) flushHour(ctx context.Context, x *hourIndex, policy retry.P
 		}
 		sn := x.snapshot()
 		h, openN := sn.hour(since, final)
-		want, err := store.Encode(h, s.Namespace, x.storedShards())
+		want, err := store.Encode(h, x.storedShards())
 		h = nil
 		if err != nil {
 			return fmt.Errorf("encoding: %w", err)
@@ -79,10 +78,10 @@ func (x *hourIndex) storedShards() int {
 	return n
 }
 
-// load reads the hour's objects, remembers their resourceVersions and content,
+// load reads the hour's objects, remembers their versions and content,
 // and merges what they hold into the index.
-func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy) error {
-	stored, err := storeio.ReadHour(ctx, s.objects(), x.start, policy)
+func (s *Writer) load(ctx context.Context, x *hourIndex, policy retry.Policy) error {
+	stored, err := storeread.ReadHour(ctx, s.Store, x.start, policy)
 	if err != nil {
 		return err
 	}
@@ -90,7 +89,7 @@ func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy
 	for i := range stored {
 		x.objects[stored[i].Name] = metaOf(&stored[i])
 	}
-	h, _, warnings := store.Decode(x.start, stored)
+	h, _, warnings := store.Decode(ctx, x.start, stored)
 	for _, w := range warnings {
 		s.log().WithFields(logrus.Fields{"object": w.Object, "key": w.Key}).Warnf("damaged value in the store, left out: %s", w.Reason)
 	}
@@ -110,8 +109,8 @@ func (s *ConfigMaps) load(ctx context.Context, x *hourIndex, policy retry.Policy
 // without the pods that left it. Shard 0, which carries the count, goes last.
 // A failure at any point (a refused create, a kill) leaves a complete hour,
 // which the next flush, by this or any writer, completes.
-func (s *ConfigMaps) write(ctx context.Context, x *hourIndex, want []*corev1.ConfigMap, policy retry.Policy) error {
-	objs := s.objects()
+func (s *Writer) write(ctx context.Context, x *hourIndex, want []*storeio.Shard, policy retry.Policy) error {
+	objs := s.Store
 	for i := len(want) - 1; i >= 0; i-- {
 		cm := want[i]
 		sum := contentSum(cm)
@@ -119,14 +118,14 @@ func (s *ConfigMaps) write(ctx context.Context, x *hourIndex, want []*corev1.Con
 		if known && old.sum == sum {
 			continue
 		}
-		var got *corev1.ConfigMap
+		var got *storeio.Shard
 		err := retry.Do(ctx, policy, "writing "+cm.Name, func(ctx context.Context) error {
 			var err error
 			if !known {
 				got, err = objs.Create(ctx, cm)
 			} else {
 				update := *cm
-				update.ResourceVersion = old.resourceVersion
+				update.Version = old.version
 				// Keep what others put on the object (labels, annotations of their own).
 				update.Labels = union(old.labels, cm.Labels)
 				update.Annotations = union(old.annotations, cm.Annotations)
@@ -135,38 +134,39 @@ func (s *ConfigMaps) write(ctx context.Context, x *hourIndex, want []*corev1.Con
 			return err
 		})
 		if s.Observe != nil {
-			s.Observe(Write{Object: cm.Name, Bytes: size(cm), Err: err})
+			s.Observe(Write{Object: cm.Name, Bytes: cm.Size(), Err: err})
 		}
 		switch {
-		case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err), known && apierrors.IsNotFound(err):
+		case errors.Is(err, storeio.ErrConflict), errors.Is(err, storeio.ErrAlreadyExists), known && errors.Is(err, storeio.ErrNotFound):
 			return errConflict
 		case err != nil:
 			return err
 		}
 		meta := objectMeta{sum: sum, labels: cm.Labels, annotations: cm.Annotations}
 		if got != nil {
-			meta.resourceVersion, meta.labels, meta.annotations = got.ResourceVersion, got.Labels, got.Annotations
+			meta.version, meta.labels, meta.annotations = got.Version, got.Labels, got.Annotations
 		}
 		x.objects[cm.Name] = meta
 	}
 	return nil
 }
 
-func metaOf(cm *corev1.ConfigMap) objectMeta {
-	return objectMeta{resourceVersion: cm.ResourceVersion, sum: contentSum(cm), labels: cm.Labels, annotations: cm.Annotations}
+func metaOf(cm *storeio.Shard) objectMeta {
+	return objectMeta{version: cm.Version, sum: contentSum(cm), labels: cm.Labels, annotations: cm.Annotations}
 }
 
-// contentSum hashes what store.SameContent compares: data, binaryData and the
-// labels and annotations the store owns. The sink keeps the sum, not the
-// bytes, of what it wrote.
-func contentSum(cm *corev1.ConfigMap) [sha256.Size]byte {
+// contentSum hashes what store.SameContent compares: data, binaryData, the
+// hour and shard marks and the annotations the store owns. The sink keeps the
+// sum, not the bytes, of what it wrote.
+func contentSum(cm *storeio.Shard) [sha256.Size]byte {
 	h := sha256.New()
 	field := func(k, v string) {
 		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(v))
 		h.Write([]byte(v))
 	}
+	labels := store.Labels(cm)
 	for _, k := range []string{store.LabelApp, store.LabelType, store.LabelHour, store.LabelShard} {
-		field("l/"+k, cm.Labels[k])
+		field("l/"+k, labels[k])
 	}
 	for _, k := range []string{store.AnnotationFormat, store.AnnotationShards} {
 		field("a/"+k, cm.Annotations[k])

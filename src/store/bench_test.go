@@ -5,7 +5,7 @@ import "testing"
 func BenchmarkEncode150k(b *testing.B) {
 	h := realistic(150000, 1)
 	for b.Loop() {
-		if _, err := Encode(h, "ns", 0); err != nil {
+		if _, err := Encode(h, 0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -13,13 +13,13 @@ func BenchmarkEncode150k(b *testing.B) {
 
 func BenchmarkDecode150k(b *testing.B) {
 	h := realistic(150000, 1)
-	cms, err := Encode(h, "ns", 0)
+	cms, err := Encode(h, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	v := values(cms)
 	for b.Loop() {
-		Decode(testHour, v)
+		Decode(b.Context(), testHour, v)
 	}
 }
 
@@ -27,7 +27,7 @@ func BenchmarkDecode150k(b *testing.B) {
 func BenchmarkEncode150kSteady(b *testing.B) {
 	h := realistic(150000, 1)
 	for b.Loop() {
-		if _, err := Encode(h, "ns", 8); err != nil {
+		if _, err := Encode(h, 8); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -66,7 +65,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("%d shards, want %d", len(cms), tt.shards)
 			}
 			// Deterministic: a second encoding is byte-identical.
-			again, err := Encode(h, "ashiato", tt.prevShards)
+			again, err := Encode(h, tt.prevShards)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,20 +83,15 @@ func TestPlainLayout(t *testing.T) {
 	h.Add(PodRef{"db", "pg-0"}, "node-b", at(1500))
 	h.Add(PodRef{"db", "pg-0"}, "node-b", at(3599))
 	h.Add(PodRef{"web", "front"}, "node-a", at(60))
-	cms, err := Encode(h, "ashiato", 0)
+	cms, err := Encode(h, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      "pod-ashiato-2026031415",
-			Namespace: "ashiato",
-			Labels: map[string]string{
-				"app": "pod-ashiato", "type": "pod-node-mapping",
-				"pod-ashiato/hour": "2026031415", "pod-ashiato/shard": "0",
-			},
-			Annotations: map[string]string{"pod-ashiato/format": "plain", "pod-ashiato/shards": "1"},
-		},
+	want := &storeio.Shard{
+		Name:        "pod-ashiato-2026031415",
+		Hour:        testHour,
+		Index:       0,
+		Annotations: map[string]string{"pod-ashiato/format": "plain", "pod-ashiato/shards": "1"},
 		Data: map[string]string{
 			"db_pg-0":   "node-a,node-b",
 			"web_front": "node-a",
@@ -109,6 +103,13 @@ func TestPlainLayout(t *testing.T) {
 	if len(cms) != 1 || !reflect.DeepEqual(cms[0], want) {
 		t.Errorf("got %+v\nwant %+v", cms, want)
 	}
+	wantLabels := map[string]string{
+		"app": "pod-ashiato", "type": "pod-node-mapping",
+		"pod-ashiato/hour": "2026031415", "pod-ashiato/shard": "0",
+	}
+	if got := Labels(cms[0]); !reflect.DeepEqual(got, wantLabels) {
+		t.Errorf("labels %v, want %v", got, wantLabels)
+	}
 }
 
 func TestPackedLayout(t *testing.T) {
@@ -118,7 +119,7 @@ func TestPackedLayout(t *testing.T) {
 	h.Add(long, "node-b", at(1500))
 	h.Add(long, "node-a", at(3))
 	h.Pods[PodRef{"a", "old"}] = []Seen{{Node: "node-c"}}
-	cms, err := Encode(h, "ashiato", 0)
+	cms, err := Encode(h, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +149,15 @@ func TestPackedLayout(t *testing.T) {
 // label, no annotations, no times.
 func TestOriginalTool(t *testing.T) {
 	t.Parallel()
-	orig := corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:   "pod-ashiato-2026031415",
-			Labels: map[string]string{"app": "pod-ashiato", "type": "pod-node-mapping"},
-		},
+	hour, shard, legacy := FromLabels("pod-ashiato-2026031415", map[string]string{"app": "pod-ashiato", "type": "pod-node-mapping"})
+	orig := storeio.Shard{
+		Name: "pod-ashiato-2026031415", Hour: hour, Index: shard, Legacy: legacy,
 		Data: map[string]string{
 			"default_nginx-7d9c8b5f4-x2x9z": "ip-10-0-1-2.ec2.internal",
 			"kube-system_coredns-abc":       "node-1",
 		},
 	}
-	h, shards, warnings := Decode(testHour, []corev1.ConfigMap{orig})
+	h, shards, warnings := Decode(t.Context(), testHour, []storeio.Shard{orig})
 	if len(warnings) > 0 {
 		t.Errorf("warnings: %v", warnings)
 	}
@@ -190,9 +189,9 @@ func TestDuplicatesMerge(t *testing.T) {
 	a.Add(ref, "n1", at(700))
 	b.Add(ref, "n1", at(50))
 	b.Add(ref, "n1", at(3000))
-	ca, _ := Encode(a, "ns", 0)
-	cb, _ := Encode(b, "ns", 2)
-	h, shards, warnings := Decode(testHour, append(values(cb), values(ca)...))
+	ca, _ := Encode(a, 0)
+	cb, _ := Encode(b, 2)
+	h, shards, warnings := Decode(t.Context(), testHour, append(values(cb), values(ca)...))
 	if len(warnings) > 0 {
 		t.Errorf("warnings: %v", warnings)
 	}
@@ -223,7 +222,7 @@ func TestEncodeNonUTCStart(t *testing.T) {
 	h := &Hour{Start: testHour.In(time.FixedZone("UTC+9", 9*3600)), Pods: map[PodRef][]Seen{}}
 	h.Add(PodRef{"a", "p"}, "n", at(10))
 	cms := roundTrip(t, h, 0)
-	if got := cms[0].Labels[LabelHour]; got != "2026031415" {
+	if got := Labels(cms[0])[LabelHour]; got != "2026031415" {
 		t.Errorf("hour label = %q, want 2026031415", got)
 	}
 }
@@ -243,7 +242,7 @@ func TestEncodeRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := Encode(tt.hour(), "ns", 0); !errors.Is(err, ErrInvalid) {
+			if _, err := Encode(tt.hour(), 0); !errors.Is(err, ErrInvalid) {
 				t.Errorf("Encode error = %v, want ErrInvalid", err)
 			}
 		})
@@ -256,7 +255,7 @@ func TestStableSharding(t *testing.T) {
 	t.Parallel()
 	base := realistic(5000, 5)
 	const n = 8 // as if the hour had grown to 8 shards
-	before, err := Encode(base, "ns", n)
+	before, err := Encode(base, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +290,7 @@ func TestStableSharding(t *testing.T) {
 			if !tt.change(h) {
 				t.Fatal("the change did not change the hour: nothing to check")
 			}
-			after, err := Encode(h, "ns", n)
+			after, err := Encode(h, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,28 +313,27 @@ func TestStableSharding(t *testing.T) {
 func TestSameContent(t *testing.T) {
 	t.Parallel()
 	h := realistic(10, 1)
-	cms, err := Encode(h, "ns", 0)
+	cms, err := Encode(h, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := cms[0].DeepCopy()
-	stored.ResourceVersion = "42"
+	stored := deepCopy(cms[0])
+	stored.Version = "42"
 	stored.Annotations["kubectl.kubernetes.io/last-applied-configuration"] = "{}"
-	stored.Labels["team"] = "x"
 	if !SameContent(cms[0], stored) {
 		t.Error("fields we do not own made a difference")
 	}
-	empty := &corev1.ConfigMap{Data: map[string]string{}}
-	if !SameContent(empty, &corev1.ConfigMap{}) {
+	empty := &storeio.Shard{Data: map[string]string{}}
+	if !SameContent(empty, &storeio.Shard{}) {
 		t.Error("nil and empty data differ")
 	}
-	for name, edit := range map[string]func(*corev1.ConfigMap){
-		"data":       func(cm *corev1.ConfigMap) { cm.Data[KeySeen] += "x" },
-		"binaryData": func(cm *corev1.ConfigMap) { cm.BinaryData = map[string][]byte{"x": nil} },
-		"annotation": func(cm *corev1.ConfigMap) { cm.Annotations[AnnotationShards] = "2" },
-		"label":      func(cm *corev1.ConfigMap) { delete(cm.Labels, LabelHour) },
+	for name, edit := range map[string]func(*storeio.Shard){
+		"data":       func(cm *storeio.Shard) { cm.Data[KeySeen] += "x" },
+		"binaryData": func(cm *storeio.Shard) { cm.BinaryData = map[string][]byte{"x": nil} },
+		"annotation": func(cm *storeio.Shard) { cm.Annotations[AnnotationShards] = "2" },
+		"label":      func(cm *storeio.Shard) { cm.Hour, cm.Index, cm.Legacy = FromLabels(cm.Name, map[string]string{}) },
 	} {
-		c := cms[0].DeepCopy()
+		c := deepCopy(cms[0])
 		edit(c)
 		if SameContent(cms[0], c) {
 			t.Errorf("a change of %s went unnoticed", name)
@@ -360,20 +358,20 @@ func TestDamaged(t *testing.T) {
 	t.Parallel()
 	const good = "ok/pod\tnode-1\t10\t20\n"
 	full := gz(t, good+"ok/pod2\tnode-2\t30\t40\n")
-	obj := func(ann map[string]string, data map[string]string, bin map[string][]byte) corev1.ConfigMap {
-		return corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pod-ashiato-2026031415", Annotations: ann}, Data: data, BinaryData: bin}
+	obj := func(ann map[string]string, data map[string]string, bin map[string][]byte) storeio.Shard {
+		return storeio.Shard{Name: "pod-ashiato-2026031415", Annotations: ann, Data: data, BinaryData: bin}
 	}
 	tests := []struct {
 		name     string
-		cms      []corev1.ConfigMap
+		cms      []storeio.Shard
 		want     string // the decoded hour, after the header line
 		warnings []string
 	}{
-		{"bad gzip", []corev1.ConfigMap{obj(nil, map[string]string{"ok_pod": "node-1"}, map[string][]byte{KeyPacked: []byte("not gzip")})},
+		{"bad gzip", []storeio.Shard{obj(nil, map[string]string{"ok_pod": "node-1"}, map[string][]byte{KeyPacked: []byte("not gzip")})},
 			"ok/pod node-1 - -\n", []string{"bad gzip"}},
-		{"truncated gzip keeps complete lines", []corev1.ConfigMap{obj(nil, nil, map[string][]byte{KeyPacked: full[:len(full)-4]})},
+		{"truncated gzip keeps complete lines", []storeio.Shard{obj(nil, nil, map[string][]byte{KeyPacked: full[:len(full)-4]})},
 			"ok/pod node-1 10 20\nok/pod2 node-2 30 40\n", []string{"kept the complete lines"}},
-		{"bad lines", []corev1.ConfigMap{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, good+
+		{"bad lines", []storeio.Shard{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, good+
 			"short\tline\n"+
 			"ok/pod3\tnode-3\tx\t5\n"+
 			"ok/pod3\tnode-3\t5\t-\n"+
@@ -387,7 +385,7 @@ func TestDamaged(t *testing.T) {
 			"ok/pod node-1 10 20\n", []string{
 				"want 4 tab-separated", "bad time", "bad time", "not within the hour", "not within the hour",
 				"bad time", "not a DNS subdomain", "namespace", "not <namespace>/<pod>", "pod name"}},
-		{"bad keys and nodes", []corev1.ConfigMap{obj(nil, map[string]string{
+		{"bad keys and nodes", []storeio.Shard{obj(nil, map[string]string{
 			"ok_pod":      "node-1,,Node-2,node-3",
 			"no-pod-here": "node-1",
 			"a_b_c":       "node-1",
@@ -395,28 +393,28 @@ func TestDamaged(t *testing.T) {
 		}, nil)},
 			"ok/pod node-1 - -\nok/pod node-3 - -\n", []string{
 				"not a <namespace>_<pod>", "not a <namespace>_<pod>", "not a <namespace>_<pod>", `node ""`, `node "Node-2"`}},
-		{"bad seen lines", []corev1.ConfigMap{obj(nil, map[string]string{
+		{"bad seen lines", []storeio.Shard{obj(nil, map[string]string{
 			"ok_pod": "node-1,node-2",
 			KeySeen:  "ok_pod node-1 10 20\nok_pod node-2 10\nok_pod node-9 1 2\nok_pod node-2 a b\n",
 		}, nil)},
 			"ok/pod node-2 - -\nok/pod node-1 10 20\n", []string{"want 4 space-separated", "no pod key lists", "bad time"}},
-		{"unknown format and shard count", []corev1.ConfigMap{obj(map[string]string{AnnotationFormat: "zstd", AnnotationShards: "many"},
+		{"unknown format and shard count", []storeio.Shard{obj(map[string]string{AnnotationFormat: "zstd", AnnotationShards: "many"},
 			map[string]string{"ok_pod": "node-1"}, map[string][]byte{"other.bin": nil})},
 			"ok/pod node-1 - -\n", []string{"unknown format", "shard count", "unknown binaryData key"}},
-		{"objects of other hours or names", []corev1.ConfigMap{
-			{ObjectMeta: metav1.ObjectMeta{Name: "pod-ashiato-2026031416"}, Data: map[string]string{"ok_pod": "node-1"}},
-			{ObjectMeta: metav1.ObjectMeta{Name: "something-else"}, Data: map[string]string{"ok_pod": "node-1"}},
-			{ObjectMeta: metav1.ObjectMeta{Name: "pod-ashiato-2026031415-9999"}, Data: map[string]string{"ok_pod": "node-1"}},
+		{"objects of other hours or names", []storeio.Shard{
+			{Name: "pod-ashiato-2026031416", Data: map[string]string{"ok_pod": "node-1"}},
+			{Name: "something-else", Data: map[string]string{"ok_pod": "node-1"}},
+			{Name: "pod-ashiato-2026031415-9999", Data: map[string]string{"ok_pod": "node-1"}},
 		}, "", []string{"belongs to hour", "not a pod-ashiato object name", "beyond the limit"}},
-		{"many bad lines are summarised", []corev1.ConfigMap{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, strings.Repeat("bad\n", 1000))})},
+		{"many bad lines are summarised", []storeio.Shard{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, strings.Repeat("bad\n", 1000))})},
 			"", append(slicesRepeat("want 4", maxValueWarnings), "990 more damaged lines")},
-		{"gzip bomb is cut", []corev1.ConfigMap{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, strings.Repeat(good, maxUnpacked/len(good)+10))})},
+		{"gzip bomb is cut", []storeio.Shard{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, strings.Repeat(good, maxUnpacked/len(good)+10))})},
 			"ok/pod node-1 10 20\n", []string{"unpacks to more than"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h, _, warnings := Decode(testHour, tt.cms)
+			h, _, warnings := Decode(t.Context(), testHour, tt.cms)
 			if got, want := dump(h), "hour 2026-03-14T15:00:00Z\n"+tt.want; got != want {
 				t.Errorf("decoded\n%s\nwant\n%s", got, want)
 			}

@@ -1,8 +1,12 @@
-// Package store is the ConfigMap codec of Pod Ashiato's history: how one UTC hour
-// of placements is laid out in ConfigMaps and read back. The sink (which writes)
-// and the history query (which reads) share it, so the format is defined in
-// exactly one place. This comment is the on-disk contract; change it only with a
-// reader that still understands what was written before.
+// Package store is the codec of Pod Ashiato's history: how one UTC hour of
+// placements is laid out in shards (storeio.Shard) and read back, whatever
+// the backend: the ConfigMap store keeps each shard as a ConfigMap, the S3
+// store as a ConfigMap in JSON (see "S3"). The sink (which writes) and the
+// history query (which reads) share it, so the format is defined in exactly
+// one place. This comment is the on-disk contract; change it only with a
+// reader that still understands what was written before. A shard's Hour and
+// Index are the hour and shard labels below (Labels, FromLabels); Legacy is
+// an object without them, the original tool's.
 //
 // # Objects
 //
@@ -160,6 +164,17 @@
 // given once every object is read, to the pods that have a placement; an
 // owner of any other pod is ignored without a warning (its shard may simply
 // not be among the objects read).
+//
+// A reader trusts no size the content states. It unpacks a gzip value into a
+// buffer sized from the compressed length that grows as bytes arrive, to at
+// most 64 MiB (the lines beyond are dropped with a warning), whatever the
+// gzip trailer claims; it copies what it keeps out of the values it read, so
+// a kept line does not keep its value; its time and allocation grow with the
+// unpacked size, one pod on many nodes included (a pod's placements are
+// found by node through an index once it has 16); a warning quotes at most
+// 200 bytes of a line or name, and a value gives at most 10 warnings and a
+// count of the rest. A reader stops when its caller's context ends, looking
+// every 1,024 lines and every MiB unpacked, and warns that it stopped.
 //
 // A reader that finds fewer shards than shard 0's count promises (or shards
 // without shard 0) warns, naming the hour and the missing shards: their

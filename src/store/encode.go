@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Size limits. The API server rejects a ConfigMap whose values exceed 1 MiB and
@@ -39,12 +39,12 @@ const (
 // names that are not valid Kubernetes names could not be read back.
 var ErrInvalid = errors.New("invalid hour")
 
-// Encode lays the hour out as ConfigMaps in namespace, shard 0 first.
+// Encode lays the hour out as shards, shard 0 first.
 // prevShards is the shard count already stored for the hour (0 if none); the
 // result never has fewer, so no stored shard is left stale. The output is
 // deterministic, so the sink can compare it with what is stored (SameContent)
 // and write only the shards that changed.
-func Encode(h *Hour, namespace string, prevShards int) ([]*corev1.ConfigMap, error) {
+func Encode(h *Hour, prevShards int) ([]*storeio.Shard, error) {
 	if !h.Start.Equal(HourOf(h.Start)) {
 		return nil, fmt.Errorf("store: hour start %s is not a whole UTC hour: %w", h.Start, ErrInvalid)
 	}
@@ -64,13 +64,13 @@ func Encode(h *Hour, namespace string, prevShards int) ([]*corev1.ConfigMap, err
 	}
 	if prevShards <= 1 {
 		if data, ok := encodePlain(h, refs); ok {
-			cm := object(h.Start, namespace, 0)
+			cm := object(h.Start, 0)
 			cm.Annotations = map[string]string{AnnotationFormat: FormatPlain, AnnotationShards: "1"}
 			cm.Data = data
-			return []*corev1.ConfigMap{cm}, nil
+			return []*storeio.Shard{cm}, nil
 		}
 	}
-	return encodePacked(h, refs, namespace, prevShards)
+	return encodePacked(h, refs, prevShards)
 }
 
 // encodePlain builds the plain form's data, or reports that the hour does not
@@ -102,7 +102,7 @@ func encodePlain(h *Hour, refs []PodRef) (map[string]string, bool) {
 
 // encodePacked builds the packed form with the fewest shards, at least
 // prevShards, that keep each within shardBudget.
-func encodePacked(h *Hour, refs []PodRef, namespace string, prevShards int) ([]*corev1.ConfigMap, error) {
+func encodePacked(h *Hour, refs []PodRef, prevShards int) ([]*storeio.Shard, error) {
 	n := ceilPow2(max(prevShards, 1))
 	for {
 		shards, total, err := pack(h, refs, n)
@@ -110,9 +110,9 @@ func encodePacked(h *Hour, refs []PodRef, namespace string, prevShards int) ([]*
 			return nil, fmt.Errorf("store: packing %s: %w", NameFor(h.Start), err)
 		}
 		if fits(shards) {
-			cms := make([]*corev1.ConfigMap, n)
+			cms := make([]*storeio.Shard, n)
 			for i, bin := range shards {
-				cms[i] = object(h.Start, namespace, i)
+				cms[i] = object(h.Start, i)
 				cms[i].BinaryData = bin
 			}
 			cms[0].Annotations = map[string]string{AnnotationFormat: FormatPacked, AnnotationShards: strconv.Itoa(n)}
@@ -245,31 +245,21 @@ func ceilPow2(n int) int {
 	return 1 << bits.Len(uint(n-1))
 }
 
-// object is an empty shard with its name and labels.
-func object(hour time.Time, namespace string, shard int) *corev1.ConfigMap {
-	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-		Name:      ShardName(hour, shard),
-		Namespace: namespace,
-		Labels: map[string]string{
-			LabelApp:   LabelAppValue,
-			LabelType:  LabelTypeValue,
-			LabelHour:  hourLabel(hour),
-			LabelShard: strconv.Itoa(shard),
-		},
-	}}
+// object is an empty shard with its name, hour and index.
+func object(hour time.Time, shard int) *storeio.Shard {
+	return &storeio.Shard{Name: ShardName(hour, shard), Hour: HourOf(hour), Index: shard}
 }
 
-// SameContent reports whether a and b store the same thing: data, binaryData
-// and the labels and annotations this package owns. Anything else (a
-// kubectl annotation, managedFields) is ignored. nil and empty maps are equal.
-func SameContent(a, b *corev1.ConfigMap) bool {
+// SameContent reports whether a and b store the same thing: data, binaryData,
+// the hour and shard marks (Hour, Index, Legacy: the labels of the ConfigMap
+// form) and the annotations this package owns. Anything else (a kubectl
+// annotation, the version) is ignored. nil and empty maps are equal.
+func SameContent(a, b *storeio.Shard) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	for _, k := range []string{LabelApp, LabelType, LabelHour, LabelShard} {
-		if a.Labels[k] != b.Labels[k] {
-			return false
-		}
+	if !a.Hour.Equal(b.Hour) || a.Index != b.Index || a.Legacy != b.Legacy {
+		return false
 	}
 	for _, k := range []string{AnnotationFormat, AnnotationShards} {
 		if a.Annotations[k] != b.Annotations[k] {

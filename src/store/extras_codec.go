@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // extraKeyPrefix starts every plain-form data key that is not a pod: a pod
@@ -102,18 +102,18 @@ func appendNodeLines(b []byte, h *Hour, sep byte) []byte {
 
 // extras decodes an object's node events into local and its owners into
 // d.owners.
-func (d *decoder) extras(cm *corev1.ConfigMap, local *Hour) {
+func (d *decoder) extras(cm *storeio.Shard, local *Hour) {
 	if text, ok := cm.Data[KeyOwners]; ok {
-		d.ownerLines(cm.Name, KeyOwners, text, " ")
+		d.ownerLines(cm.Name, KeyOwners, text, ' ')
 	}
 	if text, ok := cm.Data[KeyNodes]; ok {
-		d.nodeLines(cm.Name, KeyNodes, text, " ", local)
+		d.nodeLines(cm.Name, KeyNodes, text, ' ', local)
 	}
 	if gz, ok := cm.BinaryData[KeyOwnersPacked]; ok && d.only.Node == "" {
-		d.ownerLines(cm.Name, KeyOwnersPacked, string(d.gunzip(cm.Name, KeyOwnersPacked, gz)), "\t")
+		d.ownerLines(cm.Name, KeyOwnersPacked, inPlace(d.gunzip(cm.Name, KeyOwnersPacked, gz)), '\t')
 	}
 	if gz, ok := cm.BinaryData[KeyNodesPacked]; ok {
-		d.nodeLines(cm.Name, KeyNodesPacked, string(d.gunzip(cm.Name, KeyNodesPacked, gz)), "\t", local)
+		d.nodeLines(cm.Name, KeyNodesPacked, inPlace(d.gunzip(cm.Name, KeyNodesPacked, gz)), '\t', local)
 	}
 	d.nodeLabelExtras(cm, local)
 }
@@ -121,18 +121,21 @@ func (d *decoder) extras(cm *corev1.ConfigMap, local *Hour) {
 // ownerLines reads the lines appendOwnerLines writes into d.owners; Decode
 // gives them to the pods once every object is read, since in the packed form
 // an owner's line and its pods' placements may be in different shards.
-func (d *decoder) ownerLines(object, key, text, sep string) {
+func (d *decoder) ownerLines(object, key, text string, sep byte) {
 	if d.only.Node != "" {
 		return // a node's placements need no owners (see Only)
 	}
 	w := d.valueWarnings(object, key)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
+		if !d.live() {
+			return
+		}
 		if line == "" {
 			continue
 		}
-		f := strings.Split(line, sep)
-		if len(f) != 4 {
+		f, ok := fields(line, sep, false)
+		if !ok {
 			w.add("line %q: want 4 fields; skipped", line)
 			continue
 		}
@@ -171,34 +174,38 @@ type podOwner struct {
 // order that does not depend on the objects' (the first owner of a pod wins).
 // An owner of a pod with no placement is ignored: the placements are the
 // authority, and a subset of the hour's objects may lack that pod's shard.
+// Only then are the names copied out of the values they were read from.
 func (d *decoder) applyOwners() {
 	slices.SortFunc(d.owners, func(a, b podOwner) int {
 		return cmp.Or(a.ref.compare(b.ref), strings.Compare(a.owner.Kind, b.owner.Kind), strings.Compare(a.owner.Name, b.owner.Name))
 	})
 	for _, po := range d.owners {
-		if len(d.h.Pods[po.ref]) > 0 {
-			d.h.SetOwner(po.ref, po.owner)
+		if _, ok := d.h.Owners[po.ref]; !ok && len(d.h.Pods[po.ref]) > 0 {
+			d.h.SetOwner(d.own(po.ref), Owner{Kind: d.intern(po.owner.Kind), Name: d.intern(po.owner.Name)})
 		}
 	}
 }
 
 // nodeLines reads "<node><sep><offset><sep><event><sep><reason>" lines; the
 // reason may be empty.
-func (d *decoder) nodeLines(object, key, text, sep string, local *Hour) {
+func (d *decoder) nodeLines(object, key, text string, sep byte, local *Hour) {
 	w := d.valueWarnings(object, key)
 	defer w.done()
 	for line := range strings.SplitSeq(text, "\n") {
+		if !d.live() {
+			return
+		}
 		if line == "" {
 			continue
 		}
-		f := strings.SplitN(line, sep, 4)
-		if len(f) != 4 {
+		f, ok := fields(line, sep, true)
+		if !ok {
 			w.add("line %q: want 4 fields; skipped", line)
 			continue
 		}
-		off, err := strconv.ParseUint(f[1], 10, 16)
+		off, ok := parseSecond(f[1])
 		switch {
-		case err != nil || off >= 3600:
+		case !ok || off >= 3600:
 			w.add("line %q: time %q is not a second of the hour; skipped", line, f[1])
 		case !validName(f[0]):
 			w.add("line %q: node %q is not a DNS subdomain; skipped", line, f[0])
@@ -207,7 +214,8 @@ func (d *decoder) nodeLines(object, key, text, sep string, local *Hour) {
 		case cleanReason(f[3]) != f[3]:
 			w.add("line %q: reason is not one line of printable ASCII; skipped", line)
 		default:
-			local.AddNodeEvent(NodeEvent{Node: f[0], At: local.Start.Add(time.Duration(off) * time.Second), Event: f[2], Reason: f[3]})
+			// AddNodeEvent copies the reason as it cleans it.
+			local.AddNodeEvent(NodeEvent{Node: d.intern(f[0]), At: local.Start.Add(time.Duration(off) * time.Second), Event: d.intern(f[2]), Reason: f[3]})
 		}
 	}
 }

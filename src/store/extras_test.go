@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // incidentHour has owners of each kind of name and node events, the reason of
@@ -100,7 +99,7 @@ func TestOlderReaders(t *testing.T) {
 	t.Parallel()
 	h := incidentHour()
 	for _, prev := range []int{0, 2} {
-		cms, err := Encode(h, "ashiato", prev)
+		cms, err := Encode(h, prev)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +128,7 @@ func TestOlderReaders(t *testing.T) {
 			maps.DeleteFunc(old[i].Data, func(k string, _ string) bool { return k == KeyOwners || k == KeyNodes })
 			maps.DeleteFunc(old[i].BinaryData, func(k string, _ []byte) bool { return k != KeyPacked })
 		}
-		got, _, warnings := Decode(testHour, old)
+		got, _, warnings := Decode(t.Context(), testHour, old)
 		want := NewHour(testHour)
 		want.Pods = h.Pods
 		if len(warnings) > 0 || dump(got) != dump(want) {
@@ -173,8 +172,8 @@ func TestExtrasMerge(t *testing.T) {
 
 func TestExtrasDamaged(t *testing.T) {
 	t.Parallel()
-	obj := corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "pod-ashiato-2026031415"},
+	obj := storeio.Shard{
+		Name: "pod-ashiato-2026031415",
 		Data: map[string]string{
 			"web_a": "node-1",
 			"web_b": "node-1",
@@ -191,7 +190,7 @@ func TestExtrasDamaged(t *testing.T) {
 		},
 		BinaryData: map[string][]byte{KeyOwnersPacked: []byte("not gzip"), "future.gz": nil},
 	}
-	h, _, warnings := Decode(testHour, []corev1.ConfigMap{obj})
+	h, _, warnings := Decode(t.Context(), testHour, []storeio.Shard{obj})
 	want := "hour 2026-03-14T15:00:00Z\nweb/a node-1 - -\nweb/a owner ReplicaSet/rs\nweb/b node-1 - -\nweb/b owner Job/j\n" +
 		"node node-1 10 node_ready \"KubeletReady\"\n"
 	if got := dump(h); got != want {
@@ -226,7 +225,7 @@ func TestNodeEventsOfOneSecond(t *testing.T) {
 	stored.AddNodeEvent(NodeEvent{Node: "n", At: at(10), Event: "node_added"})
 	stored.Merge(h)
 	cms := roundTrip(t, stored, 0)
-	got, _, _ := Decode(testHour, values(cms))
+	got, _, _ := Decode(t.Context(), testHour, values(cms))
 	var events []string
 	for _, e := range got.NodeEvents("n") {
 		events = append(events, e.Event)

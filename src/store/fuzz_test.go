@@ -1,13 +1,19 @@
 package store
 
 import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // FuzzDecode feeds hand-edit-like damage to Decode. It must never panic, and
@@ -28,27 +34,86 @@ func FuzzDecode(f *testing.F) {
 		for _, s := range []string{format, shards, name1, key, value, seen} {
 			checkDNSName(t, s)
 		}
-		cms := []corev1.ConfigMap{
+		cms := []storeio.Shard{
 			{
-				ObjectMeta: metav1.ObjectMeta{
-					Name:        NameFor(testHour),
-					Annotations: map[string]string{AnnotationFormat: format, AnnotationShards: shards},
-				},
-				Data:       map[string]string{key: value, KeySeen: seen},
-				BinaryData: map[string][]byte{KeyPacked: gz(t, lines)},
+				Name:        NameFor(testHour),
+				Annotations: map[string]string{AnnotationFormat: format, AnnotationShards: shards},
+				Data:        map[string]string{key: value, KeySeen: seen},
+				BinaryData:  map[string][]byte{KeyPacked: gz(t, lines)},
 			},
 			{
-				ObjectMeta: metav1.ObjectMeta{Name: name1},
+				Name:       name1,
 				Data:       map[string]string{key: value},
 				BinaryData: map[string][]byte{KeyPacked: raw, key: raw},
 			},
 		}
-		h, n, _ := Decode(testHour, cms)
+		h, n, _ := Decode(t.Context(), testHour, cms)
 		if n < 1 || n > MaxShards {
 			t.Fatalf("Decode shards = %d", n)
 		}
 		roundTrip(t, h, n)
 	})
+}
+
+// Bounds of what one decode may take for content that unpacks to n bytes:
+// allocation in proportion to n, time in proportion to n, whatever the
+// content claims about itself. The constants are generous (a loaded machine,
+// -race); what they catch is allocation the content does not hold and time
+// that grows faster than it.
+const (
+	boundAllocBase    = 1 << 20
+	boundAllocPerByte = 512
+	boundTimeBase     = time.Second
+	boundTimePerByte  = 10 * time.Microsecond
+)
+
+// FuzzDecodeBounds holds Decode to those bounds: a shard's gzip values and a
+// plain pod key with its times, as the fuzzer makes them.
+func FuzzDecodeBounds(f *testing.F) {
+	gzf := func(s string) []byte { return gz(f, s) }
+	nodes := make([]string, 20_000)
+	var plain, packed strings.Builder
+	for i := range nodes {
+		nodes[i] = "node-" + strconv.Itoa(i)
+		fmt.Fprintf(&plain, "shop_web-0 %s %d %d\n", nodes[i], i%3600, i%3600)
+		fmt.Fprintf(&packed, "shop/web-0\t%s\t%d\t%d\n", nodes[i], i%3600, i%3600)
+	}
+	junk := strings.Repeat(strings.Repeat("X", 1023)+"\n", 4096)
+	f.Add(gzf("shop/web-0\tnode-1\t1\t2\n"), gzf("shop\tReplicaSet\tweb\t-0\n"), gzf("node-1\t5\tnode_ready\t\n"),
+		"node-1", "shop_web-0 node-1 1 2\n")
+	f.Add(trailerBomb(f, ""), trailerBomb(f, ""), trailerBomb(f, ""), "", "")                                // sizes claimed, not held
+	f.Add(gzf(packed.String()), []byte{}, []byte{}, strings.Join(nodes, ","), plain.String())                // one pod on many nodes
+	f.Add(gzf("shop/web-0\tnode-1\t1\t2\n"+junk), gzf("shop\tReplicaSet\tweb\t-0\n"+junk), []byte{}, "", "") // one kept line
+	f.Fuzz(func(t *testing.T, packed, owners, nodes []byte, pod, seen string) {
+		cms := []storeio.Shard{{
+			Name:       NameFor(testHour),
+			Data:       map[string]string{"shop_web-0": pod, KeySeen: seen},
+			BinaryData: map[string][]byte{KeyPacked: packed, KeyOwnersPacked: owners, KeyNodesPacked: nodes},
+		}}
+		n := len(pod) + len(seen) + unpackedSize(packed) + unpackedSize(owners) + unpackedSize(nodes)
+		var took time.Duration
+		alloc := allocated(func() {
+			start := time.Now()
+			Decode(context.Background(), testHour, cms)
+			took = time.Since(start)
+		})
+		if limit := boundAllocBase + boundAllocPerByte*uint64(n); alloc > limit {
+			t.Errorf("content of %d bytes: Decode allocated %d bytes, more than %d", n, alloc, limit)
+		}
+		if limit := boundTimeBase + boundTimePerByte*time.Duration(n); took > limit {
+			t.Errorf("content of %d bytes: Decode took %v, more than %v", n, took, limit)
+		}
+	})
+}
+
+// unpackedSize is what a gzip value unpacks to, as far as Decode reads it.
+func unpackedSize(b []byte) int {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return 0
+	}
+	n, _ := io.Copy(io.Discard, io.LimitReader(zr, maxUnpacked+1))
+	return int(n)
 }
 
 // FuzzRoundTrip stores hours of generated pod names, short and long, and reads

@@ -1,15 +1,20 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 var testHour = time.Date(2026, 3, 14, 15, 0, 0, 0, time.UTC)
@@ -41,17 +46,38 @@ func dump(h *Hour) string {
 }
 
 // values converts Encode's output to what a List returns.
-func values(cms []*corev1.ConfigMap) []corev1.ConfigMap {
-	out := make([]corev1.ConfigMap, len(cms))
+func values(cms []*storeio.Shard) []storeio.Shard {
+	out := make([]storeio.Shard, len(cms))
 	for i, cm := range cms {
-		out[i] = *cm.DeepCopy()
+		out[i] = *deepCopy(cm)
 	}
 	return out
 }
 
+func deepCopy(s *storeio.Shard) *storeio.Shard {
+	c := *s
+	c.Annotations, c.Data = maps.Clone(s.Annotations), maps.Clone(s.Data)
+	if s.BinaryData != nil {
+		c.BinaryData = make(map[string][]byte, len(s.BinaryData))
+		for k, v := range s.BinaryData {
+			c.BinaryData[k] = bytes.Clone(v)
+		}
+	}
+	return &c
+}
+
+// configMap is s in the ConfigMap form (store/doc.go, "Objects"): what the API
+// server and etcd check.
+func configMap(s *storeio.Shard) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: "ashiato", Labels: Labels(s), Annotations: s.Annotations},
+		Data:       s.Data, BinaryData: s.BinaryData,
+	}
+}
+
 // rawSize is what the API server's 1 MiB check counts: data values and
 // binaryData bytes.
-func rawSize(cm *corev1.ConfigMap) int {
+func rawSize(cm *storeio.Shard) int {
 	n := 0
 	for _, v := range cm.Data {
 		n += len(v)
@@ -64,9 +90,9 @@ func rawSize(cm *corev1.ConfigMap) int {
 
 // requestSize is the object's size as a JSON request body (binaryData in
 // base64), the largest form it travels in.
-func requestSize(t testing.TB, cm *corev1.ConfigMap) int {
+func requestSize(t testing.TB, cm *storeio.Shard) int {
 	t.Helper()
-	b, err := json.Marshal(cm)
+	b, err := json.Marshal(configMap(cm))
 	if err != nil {
 		t.Fatalf("marshal %s: %v", cm.Name, err)
 	}
@@ -76,7 +102,7 @@ func requestSize(t testing.TB, cm *corev1.ConfigMap) int {
 // checkObjects asserts what the API server and etcd would: valid names, label
 // values and keys, values within the shard budget and 1 MiB, and a request
 // under 1 MiB.
-func checkObjects(t testing.TB, cms []*corev1.ConfigMap) {
+func checkObjects(t testing.TB, cms []*storeio.Shard) {
 	t.Helper()
 	for i, cm := range cms {
 		if want := ShardName(testHour, i); cm.Name != want {
@@ -85,7 +111,7 @@ func checkObjects(t testing.TB, cms []*corev1.ConfigMap) {
 		for _, e := range validation.IsDNS1123Subdomain(cm.Name) {
 			t.Errorf("%s: name: %s", cm.Name, e)
 		}
-		for k, v := range cm.Labels {
+		for k, v := range Labels(cm) {
 			for _, e := range append(validation.IsQualifiedName(k), validation.IsValidLabelValue(v)...) {
 				t.Errorf("%s: label %s=%s: %s", cm.Name, k, v, e)
 			}
@@ -111,14 +137,14 @@ func checkObjects(t testing.TB, cms []*corev1.ConfigMap) {
 
 // roundTrip encodes h, checks the objects and decodes them back, failing on any
 // warning or difference.
-func roundTrip(t testing.TB, h *Hour, prevShards int) []*corev1.ConfigMap {
+func roundTrip(t testing.TB, h *Hour, prevShards int) []*storeio.Shard {
 	t.Helper()
-	cms, err := Encode(h, "ashiato", prevShards)
+	cms, err := Encode(h, prevShards)
 	if err != nil {
 		t.Fatalf("Encode: %v", err)
 	}
 	checkObjects(t, cms)
-	got, shards, warnings := Decode(h.Start, values(cms))
+	got, shards, warnings := Decode(t.Context(), h.Start, values(cms))
 	if len(warnings) > 0 {
 		t.Fatalf("Decode warnings: %v", warnings)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // TestDecodeWarnsOfMissingShards: a reader that finds fewer shards than shard
@@ -20,8 +20,8 @@ func TestDecodeWarnsOfMissingShards(t *testing.T) {
 	if len(four) != 4 {
 		t.Fatalf("%d shards, want 4", len(four))
 	}
-	without := func(drop ...int) []corev1.ConfigMap {
-		var out []corev1.ConfigMap
+	without := func(drop ...int) []storeio.Shard {
+		var out []storeio.Shard
 		for i, cm := range four {
 			if !slices.Contains(drop, i) {
 				out = append(out, cm)
@@ -31,7 +31,7 @@ func TestDecodeWarnsOfMissingShards(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		objs []corev1.ConfigMap
+		objs []storeio.Shard
 		want string // "" for no warning
 	}{
 		{"all there", four, ""},
@@ -43,7 +43,7 @@ func TestDecodeWarnsOfMissingShards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _, warnings := Decode(testHour, tt.objs)
+			got, _, warnings := Decode(t.Context(), testHour, tt.objs)
 			var missing []Warning
 			for _, w := range warnings {
 				if strings.Contains(w.Reason, "missing") {
@@ -66,9 +66,9 @@ func TestDecodeWarnsOfMissingShards(t *testing.T) {
 	}
 }
 
-func mustEncode(t *testing.T, h *Hour, shards int) []*corev1.ConfigMap {
+func mustEncode(t *testing.T, h *Hour, shards int) []*storeio.Shard {
 	t.Helper()
-	cms, err := Encode(h, "ns", shards)
+	cms, err := Encode(h, shards)
 	if err != nil {
 		t.Fatal(err)
 	}

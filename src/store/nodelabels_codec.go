@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // appendNodeLabelLines appends the node labels of h, one line per node in
@@ -30,7 +30,8 @@ func appendNodeLabelLines(b []byte, h *Hour, sep byte) []byte {
 }
 
 // nodeLabelExtras decodes an object's node labels, in either form, into local.
-func (d *decoder) nodeLabelExtras(cm *corev1.ConfigMap, local *Hour) {
+// The gunzipped text is copied (string): the labels it holds are kept.
+func (d *decoder) nodeLabelExtras(cm *storeio.Shard, local *Hour) {
 	if text, ok := cm.Data[KeyNodeLabels]; ok {
 		d.nodeLabelLines(cm.Name, KeyNodeLabels, text, " ", local)
 	}

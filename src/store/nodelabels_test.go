@@ -35,11 +35,11 @@ func TestNodeLabelsLayout(t *testing.T) {
 
 func TestNodeLabelsDecodeAndMerge(t *testing.T) {
 	t.Parallel()
-	cms, err := Encode(labelledHour(), "ashiato", 0)
+	cms, err := Encode(labelledHour(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, warnings := Decode(testHour, values(cms))
+	h, _, warnings := Decode(t.Context(), testHour, values(cms))
 	if len(warnings) > 0 {
 		t.Fatal(warnings)
 	}
@@ -56,7 +56,7 @@ func TestNodeLabelsDecodeAndMerge(t *testing.T) {
 	// A damaged line is a warning; the rest is read.
 	vals := values(cms)
 	vals[0].Data[KeyNodeLabels] = "node-a zone=a,b\nnode-b topology.kubernetes.io/zone=x\n"
-	h, _, warnings = Decode(testHour, vals)
+	h, _, warnings = Decode(t.Context(), testHour, vals)
 	if len(warnings) != 1 || h.NodeLabelsOf("node-a") != nil || !reflect.DeepEqual(h.NodeLabelsOf("node-b"), map[string]string{"topology.kubernetes.io/zone": "x"}) {
 		t.Errorf("warnings %v, labels %v", warnings, h.NodeLabels)
 	}

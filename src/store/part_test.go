@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // TestDecodePartOnly: DecodePart narrowed to a pod or a node holds exactly
@@ -21,24 +21,24 @@ func TestDecodePartOnly(t *testing.T) {
 		h.SetOwner(ref, Owner{Kind: "ReplicaSet", Name: "web"})
 	}
 	for _, shards := range []int{1, 4} {
-		cms, err := Encode(h, "ns", shards)
+		cms, err := Encode(h, shards)
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs := make([]corev1.ConfigMap, len(cms))
+		objs := make([]storeio.Shard, len(cms))
 		for i, cm := range cms {
 			objs[i] = *cm
 		}
-		whole, _, _ := Decode(start, objs)
+		whole, _, _ := Decode(t.Context(), start, objs)
 		ref := PodRef{Namespace: "shop", Name: "web-42"}
-		got, warnings := DecodePart(start, objs, Only{Pod: &ref})
+		got, warnings := DecodePart(t.Context(), start, objs, Only{Pod: &ref})
 		if len(warnings) > 0 || got.Len() != 1 || !reflect.DeepEqual(got.Pod(ref), whole.Pod(ref)) {
 			t.Errorf("%d shards, pod: %v (warnings %v), want %v", shards, got.Pods, warnings, whole.Pod(ref))
 		}
 		if o, ok := got.Owner(ref); !ok || o.Name != "web" {
 			t.Errorf("%d shards, pod: owner %v %v", shards, o, ok)
 		}
-		got, warnings = DecodePart(start, objs, Only{Node: "n3"})
+		got, warnings = DecodePart(t.Context(), start, objs, Only{Node: "n3"})
 		if len(warnings) > 0 || !reflect.DeepEqual(got.OnNode("n3"), whole.OnNode("n3")) || got.Len() != len(whole.OnNode("n3")) {
 			t.Errorf("%d shards, node: %d pods (warnings %v), want %d", shards, got.Len(), warnings, len(whole.OnNode("n3")))
 		}

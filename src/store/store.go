@@ -186,14 +186,29 @@ func (h *Hour) Add(ref PodRef, node string, at time.Time) bool {
 func (h *Hour) Merge(o *Hour) bool {
 	changed := false
 	for ref, seen := range o.Pods {
-		for _, s := range seen {
-			if s.known() {
-				s.First, s.Last = h.clamp(s.First), h.clamp(s.Last)
-			}
-			changed = h.see(ref, s) || changed
-		}
+		changed = h.mergePod(ref, seen) || changed
 	}
 	return h.mergeExtras(o) || changed
+}
+
+// mergePod merges one pod's placements into h, in any order, and sorts them
+// once rather than after each.
+func (h *Hour) mergePod(ref PodRef, seen []Seen) bool {
+	if h.Pods == nil {
+		h.Pods = map[PodRef][]Seen{}
+	}
+	p := placements{seen: h.Pods[ref]}
+	changed := false
+	for _, s := range seen {
+		if s.known() {
+			s.First, s.Last = h.clamp(s.First), h.clamp(s.Last)
+		}
+		changed = p.see(h, s) || changed
+	}
+	if changed {
+		h.Pods[ref] = sortSeen(p.seen)
+	}
+	return changed
 }
 
 // see merges one placement into h.
@@ -207,7 +222,16 @@ func (h *Hour) see(ref PodRef, s Seen) bool {
 		h.Pods[ref] = sortSeen(append(seen, s))
 		return true
 	}
-	old := &seen[i]
+	if !h.update(&seen[i], s) {
+		return false
+	}
+	sortSeen(seen)
+	return true
+}
+
+// update merges the times of s into old, a placement on the same node, and
+// reports whether old changed.
+func (h *Hour) update(old *Seen, s Seen) bool {
 	switch {
 	case !s.known():
 		return false
@@ -226,7 +250,52 @@ func (h *Hour) see(ref PodRef, s Seen) bool {
 			old.Last = s.Last
 		}
 	}
-	sortSeen(seen)
+	return true
+}
+
+// indexFrom is the number of placements from which a pod's are found through
+// a map: fewer are found faster by a scan.
+const indexFrom = 16
+
+// placements is one pod's placements while many are merged into them: in no
+// order until the caller sorts them, and found by node through an index once
+// they are many, so that a pod on N nodes costs O(N) lookups, not O(N²).
+type placements struct {
+	seen  []Seen
+	index map[string]int // node → position in seen; nil while seen is short
+}
+
+func (p *placements) find(node string) int {
+	if p.index == nil {
+		for i := range p.seen {
+			if p.seen[i].Node == node {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := p.index[node]; ok {
+		return i
+	}
+	return -1
+}
+
+// see merges one placement into p with the rules of Hour.see, leaving the
+// order to the caller.
+func (p *placements) see(h *Hour, s Seen) bool {
+	if i := p.find(s.Node); i >= 0 {
+		return h.update(&p.seen[i], s)
+	}
+	p.seen = append(p.seen, s)
+	switch {
+	case p.index != nil:
+		p.index[s.Node] = len(p.seen) - 1
+	case len(p.seen) >= indexFrom:
+		p.index = make(map[string]int, 2*len(p.seen))
+		for i, x := range p.seen {
+			p.index[x.Node] = i
+		}
+	}
 	return true
 }
 

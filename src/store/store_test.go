@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -188,6 +189,48 @@ func TestMerge(t *testing.T) {
 	unknown.Pods[a] = []Seen{{Node: "n1"}}
 	if stored.Merge(unknown) {
 		t.Error("Merge of unknown times over known reported a change")
+	}
+}
+
+// TestMergeMany: merging many placements of one pod at once (found through
+// an index, sorted once) gives what adding them one by one gives.
+func TestMergeMany(t *testing.T) {
+	t.Parallel()
+	ref := PodRef{"default", "a"}
+	for _, n := range []int{1, indexFrom - 1, indexFrom, 3 * indexFrom} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			t.Parallel()
+			stored, pending := NewHour(testHour), NewHour(testHour)
+			for i := range n {
+				node := "n" + strconv.Itoa(i)
+				switch i % 4 {
+				case 0: // stored only, times unknown
+					stored.Pods[ref] = append(stored.Pods[ref], Seen{Node: node})
+				case 1: // pending moves First earlier and Last into a later step
+					stored.Add(ref, node, at(1000+i))
+					pending.Add(ref, node, at(i))
+					pending.Add(ref, node, at(3000+i))
+				case 2: // pending only
+					pending.Add(ref, node, at(2000-i))
+				case 3: // both, pending within the stored step: no change
+					stored.Add(ref, node, at(600))
+					pending.Add(ref, node, at(601))
+				}
+			}
+			SortSeen(stored.Pods[ref])
+			want := NewHour(testHour)
+			want.Pods[ref] = stored.Pod(ref)
+			changedWant := false
+			for _, s := range pending.Pods[ref] {
+				changedWant = want.see(ref, s) || changedWant
+			}
+			if changed := stored.Merge(pending); changed != changedWant {
+				t.Errorf("Merge reported change %v, one by one %v", changed, changedWant)
+			}
+			if got, want := dump(stored), dump(want); got != want {
+				t.Errorf("Merge gave\n%s\none by one\n%s", got, want)
+			}
+		})
 	}
 }
 

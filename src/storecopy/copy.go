@@ -7,17 +7,17 @@ package storecopy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeread"
 )
 
 // maxRounds bounds the read-merge-write rounds of one hour against writers
@@ -43,7 +43,7 @@ func (s Summary) String() string {
 
 // Copier copies every hour of From into To.
 type Copier struct {
-	From, To storeio.Objects
+	From, To storeio.Store
 	Retry    retry.Policy
 	// Warn is told about each damaged value of the source (left out).
 	Warn func(store.Warning)
@@ -61,7 +61,7 @@ func (c *Copier) Run(ctx context.Context) (Summary, error) {
 	var sum Summary
 	legacy := map[time.Time]bool{}
 	if u, ok := c.From.(storeio.Unlabelled); ok {
-		err := u.ListUnlabelled(ctx, 0, c.Retry, "listing the source's original objects", func(cm *corev1.ConfigMap) {
+		err := u.ListUnlabelled(ctx, 0, c.Retry, "listing the source's original objects", func(cm *storeio.Shard) {
 			if hour, shard, ok := store.ParseName(cm.Name); ok && shard == 0 {
 				legacy[hour] = true
 			}
@@ -71,7 +71,7 @@ func (c *Copier) Run(ctx context.Context) (Summary, error) {
 		}
 	}
 	var (
-		group     []corev1.ConfigMap
+		group     []storeio.Shard
 		groupHour time.Time
 		failed    error
 	)
@@ -82,7 +82,7 @@ func (c *Copier) Run(ctx context.Context) (Summary, error) {
 		}
 		group = nil
 	}
-	err := c.From.ListHours(ctx, time.Time{}, time.Time{}, 0, c.Retry, "listing the source", func(cm *corev1.ConfigMap) {
+	err := c.From.ListHours(ctx, time.Time{}, time.Time{}, 0, c.Retry, "listing the source", func(cm *storeio.Shard) {
 		hour, _, ok := store.ParseName(cm.Name)
 		if !ok || failed != nil {
 			return
@@ -91,7 +91,7 @@ func (c *Copier) Run(ctx context.Context) (Summary, error) {
 			flush()
 			groupHour = hour
 		}
-		if !slices.ContainsFunc(group, func(o corev1.ConfigMap) bool { return o.Name == cm.Name }) {
+		if !slices.ContainsFunc(group, func(o storeio.Shard) bool { return o.Name == cm.Name }) {
 			group = append(group, *cm)
 		}
 	})
@@ -109,14 +109,14 @@ func (c *Copier) Run(ctx context.Context) (Summary, error) {
 			}
 		}
 	}, time.Time.Compare) {
-		cm, err := storeio.Get(ctx, c.From, store.NameFor(hour), c.Retry)
+		cm, err := storeread.Get(ctx, c.From, store.NameFor(hour), c.Retry)
 		if err != nil {
 			return sum, fmt.Errorf("reading %s: %w", store.NameFor(hour), err)
 		}
 		if cm == nil {
 			continue
 		}
-		if err := c.hour(ctx, hour, []corev1.ConfigMap{*cm}, &sum); err != nil {
+		if err := c.hour(ctx, hour, []storeio.Shard{*cm}, &sum); err != nil {
 			return sum, err
 		}
 	}
@@ -124,9 +124,9 @@ func (c *Copier) Run(ctx context.Context) (Summary, error) {
 }
 
 // hour copies one hour's source objects.
-func (c *Copier) hour(ctx context.Context, hour time.Time, src []corev1.ConfigMap, sum *Summary) error {
+func (c *Copier) hour(ctx context.Context, hour time.Time, src []storeio.Shard, sum *Summary) error {
 	sum.Hours++
-	h, _, warnings := store.Decode(hour, src)
+	h, _, warnings := store.Decode(ctx, hour, src)
 	for _, w := range warnings {
 		sum.Warnings++
 		if c.Warn != nil {
@@ -138,7 +138,7 @@ func (c *Copier) hour(ctx context.Context, hour time.Time, src []corev1.ConfigMa
 		return fmt.Errorf("encoding %s: %w", store.NameFor(hour), err)
 	}
 	for range maxRounds {
-		target, err := storeio.ReadHour(ctx, c.To, hour, c.Retry)
+		target, err := storeread.ReadHour(ctx, c.To, hour, c.Retry)
 		if err != nil {
 			return fmt.Errorf("reading %s from %s: %w", store.NameFor(hour), c.To, err)
 		}
@@ -152,9 +152,9 @@ func (c *Copier) hour(ctx context.Context, hour time.Time, src []corev1.ConfigMa
 			// The target holds the hour otherwise: merge both through the
 			// codec, keeping every placement of each.
 			outcome = "merged"
-			merged, _, _ := store.Decode(hour, target)
+			merged, _, _ := store.Decode(ctx, hour, target)
 			merged.Merge(h)
-			if want, err = store.Encode(merged, "", shardsOf(target)); err != nil {
+			if want, err = store.Encode(merged, shardsOf(target)); err != nil {
 				return fmt.Errorf("encoding %s: %w", store.NameFor(hour), err)
 			}
 			if same(want, target) {
@@ -166,7 +166,7 @@ func (c *Copier) hour(ctx context.Context, hour time.Time, src []corev1.ConfigMa
 		written, bytes, err := c.write(ctx, want, target)
 		sum.Objects += written
 		sum.Bytes += bytes
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+		if errors.Is(err, storeio.ErrConflict) || errors.Is(err, storeio.ErrAlreadyExists) || errors.Is(err, storeio.ErrNotFound) {
 			continue // a writer of the target raced the copy: read again
 		}
 		if err != nil {
@@ -191,18 +191,17 @@ func (c *Copier) done(hour time.Time, outcome string) {
 }
 
 // asStored is what the target should hold: the source's shards as they are
-// (labels and annotations the store owns, and the values), or, for the
-// original tool's object, the hour encoded afresh.
-func (c *Copier) asStored(h *store.Hour, src []corev1.ConfigMap) ([]*corev1.ConfigMap, error) {
+// (hour and shard marks, labels, the annotations the store owns, and the
+// values), or, for the original tool's object, the hour encoded afresh.
+func (c *Copier) asStored(h *store.Hour, src []storeio.Shard) ([]*storeio.Shard, error) {
 	for _, cm := range src {
-		if cm.Labels[store.LabelHour] == "" {
-			return store.Encode(h, "", 0)
+		if cm.Legacy {
+			return store.Encode(h, 0)
 		}
 	}
-	out := make([]*corev1.ConfigMap, 0, len(src))
+	out := make([]*storeio.Shard, 0, len(src))
 	for _, cm := range src {
-		copied := &corev1.ConfigMap{Data: cm.Data, BinaryData: cm.BinaryData}
-		copied.Name, copied.Labels = cm.Name, cm.Labels
+		copied := &storeio.Shard{Name: cm.Name, Hour: cm.Hour, Index: cm.Index, Labels: maps.Clone(cm.Labels), Data: cm.Data, BinaryData: cm.BinaryData}
 		copied.Annotations = map[string]string{}
 		for k, v := range cm.Annotations {
 			if strings.HasPrefix(k, "pod-ashiato/") {
@@ -211,15 +210,15 @@ func (c *Copier) asStored(h *store.Hour, src []corev1.ConfigMap) ([]*corev1.Conf
 		}
 		out = append(out, copied)
 	}
-	slices.SortFunc(out, func(a, b *corev1.ConfigMap) int { return shardIndex(a.Name) - shardIndex(b.Name) })
+	slices.SortFunc(out, func(a, b *storeio.Shard) int { return shardIndex(a.Name) - shardIndex(b.Name) })
 	return out, nil
 }
 
 // write puts each wanted object whose content differs from the target's,
 // highest shard first and shard 0 last (store/doc.go, "Writing"), each
 // conditional on what was read.
-func (c *Copier) write(ctx context.Context, want []*corev1.ConfigMap, target []corev1.ConfigMap) (written, bytes int, err error) {
-	have := map[string]*corev1.ConfigMap{}
+func (c *Copier) write(ctx context.Context, want []*storeio.Shard, target []storeio.Shard) (written, bytes int, err error) {
+	have := map[string]*storeio.Shard{}
 	for i := range target {
 		have[target[i].Name] = &target[i]
 	}
@@ -234,9 +233,9 @@ func (c *Copier) write(ctx context.Context, want []*corev1.ConfigMap, target []c
 			if old == nil {
 				_, err = c.To.Create(ctx, cm)
 			} else {
-				update := cm.DeepCopy()
-				update.ResourceVersion = old.ResourceVersion
-				_, err = c.To.Update(ctx, update)
+				update := *cm
+				update.Version = old.Version
+				_, err = c.To.Update(ctx, &update)
 			}
 			return err
 		})
@@ -244,23 +243,18 @@ func (c *Copier) write(ctx context.Context, want []*corev1.ConfigMap, target []c
 			return written, bytes, err
 		}
 		written++
-		for _, v := range cm.Data {
-			bytes += len(v)
-		}
-		for _, v := range cm.BinaryData {
-			bytes += len(v)
-		}
+		bytes += cm.Size()
 	}
 	return written, bytes, nil
 }
 
 // same reports whether the target holds exactly the wanted objects.
-func same(want []*corev1.ConfigMap, target []corev1.ConfigMap) bool {
+func same(want []*storeio.Shard, target []storeio.Shard) bool {
 	if len(want) != len(target) {
 		return false
 	}
 	for _, w := range want {
-		i := slices.IndexFunc(target, func(t corev1.ConfigMap) bool { return t.Name == w.Name })
+		i := slices.IndexFunc(target, func(t storeio.Shard) bool { return t.Name == w.Name })
 		if i < 0 || !store.SameContent(w, &target[i]) {
 			return false
 		}
@@ -270,7 +264,7 @@ func same(want []*corev1.ConfigMap, target []corev1.ConfigMap) bool {
 
 // shardsOf is the shard count to encode a merge with: the highest shard
 // present, so a growth is never undone.
-func shardsOf(objs []corev1.ConfigMap) int {
+func shardsOf(objs []storeio.Shard) int {
 	n := 0
 	for _, o := range objs {
 		n = max(n, shardIndex(o.Name)+1)

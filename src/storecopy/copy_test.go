@@ -15,12 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/internal/awstest"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store"
 	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
+	"github.com/pod-ashiato/ashiato/src/storeread"
 )
 
 const ns = "hist"
@@ -32,7 +34,7 @@ var (
 
 // hourWith encodes an hour of n pods named prefix-i, with long names when
 // long (so it takes several shards).
-func hourWith(t *testing.T, hour time.Time, prefix string, n int, long bool) []*corev1.ConfigMap {
+func hourWith(t *testing.T, hour time.Time, prefix string, n int, long bool) []*storeio.Shard {
 	t.Helper()
 	h := store.NewHour(hour)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -48,31 +50,31 @@ func hourWith(t *testing.T, hour time.Time, prefix string, n int, long bool) []*
 		}
 		h.Pods[store.PodRef{Namespace: "shop", Name: name}] = []store.Seen{{Node: "n1", First: hour.Add(time.Minute), Last: hour.Add(10 * time.Minute)}}
 	}
-	cms, err := store.Encode(h, ns, 0)
+	cms, err := store.Encode(h, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cms
 }
 
-func objects(cms ...[]*corev1.ConfigMap) []runtime.Object {
+func objects(cms ...[]*storeio.Shard) []runtime.Object {
 	var out []runtime.Object
 	for _, list := range cms {
 		for _, cm := range list {
-			out = append(out, cm)
+			out = append(out, configmapstore.New(nil, ns).ConfigMap(cm))
 		}
 	}
 	return out
 }
 
 // pods decodes what a store holds for the hour.
-func pods(t *testing.T, objs storeio.Objects, hour time.Time) (*store.Hour, int) {
+func pods(t *testing.T, objs storeio.Store, hour time.Time) (*store.Hour, int) {
 	t.Helper()
-	got, err := storeio.ReadHour(t.Context(), objs, hour, quick)
+	got, err := storeread.ReadHour(t.Context(), objs, hour, quick)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, _, warnings := store.Decode(hour, got)
+	h, _, warnings := store.Decode(t.Context(), hour, got)
 	if len(warnings) > 0 {
 		t.Fatalf("warnings %v", warnings)
 	}
@@ -92,7 +94,7 @@ func TestCopy(t *testing.T) {
 		t.Fatalf("the big hour has %d shards, want several", len(big))
 	}
 	client := fake.NewClientset(append(objects(big, small), original)...)
-	from := &storeio.ConfigMaps{Client: client.CoreV1(), Namespace: ns}
+	from := configmapstore.New(client.CoreV1(), ns)
 	srv := s3fake.New("hist")
 	defer srv.Close()
 	to, err := s3store.New(t.Context(), s3store.Options{Endpoint: srv.URL, Bucket: "hist", Prefix: "p", Cluster: "prod"})
@@ -174,13 +176,13 @@ func TestCopy(t *testing.T) {
 }
 
 // withVersion is cm with the ETag the store holds for its name, to replace it.
-func withVersion(t *testing.T, s *s3store.Store, cm *corev1.ConfigMap) *corev1.ConfigMap {
+func withVersion(t *testing.T, s *s3store.Store, cm *storeio.Shard) *storeio.Shard {
 	t.Helper()
 	cur, err := s.Get(t.Context(), cm.Name)
 	if err != nil || cur == nil {
 		t.Fatalf("get %s: %v", cm.Name, err)
 	}
-	out := cm.DeepCopy()
-	out.Namespace, out.ResourceVersion = "", cur.ResourceVersion
-	return out
+	out := *cm
+	out.Version = cur.Version
+	return &out
 }

@@ -20,6 +20,18 @@
 //     repository paths in string literals) is in its data, so in its runfiles.
 //   - tmp_handoff: no script, .bazelrc or test rule hands a test a path in the
 //     temp dir written outside it (a sandboxed test has its own empty /tmp).
+//   - registry: every bazel_dep asks for a version the Bazel Central Registry
+//     lists and has not yanked (a snapshot of its metadata, bcr_versions.json).
+//   - test_env: every ASHIATO_* variable a go_test reads is set in its env or
+//     forwarded by a --test_env line of .bazelrc.
+//   - path_binaries: no go_test in //... (not tagged manual) looks a program
+//     up on PATH, which is not a Bazel dependency and is cut short by
+//     --incompatible_strict_action_env.
+//   - image_platform: every oci_image is Linux-only (target_compatible_with),
+//     and every oci_image_index transitions to its platforms or is too, so
+//     a macOS host never builds an image around a darwin binary.
+//   - script_preflight: a script that runs `bazel test` deals with every
+//     ASHIATO_* variable those tests read before it creates anything.
 //
 // Each check lives in its own file, named after it.
 //
@@ -67,6 +79,11 @@ var checks = []check{
 	{"oci_platforms", checkOCIPlatforms},
 	{"test_data", checkTestData},
 	{"tmp_handoff", checkTmpHandoff},
+	{"registry", checkRegistry},
+	{"test_env", checkTestEnv},
+	{"path_binaries", checkPathBinaries},
+	{"image_platform", checkImagePlatform},
+	{"script_preflight", checkScriptPreflight},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -39,6 +39,13 @@ func starlarkFiles(root string) ([]string, error) {
 	return files, err
 }
 
+// startLine is the line an expression starts on (a CallExpr's Pos is its
+// closing parenthesis).
+func startLine(x build.Expr) int {
+	start, _ := x.Span()
+	return start.Line
+}
+
 func callName(c *build.CallExpr) string {
 	if id, ok := c.X.(*build.Ident); ok {
 		return id.Name

@@ -21,7 +21,7 @@ apiserver_request_total{code="201",component="apiserver",resource="configmaps",v
 apiserver_flowcontrol_dispatched_requests_total{flow_schema="service-accounts",priority_level="workload-low"} 7
 apiserver_flowcontrol_dispatched_requests_total{flow_schema="exempt",priority_level="exempt"} 1e+03
 weird{msg="a \"quoted\", {braced} value\\",x="y"} 1.5 1700000000000
-ashiato_configmap_written_bytes_total 4.2e+06
+ashiato_store_written_bytes_total 4.2e+06
 `
 	got, err := parseMetrics(strings.NewReader(text))
 	if err != nil {
@@ -42,7 +42,7 @@ ashiato_configmap_written_bytes_total 4.2e+06
 	if w := got[4]; w.Labels["msg"] != `a "quoted", {braced} value\` || w.Labels["x"] != "y" || w.Value != 1.5 {
 		t.Errorf("escaped labels: %+v", w)
 	}
-	if v := sum(got, "ashiato_configmap_written_bytes_total", nil); v != 4.2e6 {
+	if v := sum(got, "ashiato_store_written_bytes_total", nil); v != 4.2e6 {
 		t.Errorf("unlabelled = %v", v)
 	}
 	if !has(got, "weird") || has(got, "absent") {

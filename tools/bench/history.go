@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -53,9 +55,13 @@ func (b *bench) measureHistory(ctx context.Context, s *sizeResult) error {
 			h.Add(ref, node, hour.Add(time.Hour-time.Second))
 			h.SetOwner(ref, store.Owner{Kind: "ReplicaSet", Name: ownerOf(ref.Name)})
 		}
-		cms, err := store.Encode(h, ns, 0)
+		shards, err := store.Encode(h, 0)
 		if err != nil {
 			return err
+		}
+		cms := make([]*corev1.ConfigMap, len(shards))
+		for i, s := range shards {
+			cms[i] = configmapstore.New(nil, ns).ConfigMap(s)
 		}
 		for i := len(cms) - 1; i >= 0; i-- {
 			if _, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cms[i], metav1.CreateOptions{}); err != nil {

@@ -96,7 +96,7 @@ func (b *bench) measureS3(ctx context.Context, s *sizeResult) error {
 			h.Add(ref, node, hour.Add(time.Hour-time.Second))
 			h.SetOwner(ref, store.Owner{Kind: "ReplicaSet", Name: ownerOf(ref.Name)})
 		}
-		cms, err := store.Encode(h, "", 0)
+		cms, err := store.Encode(h, 0)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ type soakSample struct {
 	Bytes    int64   `json:"stdout_bytes"`
 	Requests float64 `json:"api_requests"` // ashiato's own (its service account's flow schema)
 	CMReads  float64 `json:"cm_reads"`     // LIST and GET of configmaps at the API server
-	CMWrites float64 `json:"cm_writes"`    // ashiato_configmap_writes_total
+	CMWrites float64 `json:"cm_writes"`    // ashiato_store_writes_total
 	CMBytes  float64 `json:"cm_bytes_written"`
 	// ashiato's Go heap, from its own /metrics: the spans in use (live data
 	// and garbage not yet collected) and the next collection's target.
@@ -197,8 +197,8 @@ func (b *bench) soak(ctx context.Context, args []string, res *soakResult) (err e
 		for _, verb := range []string{"LIST", "GET"} {
 			x.CMReads += delta("apiserver_request_total", map[string]string{"resource": "configmaps", "verb": verb})
 		}
-		x.CMWrites = sum(own, "ashiato_configmap_writes_total", nil)
-		x.CMBytes = sum(own, "ashiato_configmap_written_bytes_total", nil)
+		x.CMWrites = sum(own, "ashiato_store_writes_total", nil)
+		x.CMBytes = sum(own, "ashiato_store_written_bytes_total", nil)
 		x.HeapInuseMiB = sum(own, "go_memstats_heap_inuse_bytes", nil) / mib
 		x.NextGCMiB = sum(own, "go_memstats_next_gc_bytes", nil) / mib
 		x.Load1, err = loadAverage()

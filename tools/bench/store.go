@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/e2e/fixture"
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // newCMNamespace creates a namespace for one run's history ConfigMaps.
@@ -71,14 +72,14 @@ func (b *bench) checkStored(ctx context.Context, ns string, s *sizeResult) error
 	if err != nil {
 		return err
 	}
-	byHour := map[time.Time][]corev1.ConfigMap{}
+	byHour := map[time.Time][]storeio.Shard{}
 	s.StoredObjects, s.StoredBytes = len(list.Items), 0
 	for _, cm := range list.Items {
 		hour, _, ok := store.ParseName(cm.Name)
 		if !ok {
 			continue
 		}
-		byHour[hour] = append(byHour[hour], cm)
+		byHour[hour] = append(byHour[hour], configmapstore.Shard(&cm))
 		for _, v := range cm.Data {
 			s.StoredBytes += len(v)
 		}
@@ -88,7 +89,7 @@ func (b *bench) checkStored(ctx context.Context, ns string, s *sizeResult) error
 	}
 	pods := map[store.PodRef]bool{}
 	for hour, cms := range byHour {
-		h, _, warnings := store.Decode(hour, cms)
+		h, _, warnings := store.Decode(ctx, hour, cms)
 		if len(warnings) > 0 {
 			return fmt.Errorf("the stored history of %s does not decode: %v", ns, warnings[0])
 		}

@@ -177,14 +177,14 @@ func (w *watchRun) run(ctx context.Context) (s watchSample, err error) {
 			if err != nil {
 				return s, err
 			}
-			n := sum(m, "ashiato_configmap_writes_total", nil)
+			n := sum(m, "ashiato_store_writes_total", nil)
 			if n != last {
 				last, stableSince = n, time.Now()
 			}
 			if n > 0 && time.Since(stableSince) >= 2*time.Second {
 				s.syncWrites = n
-				s.syncBytes = sum(m, "ashiato_configmap_written_bytes_total", nil)
-				if errs := sum(m, "ashiato_configmap_writes_total", map[string]string{"result": "error"}); errs > 0 {
+				s.syncBytes = sum(m, "ashiato_store_written_bytes_total", nil)
+				if errs := sum(m, "ashiato_store_writes_total", map[string]string{"result": "error"}); errs > 0 {
 					return s, fmt.Errorf("%v ConfigMap writes failed", errs)
 				}
 				break
@@ -237,8 +237,8 @@ func (w *watchRun) run(ctx context.Context) (s watchSample, err error) {
 	}
 	s.requestsTotal = sum(apiB, "apiserver_request_total", nil) - sum(apiA, "apiserver_request_total", nil)
 	s.openWatches = sum(apiB, "apiserver_longrunning_requests", podWatches)
-	s.steadyWrites = sum(ownB, "ashiato_configmap_writes_total", nil) - sum(ownA, "ashiato_configmap_writes_total", nil)
-	s.steadyBytes = sum(ownB, "ashiato_configmap_written_bytes_total", nil) - sum(ownA, "ashiato_configmap_written_bytes_total", nil)
+	s.steadyWrites = sum(ownB, "ashiato_store_writes_total", nil) - sum(ownA, "ashiato_store_writes_total", nil)
+	s.steadyBytes = sum(ownB, "ashiato_store_written_bytes_total", nil) - sum(ownA, "ashiato_store_written_bytes_total", nil)
 
 	s.mode = "watch"
 	if !stderr.seen.Load() {

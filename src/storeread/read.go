@@ -1,21 +1,24 @@
-package storeio
+// Package storeread holds the reads built on storeio.Store that need the
+// codec's names (package store): an hour's objects, the shards that can hold
+// one pod, one object retried. The sink (on a conflict), store copy and the
+// history readers share them.
+package storeread
 
 import (
 	"context"
 	"strconv"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // ReadHour returns every stored object of the hour: its shards, and, in a
 // store that may hold the original tool's objects (which have no hour label),
 // shard 0 by name when the listing finds none.
-func ReadHour(ctx context.Context, objs Objects, hour time.Time, policy retry.Policy) ([]corev1.ConfigMap, error) {
-	var got []corev1.ConfigMap
+func ReadHour(ctx context.Context, objs storeio.Store, hour time.Time, policy retry.Policy) ([]storeio.Shard, error) {
+	var got []storeio.Shard
 	err := retry.Do(ctx, policy, "reading the hour's objects", func(ctx context.Context) error {
 		var err error
 		got, err = objs.ListHour(ctx, hour)
@@ -24,7 +27,7 @@ func ReadHour(ctx context.Context, objs Objects, hour time.Time, policy retry.Po
 	if err != nil {
 		return nil, err
 	}
-	if _, legacy := objs.(Unlabelled); !legacy {
+	if _, legacy := objs.(storeio.Unlabelled); !legacy {
 		return got, nil
 	}
 	name := store.NameFor(hour)
@@ -33,9 +36,9 @@ func ReadHour(ctx context.Context, objs Objects, hour time.Time, policy retry.Po
 			return got, nil
 		}
 	}
-	cm, err := Get(ctx, objs, name, policy)
-	if cm != nil {
-		got = append(got, *cm)
+	s, err := Get(ctx, objs, name, policy)
+	if s != nil {
+		got = append(got, *s)
 	}
 	return got, err
 }
@@ -46,7 +49,7 @@ func ReadHour(ctx context.Context, objs Objects, hour time.Time, policy retry.Po
 // store/doc.go "Writing"), or shards without shard 0, a pod may be in either
 // of two shards: then it returns the whole hour, and whole is true. An hour
 // with nothing stored returns no objects.
-func ReadPodShards(ctx context.Context, objs Objects, hour time.Time, ref store.PodRef, policy retry.Policy) (got []corev1.ConfigMap, whole bool, err error) {
+func ReadPodShards(ctx context.Context, objs storeio.Store, hour time.Time, ref store.PodRef, policy retry.Policy) (got []storeio.Shard, whole bool, err error) {
 	zero, err := Get(ctx, objs, store.NameFor(hour), policy)
 	if err != nil {
 		return nil, false, err
@@ -67,14 +70,14 @@ func ReadPodShards(ctx context.Context, objs Objects, hour time.Time, ref store.
 		all, err := ReadHour(ctx, objs, hour, policy)
 		return all, true, err
 	}
-	got = []corev1.ConfigMap{*zero}
+	got = []storeio.Shard{*zero}
 	if k := store.ShardOf(ref, n); k != 0 {
-		cm, err := Get(ctx, objs, store.ShardName(hour, k), policy)
+		s, err := Get(ctx, objs, store.ShardName(hour, k), policy)
 		if err != nil {
 			return nil, false, err
 		}
-		if cm != nil {
-			got = append(got, *cm)
+		if s != nil {
+			got = append(got, *s)
 		}
 	}
 	return got, false, nil
@@ -82,12 +85,12 @@ func ReadPodShards(ctx context.Context, objs Objects, hour time.Time, ref store.
 
 // Get reads one object of the store, retried by policy; nil when it does not
 // exist.
-func Get(ctx context.Context, objs Objects, name string, policy retry.Policy) (*corev1.ConfigMap, error) {
-	var cm *corev1.ConfigMap
+func Get(ctx context.Context, objs storeio.Store, name string, policy retry.Policy) (*storeio.Shard, error) {
+	var s *storeio.Shard
 	err := retry.Do(ctx, policy, "reading "+name, func(ctx context.Context) error {
 		var err error
-		cm, err = objs.Get(ctx, name)
+		s, err = objs.Get(ctx, name)
 		return err
 	})
-	return cm, err
+	return s, err
 }
