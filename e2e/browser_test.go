@@ -146,6 +146,11 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("%s is not shown as never came back", lost)
 			}
 		}
+		for _, bound := range inc.NodeBound {
+			if !regexp.MustCompile(regexp.QuoteMeta(bound) + `</a></td>(<td[^>]*>[^<]*</td>)*<td>node-bound: the node did not come back within the window</td>`).MatchString(d) {
+				t.Errorf("%s is not shown as node-bound, its node not back", bound)
+			}
+		}
 		if !strings.Contains(d, `<b>9</b><span>pods on the node</span>`) || !strings.Contains(d, `<b>7</b><span>rescheduled</span>`) {
 			t.Errorf("summary: %s", section(t, d, `id="summary"`, `</div></div>`))
 		}

@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -163,7 +161,7 @@ func TestIncident(t *testing.T) {
 	}
 
 	t.Run("the failed node", func(t *testing.T) {
-		want := expectIncident(t, "worker-1", at, recs, nodeRecs, map[string]bool{"db-0": true, "solo": true})
+		want := expectIncident(t, incidentQuery{node: "worker-1", at: at}, ns, recs, nodeRecs)
 		answer := query("worker-1", at, "-o", "json").stdout
 		checkIncident(t, answer, want)
 		t.Logf("ashiato history incident worker-1 --at %s -o json\n%s", at, answer)
@@ -184,7 +182,7 @@ func TestIncident(t *testing.T) {
 	})
 	t.Run("a deleted node", func(t *testing.T) {
 		gone := lastNodeEvent(t, nodeRecs, "worker-4", "node_deleted")
-		want := expectIncident(t, "worker-4", gone, recs, nodeRecs, map[string]bool{"lone": true})
+		want := expectIncident(t, incidentQuery{node: "worker-4", at: gone}, ns, recs, nodeRecs)
 		checkIncident(t, query("worker-4", gone, "-o", "json").stdout, want)
 		if len(want.Pods) != 1 || want.Pods[0].Next != nil || want.Timeline[len(want.Timeline)-1].Event != "node_deleted" {
 			t.Errorf("expected answer is not the deletion played: %+v", want)
@@ -192,7 +190,7 @@ func TestIncident(t *testing.T) {
 	})
 	t.Run("a flapping node", func(t *testing.T) {
 		again := lastNodeEvent(t, nodeRecs, "worker-5", "node_unknown")
-		want := expectIncident(t, "worker-5", again, recs, nodeRecs, nil)
+		want := expectIncident(t, incidentQuery{node: "worker-5", at: again}, ns, recs, nodeRecs)
 		checkIncident(t, query("worker-5", again, "-o", "json").stdout, want)
 		var readiness []string
 		for _, e := range want.Timeline {
@@ -219,8 +217,15 @@ type testKubelet struct {
 
 func newTestKubelet(t *testing.T, client kubernetes.Interface, name string, cordoned bool) *testKubelet {
 	t.Helper()
+	return newLabelledKubelet(t, client, name, cordoned, nil)
+}
+
+// newLabelledKubelet is newTestKubelet for a node with more labels (a zone).
+func newLabelledKubelet(t *testing.T, client kubernetes.Interface, name string, cordoned bool, labels map[string]string) *testKubelet {
+	t.Helper()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
 		Spec: corev1.NodeSpec{Unschedulable: cordoned}}
+	maps.Copy(node.Labels, labels)
 	if _, err := client.CoreV1().Nodes().Create(t.Context(), node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -461,185 +466,4 @@ func lastNodeEvent(t *testing.T, rs []nodeRec, node, event string) string {
 		t.Fatalf("no %s record of %s", event, node)
 	}
 	return last
-}
-
-// The -o json answer, as README documents it.
-type incidentJSON struct {
-	Node          string `json:"node_name"`
-	At            string `json:"at"`
-	WindowSeconds int64  `json:"window_seconds"`
-	Timeline      []struct {
-		Timestamp string `json:"timestamp"`
-		Event     string `json:"event"`
-		Reason    string `json:"reason"`
-	} `json:"timeline"`
-	Pods    []incidentPodJSON `json:"pods"`
-	Summary struct {
-		Pods           int    `json:"pods"`
-		Rescheduled    int    `json:"rescheduled"`
-		NotRescheduled int    `json:"not_rescheduled"`
-		MedianSeconds  *int64 `json:"median_seconds"`
-		SlowestSeconds *int64 `json:"slowest_seconds"`
-	} `json:"summary"`
-}
-
-type incidentPodJSON struct {
-	Namespace string  `json:"namespace"`
-	Pod       string  `json:"pod_name"`
-	OwnerKind string  `json:"owner_kind"`
-	OwnerName string  `json:"owner_name"`
-	FirstSeen *string `json:"first_seen"`
-	LastSeen  *string `json:"last_seen"`
-	Next      *struct {
-		Namespace    string `json:"namespace"`
-		Pod          string `json:"pod_name"`
-		Node         string `json:"node_name"`
-		FirstSeen    string `json:"first_seen"`
-		AfterSeconds int64  `json:"after_seconds"`
-	} `json:"next"`
-}
-
-// expectIncident builds the answer `history incident node --at at` must give
-// from what the recorder printed: the node's records within 30 minutes of at;
-// every pod whose records put it on node at at, with its owner; each one's
-// replacement by the documented rule (byName: the pods replaced under their
-// own name), first seen at its first record; the summary.
-func expectIncident(t *testing.T, node, at string, recs []rec, nodeRecs []nodeRec, byName map[string]bool) incidentJSON {
-	t.Helper()
-	T, err := time.Parse(time.RFC3339, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stamp := func(s string) time.Time {
-		v, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	want := incidentJSON{Node: node, At: at, WindowSeconds: 1800, Pods: []incidentPodJSON{}}
-	for _, r := range nodeRecs {
-		if d := stamp(r.Timestamp).Sub(T); r.Node == node && d >= -30*time.Minute && d <= 30*time.Minute {
-			want.Timeline = append(want.Timeline, struct {
-				Timestamp string `json:"timestamp"`
-				Event     string `json:"event"`
-				Reason    string `json:"reason"`
-			}{r.Timestamp, r.Event, r.Reason})
-		}
-	}
-	// The store's order: by time, a second's events as printed, a repeat
-	// within a second dropped.
-	sort.SliceStable(want.Timeline, func(i, j int) bool { return want.Timeline[i].Timestamp < want.Timeline[j].Timestamp })
-	seen := map[string]bool{}
-	want.Timeline = slices.DeleteFunc(want.Timeline, func(e struct {
-		Timestamp string `json:"timestamp"`
-		Event     string `json:"event"`
-		Reason    string `json:"reason"`
-	}) bool {
-		k := e.Timestamp + " " + e.Event + " " + e.Reason
-		dup := seen[k]
-		seen[k] = true
-		return dup
-	})
-	type stay struct{ first, last time.Time }
-	stays := map[string]stay{} // pod@node
-	owner := map[string][2]string{}
-	for _, r := range recs {
-		if r.Node == "" {
-			continue
-		}
-		k, ts := r.Pod+"@"+r.Node, stamp(r.Timestamp)
-		s, ok := stays[k]
-		if !ok || ts.Before(s.first) {
-			s.first = ts
-		}
-		if ts.After(s.last) {
-			s.last = ts
-		}
-		stays[k] = s
-		owner[r.Pod] = [2]string{r.OwnerKind, r.OwnerName}
-	}
-	var lost []string
-	for k, s := range stays {
-		pod, n, _ := strings.Cut(k, "@")
-		if n == node && !s.first.After(T) && !s.last.Before(T) {
-			lost = append(lost, pod)
-		}
-	}
-	sort.Strings(lost)
-	// Replacements: first record after T of a new pod of the same owner, or
-	// of the same pod on another node.
-	type arrival struct {
-		pod, node string
-		first     time.Time
-	}
-	candidates := map[string][]arrival{} // by owner name, or by pod name
-	for k, s := range stays {
-		pod, n, _ := strings.Cut(k, "@")
-		if s.first.Before(T) || s.first.After(T.Add(30*time.Minute)) {
-			continue
-		}
-		switch {
-		case byName[pod] && n != node:
-			candidates["pod/"+pod] = append(candidates["pod/"+pod], arrival{pod, n, s.first})
-		case !byName[pod] && !slices.Contains(lost, pod) && owner[pod][1] != "":
-			candidates["owner/"+owner[pod][1]] = append(candidates["owner/"+owner[pod][1]], arrival{pod, n, s.first})
-		}
-	}
-	for _, c := range candidates {
-		sort.Slice(c, func(i, j int) bool {
-			return c[i].first.Before(c[j].first) || c[i].first.Equal(c[j].first) && c[i].pod < c[j].pod
-		})
-	}
-	var delays []int64
-	for _, pod := range lost {
-		s := stays[pod+"@"+node]
-		p := incidentPodJSON{Namespace: "shop", Pod: pod, OwnerKind: owner[pod][0], OwnerName: owner[pod][1],
-			FirstSeen: ptr.To(s.first.Format(time.RFC3339))}
-		key := "owner/" + owner[pod][1]
-		if byName[pod] {
-			key = "pod/" + pod
-		}
-		if c := candidates[key]; len(c) > 0 {
-			candidates[key] = c[1:]
-			p.Next = &struct {
-				Namespace    string `json:"namespace"`
-				Pod          string `json:"pod_name"`
-				Node         string `json:"node_name"`
-				FirstSeen    string `json:"first_seen"`
-				AfterSeconds int64  `json:"after_seconds"`
-			}{"shop", c[0].pod, c[0].node, c[0].first.Format(time.RFC3339), int64(c[0].first.Sub(T) / time.Second)}
-			delays = append(delays, p.Next.AfterSeconds)
-		}
-		want.Pods = append(want.Pods, p)
-	}
-	slices.Sort(delays)
-	want.Summary.Pods, want.Summary.Rescheduled, want.Summary.NotRescheduled = len(lost), len(delays), len(lost)-len(delays)
-	if n := len(delays); n > 0 {
-		want.Summary.MedianSeconds = ptr.To((delays[(n-1)/2] + delays[n/2]) / 2)
-		want.Summary.SlowestSeconds = ptr.To(delays[n-1])
-	}
-	return want
-}
-
-// checkIncident compares the answer with the expected one, field by field;
-// last_seen is only bounded (the store keeps it to 5 minutes).
-func checkIncident(t *testing.T, stdout string, want incidentJSON) {
-	t.Helper()
-	var got incidentJSON
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&got); err != nil {
-		t.Fatalf("answer is not the documented JSON (%v):\n%s", err, stdout)
-	}
-	for i := range got.Pods {
-		if i < len(want.Pods) && got.Pods[i].LastSeen != nil && got.Pods[i].FirstSeen != nil && *got.Pods[i].LastSeen >= *got.Pods[i].FirstSeen {
-			want.Pods[i].LastSeen = got.Pods[i].LastSeen
-		}
-	}
-	g, _ := json.MarshalIndent(got, "", "  ")
-	w, _ := json.MarshalIndent(want, "", "  ")
-	if string(g) != string(w) {
-		t.Errorf("history incident answered\n%s\nwant\n%s", g, w)
-	}
 }

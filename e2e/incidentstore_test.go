@@ -14,7 +14,8 @@ import (
 // storedIncident is a history as the recorder would have kept it: node
 // worker-2 stops answering at At; its pods are replaced on worker-1 and
 // worker-3 within minutes, two StatefulSet pods come back under their names,
-// a DaemonSet's pod and a bare pod never do. Times are relative to now, two
+// a bare pod never does, and a DaemonSet's pod waits for its node, which is
+// not back within the window. Times are relative to now, two
 // hours back, so that no recorder of another test writes the same hours and
 // no retention deletes them.
 type storedIncident struct {
@@ -23,6 +24,7 @@ type storedIncident struct {
 	OnNode       []store.PodRef    // every pod the node page must list
 	Replacements map[string]string // lost pod name -> replacement pod name
 	Lost         []string          // pods that never came back
+	NodeBound    []string          // node-bound pods whose node was not back within the window
 	owners       map[store.PodRef]store.Owner
 	placements   []incidentPlacement
 	events       []store.NodeEvent
@@ -91,7 +93,8 @@ func newStoredIncident(now time.Time) *storedIncident {
 	replaced(db, db, "worker-3", 4.7)
 	replaced(cache, cache, "worker-1", 6)
 	replaced(search, search, "worker-3", 3.4)
-	s.Lost = []string{exporter.Name, debug.Name}
+	s.Lost = []string{debug.Name}
+	s.NodeBound = []string{exporter.Name}
 	// Once the node is Ready and uncordoned again, it takes pods again: the
 	// DaemonSet's pod (too late to count as the lost one's replacement) and a
 	// new web pod.

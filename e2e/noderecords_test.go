@@ -13,12 +13,13 @@ import (
 // nodeRec is a node lifecycle line of ashiato's stdout, decoded strictly: the
 // schema README documents.
 type nodeRec struct {
-	Event     string `json:"event"`
-	Node      string `json:"node_name"`
-	Timestamp string `json:"timestamp"`
-	Reason    string `json:"reason"`
-	Level     string `json:"level"`
-	Msg       string `json:"msg"`
+	Event     string            `json:"event"`
+	Node      string            `json:"node_name"`
+	Timestamp string            `json:"timestamp"`
+	Reason    string            `json:"reason"`
+	Labels    map[string]string `json:"labels"` // the allow-listed node labels, when the node has any
+	Level     string            `json:"level"`
+	Msg       string            `json:"msg"`
 }
 
 // isNodeRecord reports whether line is a node lifecycle record, failing the

@@ -55,6 +55,7 @@ type config struct {
 	metricsNS    int
 	leaderElect  bool
 	leaseName    string
+	nodeLabels   nodeLabelsFlag
 }
 
 // parseFlags reads args into a config and validates it, without touching the
@@ -94,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.leaseName, "leader-elect-lease", "pod-ashiato", "name of the leader-election Lease")
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.BoolVar(&c.printVersion, "version", false, "print the version and exit")
+	c.nodeLabels.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: ashiato [flags]\n       ashiato history pod|node ... (where pods ran; see ashiato history --help)\n       ashiato serve --addr ADDR    (a read-only web view of the history; see ashiato serve --help)\n       ashiato store copy ...       (copy the ConfigMap history into S3; see ashiato store copy --help)\n\nRecords where every pod runs: one JSON line per pod on stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -162,7 +164,7 @@ func (c *config) validate() error {
 	if c.kubeQPS <= 0 || c.kubeBurst <= 0 {
 		return usagef("invalid --kube-api-qps %g / --kube-api-burst %d: must be positive", c.kubeQPS, c.kubeBurst)
 	}
-	return nil
+	return c.nodeLabels.validate()
 }
 
 // firstLine keeps flag's error to one line (it may print usage after it).

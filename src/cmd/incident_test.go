@@ -91,15 +91,15 @@ func TestIncidentInvalidInput(t *testing.T) {
 func sampleIncident() history.Incident {
 	t0 := time.Date(2026, 11, 26, 14, 2, 0, 0, time.UTC)
 	return history.Incident{
-		Node: "worker-2", At: t0, Window: 30 * time.Minute,
+		Node: "worker-2", Nodes: []string{"worker-2"}, At: t0, Window: 30 * time.Minute,
 		Timeline: []store.NodeEvent{
 			{Node: "worker-2", At: t0.Add(-10 * time.Second), Event: "node_unknown", Reason: "NodeStatusUnknown"},
 			{Node: "worker-2", At: t0.Add(-9 * time.Second), Event: "node_tainted", Reason: "node.kubernetes.io/unreachable:NoExecute"},
 		},
 		Pods: []history.IncidentPod{
-			{Pod: store.PodRef{Namespace: "shop", Name: "db-0"}, Owner: store.Owner{Kind: "StatefulSet", Name: "db"}, First: t0.Add(-time.Hour), Last: t0.Add(time.Minute),
-				Next: &history.Replacement{Pod: store.PodRef{Namespace: "shop", Name: "db-0"}, Node: "worker-3", First: t0.Add(95 * time.Second), After: 95 * time.Second}},
-			{Pod: store.PodRef{Namespace: "shop", Name: "solo"}, First: t0.Add(-time.Hour), Last: t0.Add(time.Minute)},
+			{Pod: store.PodRef{Namespace: "shop", Name: "db-0"}, Node: "worker-2", Owner: store.Owner{Kind: "StatefulSet", Name: "db"}, First: t0.Add(-time.Hour), Last: t0.Add(time.Minute),
+				Next: &history.Replacement{Pod: store.PodRef{Namespace: "shop", Name: "db-0"}, Node: "worker-3", First: t0.Add(95 * time.Second), After: 95 * time.Second}, Outcome: history.Rescheduled},
+			{Pod: store.PodRef{Namespace: "shop", Name: "solo"}, Node: "worker-2", First: t0.Add(-time.Hour), Last: t0.Add(time.Minute), Outcome: history.NotRescheduled},
 		},
 		Summary: history.IncidentSummary{Pods: 2, Rescheduled: 1, NotRescheduled: 1, Median: 95 * time.Second, Slowest: 95 * time.Second},
 	}
@@ -116,9 +116,9 @@ TIME                   EVENT          REASON
 2026-11-26T14:01:50Z   node_unknown   NodeStatusUnknown
 2026-11-26T14:01:51Z   node_tainted   node.kubernetes.io/unreachable:NoExecute
 
-NAMESPACE   POD    OWNER            NEXT                NODE       AFTER
-shop        db-0   StatefulSet/db   db-0                worker-3   1m35s
-shop        solo   <none>           <never came back>   -          -
+NAMESPACE   POD    OWNER            NEXT                NODE       AFTER   OUTCOME
+shop        db-0   StatefulSet/db   db-0                worker-3   1m35s   rescheduled after 1m35s
+shop        solo   <none>           <never came back>   -          -       never came back
 
 2 pods, 1 rescheduled, 1 not rescheduled; median 1m35s, slowest 1m35s to reschedule
 `
@@ -134,6 +134,9 @@ func TestWriteIncidentJSON(t *testing.T) {
 	}
 	want := `{
   "node_name": "worker-2",
+  "nodes": [
+    "worker-2"
+  ],
   "at": "2026-11-26T14:02:00Z",
   "window_seconds": 1800,
   "timeline": [
@@ -152,6 +155,7 @@ func TestWriteIncidentJSON(t *testing.T) {
     {
       "namespace": "shop",
       "pod_name": "db-0",
+      "node_name": "worker-2",
       "owner_kind": "StatefulSet",
       "owner_name": "db",
       "first_seen": "2026-11-26T13:02:00Z",
@@ -162,22 +166,33 @@ func TestWriteIncidentJSON(t *testing.T) {
         "node_name": "worker-3",
         "first_seen": "2026-11-26T14:03:35Z",
         "after_seconds": 95
-      }
+      },
+      "outcome": "rescheduled",
+      "node_back": null
     },
     {
       "namespace": "shop",
       "pod_name": "solo",
+      "node_name": "worker-2",
       "owner_kind": "",
       "owner_name": "",
       "first_seen": "2026-11-26T13:02:00Z",
       "last_seen": "2026-11-26T14:03:00Z",
-      "next": null
+      "next": null,
+      "outcome": "not_rescheduled",
+      "node_back": null
     }
   ],
+  "workloads": [],
   "summary": {
     "pods": 2,
     "rescheduled": 1,
     "not_rescheduled": 1,
+    "stayed": 0,
+    "node_bound": 0,
+    "node_bound_stayed": 0,
+    "node_bound_back": 0,
+    "node_bound_not_back": 0,
     "median_seconds": 95,
     "slowest_seconds": 95
   }

@@ -41,7 +41,7 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 	}
 	if !cfg.oneshot && cfg.source != "list" {
 		// Node lifecycle: only a watch sees a node change.
-		sources = append(sources, (&source.Nodes{Client: client, Name: cfg.filter.Node, Log: log, OnError: m.APIError}).Run)
+		sources = append(sources, (&source.Nodes{Client: client, Name: cfg.filter.Node, Log: log, OnError: m.APIError, Labels: cfg.nodeLabels.keys}).Run)
 		m.SetPodsOnNodes(counter.podsOnNodes)
 	}
 	return pipeline.Merge(sources...)

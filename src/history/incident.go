@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/reschedule"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -15,21 +16,33 @@ const DefaultIncidentWindow = 30 * time.Minute
 
 // Incident answers "node X failed at T: what ran there, and where did it go?"
 type Incident struct {
-	Node     string
-	At       time.Time
-	Window   time.Duration
-	Timeline []store.NodeEvent // the node's events within Window of At, in time order
-	Pods     []IncidentPod     // every pod on the node at At, by namespace and name
-	Summary  IncidentSummary
+	Node string // the node asked about; "" for a node selector's incident
+	// Selector and Nodes: the node selector asked about, and the nodes it
+	// matched that failed (see InvestigateNodes); Nodes is [Node] otherwise.
+	Selector  string
+	Nodes     []string
+	At        time.Time
+	Window    time.Duration
+	Timeline  []store.NodeEvent // the nodes' events within Window of At, in time order
+	Pods      []IncidentPod     // every pod on the nodes at At, by namespace and name
+	Workloads []Workload        // the owners of Pods, by namespace, kind and name (see workloads.go)
+	Summary   IncidentSummary
 }
 
 // IncidentPod is one pod that was on the node at the incident, and where its
 // workload ran next.
 type IncidentPod struct {
 	Pod         store.PodRef
+	Node        string      // the node it was on at the instant
 	Owner       store.Owner // zero for a bare pod, or an hour that kept no owner
 	First, Last time.Time   // its stay on the node (zero when not known)
-	Next        *Replacement
+	// Next is the pod that took its place (Rescheduled), or for a node-bound
+	// pod the one back on its node (NodeBoundBack); nil otherwise.
+	Next    *Replacement
+	Outcome Outcome
+	// NodeBack is when its node was Ready again after the incident (zero
+	// when it was not within the window).
+	NodeBack time.Time
 }
 
 // Replacement is the pod that took a lost pod's place: of the same owner, or
@@ -42,9 +55,15 @@ type Replacement struct {
 	After time.Duration
 }
 
-// IncidentSummary counts the pods and how long they took to come back.
+// IncidentSummary counts the pods by outcome and how long the rescheduled
+// took to come back. Stayed and the node-bound counts are outside
+// Rescheduled, NotRescheduled and the times.
 type IncidentSummary struct {
 	Pods, Rescheduled, NotRescheduled int
+	Stayed                            int // pods that never left their node (not node-bound)
+	NodeBound                         int // node-bound pods, whatever became of them
+	NodeBoundStayed, NodeBoundBack    int
+	NodeBoundNotBack                  int
 	Median, Slowest                   time.Duration // zero when nothing was rescheduled
 }
 
@@ -66,10 +85,21 @@ type IncidentSummary struct {
 // are not known (the original tool's) cannot be placed in time and replace
 // nothing.
 func Investigate(hours []*store.Hour, node string, at time.Time, window time.Duration) Incident {
-	inc := Incident{Node: node, At: at.UTC(), Window: window}
+	inc := InvestigateNodes(hours, []string{node}, at, window)
+	inc.Node = node
+	return inc
+}
+
+// InvestigateNodes is Investigate over several nodes at once (a zone, a
+// pool): the pods on any of them at at, each with its replacement by the
+// same rule, a replacement on one of the other nodes included; and the
+// workloads they belong to (see Workloads).
+func InvestigateNodes(hours []*store.Hour, nodes []string, at time.Time, window time.Duration) Incident {
+	inc := Incident{Nodes: slices.Sorted(slices.Values(nodes)), At: at.UTC(), Window: window}
+	inc.Nodes = slices.Compact(inc.Nodes)
 	for _, h := range hours {
-		for _, e := range h.NodeEvents(node) {
-			if !e.At.Before(at.Add(-window)) && !e.At.After(at.Add(window)) {
+		for _, e := range h.NodeEvents("") {
+			if _, ok := slices.BinarySearch(inc.Nodes, e.Node); ok && !e.At.Before(at.Add(-window)) && !e.At.After(at.Add(window)) {
 				inc.Timeline = append(inc.Timeline, e)
 			}
 		}
@@ -77,23 +107,32 @@ func Investigate(hours []*store.Hour, node string, at time.Time, window time.Dur
 	slices.SortStableFunc(inc.Timeline, func(a, b store.NodeEvent) int { return a.At.Compare(b.At) })
 
 	ix := indexHours(hours)
-	lost := map[store.PodRef]bool{}
-	for _, row := range Node(hours, node, At(at)) {
-		if lost[row.Pod] {
-			continue
+	lost := map[store.PodRef]string{} // pod -> the node it was lost on
+	for _, node := range inc.Nodes {
+		for _, row := range Node(hours, node, At(at)) {
+			if _, ok := lost[row.Pod]; ok {
+				continue
+			}
+			lost[row.Pod] = node
+			stay := ix.stays[stayKey{row.Pod, node}]
+			inc.Pods = append(inc.Pods, IncidentPod{Pod: row.Pod, Node: node, Owner: ix.owners[row.Pod], First: stay.first, Last: stay.last})
 		}
-		lost[row.Pod] = true
-		stay := ix.stays[stayKey{row.Pod, node}]
-		inc.Pods = append(inc.Pods, IncidentPod{Pod: row.Pod, Owner: ix.owners[row.Pod], First: stay.first, Last: stay.last})
 	}
+	slices.SortStableFunc(inc.Pods, func(a, b IncidentPod) int {
+		return cmp.Or(strings.Compare(a.Pod.Namespace, b.Pod.Namespace), strings.Compare(a.Pod.Name, b.Pod.Name))
+	})
 
-	// Group the lost pods by what their replacement shares with them.
+	// Group the lost pods by what their replacement shares with them; a
+	// node-bound pod comes back on its node only (see outcome.go).
 	groups := map[string][]*IncidentPod{}
 	for i := range inc.Pods {
 		p := &inc.Pods[i]
+		if reschedule.NodeBound(p.Owner.Kind) {
+			continue
+		}
 		groups[workloadKey(p.Pod, p.Owner)] = append(groups[workloadKey(p.Pod, p.Owner)], p)
 	}
-	candidates := ix.newPods(at, at.Add(window), node, lost)
+	candidates := ix.newPods(at, at.Add(window), lost)
 	for key, pods := range groups {
 		next := candidates[key]
 		for i, p := range pods { // inc.Pods is sorted by name, so each group is
@@ -104,29 +143,16 @@ func Investigate(hours []*store.Hour, node string, at time.Time, window time.Dur
 			}
 		}
 	}
-
-	var delays []time.Duration
-	for _, p := range inc.Pods {
-		if p.Next != nil {
-			delays = append(delays, p.Next.After)
-		}
-	}
-	slices.Sort(delays)
-	inc.Summary = IncidentSummary{Pods: len(inc.Pods), Rescheduled: len(delays), NotRescheduled: len(inc.Pods) - len(delays)}
-	if n := len(delays); n > 0 {
-		inc.Summary.Median = (delays[(n-1)/2] + delays[n/2]) / 2
-		inc.Summary.Slowest = delays[n-1]
-	}
+	ix.outcomes(&inc)
+	inc.Summary = summarize(inc.Pods)
+	inc.Workloads = workloads(hours, ix, &inc)
 	return inc
 }
 
 // workloadKey is what a pod shares with its replacement: its name for a
 // StatefulSet's pod or a bare one, else its owner.
 func workloadKey(ref store.PodRef, o store.Owner) string {
-	if byName(o) {
-		return "pod\x00" + ref.Namespace + "\x00" + ref.Name
-	}
-	return "owner\x00" + ref.Namespace + "\x00" + o.Kind + "\x00" + o.Name
+	return reschedule.Key(ref.Namespace, ref.Name, o.Kind, o.Name)
 }
 
 type stayKey struct {
@@ -185,9 +211,9 @@ func indexHours(hours []*store.Hour) hourIndex {
 // newPods is, by workload key, the placements first seen within [from, to]
 // that may replace a lost pod, each group in order first seen: a new pod's
 // first placement anywhere (for an owner), or a lost StatefulSet's or bare
-// pod's first arrival within the span on a node other than lostNode (it may
-// have run there before).
-func (ix hourIndex) newPods(from, to time.Time, lostNode string, lost map[store.PodRef]bool) map[string][]Replacement {
+// pod's first arrival within the span on a node other than the one it was
+// lost on (it may have run there before).
+func (ix hourIndex) newPods(from, to time.Time, lost map[store.PodRef]string) map[string][]Replacement {
 	within := func(t time.Time) bool { return !t.Before(from) && !t.After(to) }
 	earliest := map[store.PodRef]Replacement{} // a pod's first placement anywhere
 	for k, st := range ix.stays {
@@ -198,7 +224,7 @@ func (ix hourIndex) newPods(from, to time.Time, lostNode string, lost map[store.
 	}
 	returned := map[store.PodRef]Replacement{} // a lost pod's first arrival elsewhere within the span
 	for _, r := range ix.arrivals {
-		if lost[r.Pod] && r.Node != lostNode && within(r.First) {
+		if node, ok := lost[r.Pod]; ok && r.Node != node && within(r.First) {
 			if e, ok := returned[r.Pod]; !ok || before(r, e) {
 				returned[r.Pod] = r
 			}
@@ -206,7 +232,10 @@ func (ix hourIndex) newPods(from, to time.Time, lostNode string, lost map[store.
 	}
 	out := map[string][]Replacement{}
 	for ref, r := range earliest {
-		if o, ok := ix.owners[ref]; ok && !byName(o) && !lost[ref] && within(r.First) {
+		if _, isLost := lost[ref]; isLost {
+			continue
+		}
+		if o, ok := ix.owners[ref]; ok && !byName(o) && within(r.First) {
 			key := workloadKey(ref, o)
 			out[key] = append(out[key], r)
 		}
@@ -233,7 +262,7 @@ func (ix hourIndex) newPods(from, to time.Time, lostNode string, lost map[store.
 
 // byName reports whether a pod of this owner is replaced under its own name:
 // a StatefulSet's pod, or a bare pod (no owner).
-func byName(o store.Owner) bool { return o.Kind == "" || o.Kind == "StatefulSet" }
+func byName(o store.Owner) bool { return reschedule.ByName(o.Kind) }
 
 // before orders replacements by first seen, then namespace, name and node.
 func before(a, b Replacement) bool {

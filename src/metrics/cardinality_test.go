@@ -20,9 +20,9 @@ func TestSeriesAtScale(t *testing.T) {
 		maxNamespaces int
 		want          int // ashiato_ series, Go and process metrics aside
 	}{
-		{DefaultMaxNamespaces, 1_124},
-		{0, 124},
-		{namespaces, 20_124},
+		{DefaultMaxNamespaces, 1_177},
+		{0, 177},
+		{namespaces, 20_177},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("--metrics-namespaces=%d", tt.maxNamespaces), func(t *testing.T) {

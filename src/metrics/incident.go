@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/reschedule"
 )
 
 const (
@@ -25,13 +26,16 @@ const (
 // owner (for a StatefulSet or a bare pod: of the same name) to be scheduled is
 // its reschedule, timed from when the node was lost; or the first one
 // scheduled since the node was lost and before the deletion (a controller
-// replaces a terminating pod before it is gone). It is used from the Count
-// stage's goroutine only.
+// replaces a terminating pod before it is gone). A node-bound pod (a
+// DaemonSet's, a mirror pod) is no loss: it comes back with its node (see
+// package reschedule, whose rule history's incident applies too). It is used
+// from the Count stage's goroutine only.
 type incidents struct {
 	transitions *prometheus.CounterVec
 	lostPods    prometheus.Counter
+	nodeBound   prometheus.Counter
 	reschedules prometheus.Counter
-	delay       prometheus.Histogram
+	delay       *prometheus.HistogramVec
 
 	lost    map[string]time.Time   // node -> since when it is lost
 	pending map[string][]time.Time // workload key -> losses not yet replaced, oldest first
@@ -45,28 +49,35 @@ type incidents struct {
 }
 
 func newIncidents() *incidents {
-	return &incidents{
+	c := &incidents{
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashiato_node_transitions_total", Help: "Node lifecycle changes recorded (node records), by event.",
 		}, []string{"event"}),
 		lostPods: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ashiato_pods_lost_with_node_total", Help: "Pods deleted while their node was NotReady, Unknown or deleted.",
 		}),
+		nodeBound: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ashiato_node_bound_pods_deleted_with_node_total", Help: "Node-bound pods (DaemonSet, mirror) deleted while their node was NotReady, Unknown or deleted: no loss, they come back with the node.",
+		}),
 		reschedules: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ashiato_reschedules_after_node_loss_total", Help: "Pods lost with their node whose workload (same owner; for StatefulSet and bare pods, same name) was scheduled again within an hour.",
 		}),
-		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "ashiato_reschedule_after_node_loss_seconds", Help: "Time from a node's loss to the scheduling of each replacement of a pod lost with it.",
+		delay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ashiato_reschedule_after_node_loss_seconds", Help: "Time from a node's loss to the scheduling of each replacement of a pod lost with it, by the lost pod's owner kind (ReplicaSet, StatefulSet, Job, None for a bare pod, Other).",
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
-		}),
+		}, []string{"owner_kind"}),
 		lost:     map[string]time.Time{},
 		pending:  map[string][]time.Time{},
 		arrivals: map[string][]time.Time{},
 	}
+	for _, kind := range reschedule.OwnerKinds { // every series from the start, for rate()
+		c.delay.WithLabelValues(kind)
+	}
+	return c
 }
 
 func (c *incidents) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.transitions, c.lostPods, c.reschedules, c.delay}
+	return []prometheus.Collector{c.transitions, c.lostPods, c.nodeBound, c.reschedules, c.delay}
 }
 
 // observe updates the counters with one record. It reports whether the record
@@ -84,17 +95,24 @@ func (c *incidents) observe(r record.Placement) (replaced bool) {
 		if !ok {
 			return false
 		}
+		if reschedule.NodeBound(r.OwnerKind) {
+			c.nodeBound.Inc()
+			return false
+		}
 		c.lostPods.Inc()
 		c.sweep(r.Timestamp)
 		key := workload(r)
 		if at, ok := c.takeArrival(key, since); ok {
 			c.reschedules.Inc()
-			c.delay.Observe(at.Sub(since).Seconds())
+			c.delay.WithLabelValues(reschedule.KindLabel(r.OwnerKind)).Observe(at.Sub(since).Seconds())
 			return true
 		}
 		c.pending[key] = append(c.pending[key], since)
 		c.npend++
 	case record.EventScheduled, record.EventMoved:
+		if reschedule.NodeBound(r.OwnerKind) {
+			break
+		}
 		key := workload(r)
 		losses := c.pending[key]
 		for len(losses) > 0 && r.Timestamp.Sub(losses[0]) >= lossMemory {
@@ -110,7 +128,7 @@ func (c *incidents) observe(r record.Placement) (replaced bool) {
 		}
 		c.reschedules.Inc()
 		replaced = true
-		c.delay.Observe(r.Timestamp.Sub(losses[0]).Seconds())
+		c.delay.WithLabelValues(reschedule.KindLabel(r.OwnerKind)).Observe(r.Timestamp.Sub(losses[0]).Seconds())
 		c.npend--
 		if losses = losses[1:]; len(losses) == 0 {
 			delete(c.pending, key)
@@ -192,12 +210,9 @@ func (c *incidents) sweep(now time.Time) {
 	}
 }
 
-// workload is what a replacement shares with the pod it replaces: the owner,
-// or for a StatefulSet or a bare pod the name (a StatefulSet's pods all have
-// one owner but each its own identity).
+// workload is what a replacement shares with the pod it replaces (package
+// reschedule's rule): the owner, or for a StatefulSet or a bare pod the name
+// (a StatefulSet's pods all have one owner but each its own identity).
 func workload(r record.Placement) string {
-	if r.OwnerKind == "" || r.OwnerKind == "StatefulSet" {
-		return r.Namespace + "/" + r.Pod
-	}
-	return r.Namespace + "/" + r.OwnerKind + "/" + r.OwnerName
+	return reschedule.Key(r.Namespace, r.Pod, r.OwnerKind, r.OwnerName)
 }

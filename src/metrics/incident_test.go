@@ -102,17 +102,21 @@ func histogramSum(t *testing.T, c *incidents) float64 {
 	m.Registry.Unregister(m.incidents.delay) // serve c's histogram instead
 	m.Registry.MustRegister(c.delay)
 	_, body := get(t, m.Handler(), "/metrics")
+	sum, found := 0.0, false
 	for line := range strings.SplitSeq(body, "\n") {
-		if v, ok := strings.CutPrefix(line, "ashiato_reschedule_after_node_loss_seconds_sum "); ok {
+		if rest, ok := strings.CutPrefix(line, "ashiato_reschedule_after_node_loss_seconds_sum{"); ok {
+			_, v, _ := strings.Cut(rest, "} ")
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return f
+			sum, found = sum+f, true
 		}
 	}
-	t.Fatalf("no histogram sum in /metrics:\n%s", body)
-	return 0
+	if !found {
+		t.Fatalf("no histogram sum in /metrics:\n%s", body)
+	}
+	return sum
 }
 
 func TestIncidentMemoryIsBounded(t *testing.T) {

@@ -83,6 +83,10 @@ type Placement struct {
 	Event        Event
 	PreviousNode string // set on EventMoved
 	Reason       string // node events: why, as the cluster says it (a condition's reason, a taint)
+	// NodeLabels are a node record's node labels of the recorder's
+	// allow-list (zone, region, pool...); nil for a pod. Never modified
+	// once sent: stages share the map.
+	NodeLabels map[string]string
 	// StoreOnly marks a pod re-seen unchanged between the printed snapshots:
 	// the store takes it (its last-seen time advances), the emitter does not
 	// print it, so stdout grows with change and not with pods × time.

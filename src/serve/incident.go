@@ -71,13 +71,24 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		Window:   "at " + stamp(at) + ", " + window.String() + " either side",
 		JSON:     link("/incident", append(args, "format", "json")...),
 		Pic:      link("/incident", append(args, "format", "svg")...),
-		Columns:  []string{"Namespace", "Pod", "Owner", "Replaced by", "On node", "After"},
+		Columns:  []string{"Namespace", "Pod", "Owner", "Replaced by", "On node", "After", "Outcome"},
 		NodePage: link("/node", append([]string{"node", node}, windowArgs(history.At(at))...)...),
 	}
 	sum := inc.Summary
 	p.Summary = []stat{{"pods on the node", strconv.Itoa(sum.Pods)}, {"rescheduled", strconv.Itoa(sum.Rescheduled)}, {"not rescheduled", strconv.Itoa(sum.NotRescheduled)}}
+	if sum.Stayed > 0 {
+		p.Summary = append(p.Summary, stat{"stayed", strconv.Itoa(sum.Stayed)})
+	}
+	if sum.NodeBound > 0 {
+		p.Summary = append(p.Summary, stat{"node-bound", strconv.Itoa(sum.NodeBound)})
+	}
 	if sum.Rescheduled > 0 {
 		p.Summary = append(p.Summary, stat{"median to reschedule", sum.Median.String()}, stat{"slowest", sum.Slowest.String()})
+	}
+	for _, wl := range inc.Workloads {
+		if wl.Outage {
+			p.Summary = append(p.Summary, stat{"lost every replica", wl.Namespace + " " + wl.Text()})
+		}
 	}
 	for _, e := range inc.Timeline {
 		p.Events = append(p.Events, eventJSON{Node: e.Node, Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason})
@@ -93,9 +104,12 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 				cell{Text: n.Pod.Name, Link: links.Pod(n.Pod), Class: "replacement"},
 				cell{Text: n.Node, Link: links.Node(n.Node)},
 				cell{Text: "+" + n.After.String(), Class: "replaced"})
-		} else {
+		} else if ip.Outcome == history.NotRescheduled {
 			row.Cells = append(row.Cells, cell{Text: "never came back", Class: "lost"}, cell{}, cell{})
+		} else {
+			row.Cells = append(row.Cells, cell{}, cell{}, cell{})
 		}
+		row.Cells = append(row.Cells, cell{Text: ip.Text()})
 		p.Rows = append(p.Rows, row)
 	}
 	if len(inc.Pods) == 0 {

@@ -77,3 +77,22 @@ func TestNodePageLinksTheIncident(t *testing.T) {
 		t.Error("a node that never failed links an incident")
 	}
 }
+
+// TestIncidentPageNodeBound: a DaemonSet's pod that stayed on its node, Ready
+// again 11 s later, is node-bound, not "never came back".
+func TestIncidentPageNodeBound(t *testing.T) {
+	h := store.NewHour(h14)
+	agent := store.PodRef{Namespace: "kube-system", Name: "agent-z1a"}
+	for m := 0; m <= 40; m++ {
+		h.Add(agent, "n1", at(m))
+	}
+	h.SetOwner(agent, store.Owner{Kind: "DaemonSet", Name: "agent"})
+	h.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(2), Event: "node_unknown", Reason: "NodeStatusUnknown"})
+	h.AddNodeEvent(store.NodeEvent{Node: "n1", At: at(2).Add(11e9), Event: "node_ready", Reason: "KubeletReady"})
+	srv := newServer(&fakeStore{hours: []*store.Hour{h}})
+	defer srv.Close()
+	_, _, body := get(t, srv, http.MethodGet, "/incident?node=n1&at=2026-11-26T14:02:00Z")
+	if strings.Contains(body, "never came back") || !strings.Contains(body, "<td>node-bound: stayed</td>") || !strings.Contains(body, "<b>1</b><span>node-bound</span>") {
+		t.Errorf("the incident page does not show the DaemonSet's pod as node-bound:\n%s", body)
+	}
+}

@@ -125,6 +125,9 @@ func (x *hourIndex) add(r record.Placement, stale time.Duration) {
 		if x.events.AddNodeEvent(store.NodeEvent{Node: r.Node, At: r.Timestamp, Event: string(r.Event), Reason: r.Reason}) {
 			x.gen++
 		}
+		if x.events.SetNodeLabels(r.Node, r.NodeLabels) {
+			x.gen++
+		}
 		return
 	}
 	ref := store.PodRef{Namespace: r.Namespace, Name: r.Pod}
@@ -320,7 +323,7 @@ func (x *hourIndex) merge(h *store.Hour) {
 		}
 		x.set(ref, e, list)
 	}
-	x.events.Merge(&store.Hour{Start: x.start, Nodes: h.Nodes})
+	x.events.Merge(&store.Hour{Start: x.start, Nodes: h.Nodes, NodeLabels: h.NodeLabels})
 	x.gen++
 }
 
@@ -333,6 +336,7 @@ type snapshot struct {
 	nodes  []string
 	owners []store.Owner
 	events []store.NodeEvent
+	labels map[string]map[string]string // node labels; never modified once set
 	gen    uint64
 }
 
@@ -354,7 +358,7 @@ func (x *hourIndex) snapshot() *snapshot {
 	defer x.mu.Unlock()
 	return &snapshot{
 		start: x.start, pods: maps.Clone(x.pods), more: maps.Clone(x.more), nodes: x.nodes[:len(x.nodes):len(x.nodes)],
-		owners: x.owners[:len(x.owners):len(x.owners)], events: slices.Clone(x.events.Nodes), gen: x.gen,
+		owners: x.owners[:len(x.owners):len(x.owners)], events: slices.Clone(x.events.Nodes), labels: maps.Clone(x.events.NodeLabels), gen: x.gen,
 	}
 }
 
@@ -420,6 +424,6 @@ func (sn *snapshot) hour(since uint16, final bool) (*store.Hour, int) {
 			h.Owners[ref] = sn.owners[e.owner-1]
 		}
 	}
-	h.Nodes = sn.events
+	h.Nodes, h.NodeLabels = sn.events, sn.labels
 	return h, openN
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"maps"
 	"slices"
 	"sync"
 
@@ -27,7 +28,8 @@ type cachedNode struct {
 	ready                      string // the Ready condition's status: True, False, Unknown; "" without one
 	readyReason                string
 	unschedulable              bool
-	noExecute                  []string // the NoExecute taints as key[=value]:NoExecute, sorted
+	noExecute                  []string          // the NoExecute taints as key[=value]:NoExecute, sorted
+	labels                     map[string]string // the labels of the allow-list (nodelabels.go); nil without any
 }
 
 // normalNode is the state a healthy node is in: the initial listing reports
@@ -39,7 +41,7 @@ var normalNode = &cachedNode{ready: string(corev1.ConditionTrue)}
 func (c *cachedNode) changes(old *cachedNode) []record.Placement {
 	var out []record.Placement
 	add := func(e record.Event, reason string) {
-		out = append(out, record.Placement{Node: c.name, Event: e, Reason: reason})
+		out = append(out, record.Placement{Node: c.name, Event: e, Reason: reason, NodeLabels: c.labels})
 	}
 	if c.ready != old.ready && c.ready != "" {
 		switch corev1.ConditionStatus(c.ready) {
@@ -76,6 +78,7 @@ func (c *cachedNode) GetObjectKind() schema.ObjectKind { return schema.EmptyObje
 func (c *cachedNode) DeepCopyObject() runtime.Object {
 	cp := *c
 	cp.noExecute = slices.Clone(c.noExecute)
+	cp.labels = maps.Clone(c.labels)
 	return &cp
 }
 
@@ -98,6 +101,7 @@ var (
 type nodeTrimmer struct {
 	mu      sync.Mutex
 	strings map[string]string
+	labels  []string // the node labels to keep (Nodes.Labels)
 }
 
 func newNodeTrimmer() *nodeTrimmer { return &nodeTrimmer{strings: make(map[string]string)} }
@@ -127,6 +131,7 @@ func (t *nodeTrimmer) transform(obj any) (any, error) {
 	}
 	slices.Sort(c.noExecute)
 	c.noExecute = slices.Compact(c.noExecute)
+	c.labels = t.keepLabels(node.Labels)
 	return c, nil
 }
 

@@ -54,6 +54,9 @@ type Nodes struct {
 	Name string
 	// OnError, when set, is told about every failed LIST or WATCH.
 	OnError func(error)
+	// Labels is the allow-list of node labels each node record carries
+	// (DefaultNodeLabels unless the recorder says otherwise; none when empty).
+	Labels []string
 
 	tracked atomic.Int64
 	mu      sync.Mutex
@@ -77,6 +80,7 @@ func (n *Nodes) Run(ctx context.Context, out chan<- record.Placement) error {
 	defer stop(nil)
 	nodes := n.Client.CoreV1().Nodes()
 	tr := newNodeTrimmer()
+	tr.labels = n.Labels
 	informer, err := newNodeInformer(tr, &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			n.selectName(&opts)

@@ -119,6 +119,24 @@
 // and skips owners.gz and nodes.gz. Both read every placement as before. An
 // older Pod Ashiato that writes an hour drops its owners and node events.
 //
+// # Node labels
+//
+// An hour may keep some labels of the nodes that have a lifecycle record in
+// it (those of the recorder's allow-list: zone, region, instance type, node
+// pool), so that a reader can select failed nodes by label. The plain form's
+// key ashiato.nodelabels, and shard 0's nodelabels.gz in the packed form
+// (gzip as above), hold one line per node, in name order:
+//
+//	<node> <key>=<value>[,<key>=<value>...]\n
+//
+// (packed: a tab for the space), keys in order, each a Kubernetes label key and value (neither has a space,
+// "," or "="), at most MaxNodeLabels of them. A node keeps the first labels
+// recorded for it within the hour; an hour keeps at most MaxLabelledNodes.
+// Both are written only when they have lines, so an hour without labels is
+// byte for byte what earlier versions wrote; hours written before them
+// decode as before, without labels. Readers that predate them skip the key
+// (an unknown "ashiato." key or ".gz" value).
+//
 // # Writing
 //
 // A writer merges what it observed into what is stored, encodes, and writes

@@ -153,6 +153,7 @@ func pack(h *Hour, refs []PodRef, n int) ([]map[string][]byte, int, error) {
 		raws := map[string][]byte{KeyPacked: lines[i], KeyOwnersPacked: owners[i]}
 		if i == 0 {
 			raws[KeyNodesPacked] = appendNodeLines(nil, h, '\t')
+			raws[KeyNodeLabelsPacked] = appendNodeLabelLines(nil, h, '\t')
 		}
 		for key, raw := range raws {
 			if key != KeyPacked && len(raw) == 0 {

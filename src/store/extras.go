@@ -117,7 +117,7 @@ func (h *Hour) mergeExtras(o *Hour) bool {
 	for _, e := range o.Nodes {
 		changed = h.AddNodeEvent(e) || changed
 	}
-	return changed
+	return h.mergeNodeLabels(o) || changed
 }
 
 // sortedOwnerRefs is the pods of h with an owner, in order, so that merges and

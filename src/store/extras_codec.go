@@ -20,8 +20,12 @@ const extraKeyPrefix = "ashiato."
 func plainExtras(h *Hour, refs []PodRef, data map[string]string, budget int) bool {
 	owners := appendOwnerLines(nil, h, refs, ' ')
 	nodes := appendNodeLines(nil, h, ' ')
-	if len(owners)+len(nodes) > budget {
+	labels := appendNodeLabelLines(nil, h, ' ')
+	if len(owners)+len(nodes)+len(labels) > budget {
 		return false
+	}
+	if len(labels) > 0 {
+		data[KeyNodeLabels] = string(labels)
 	}
 	if len(owners) > 0 {
 		data[KeyOwners] = string(owners)
@@ -111,6 +115,7 @@ func (d *decoder) extras(cm *storeio.Shard, local *Hour) {
 	if gz, ok := cm.BinaryData[KeyNodesPacked]; ok {
 		d.nodeLines(cm.Name, KeyNodesPacked, inPlace(d.gunzip(cm.Name, KeyNodesPacked, gz)), '\t', local)
 	}
+	d.nodeLabelExtras(cm, local)
 }
 
 // ownerLines reads the lines appendOwnerLines writes into d.owners; Decode

@@ -79,6 +79,9 @@ type Hour struct {
 	Pods   map[PodRef][]Seen
 	Owners map[PodRef]Owner // pods' controlling owners, where known
 	Nodes  []NodeEvent      // node lifecycle events, sorted by time
+	// NodeLabels is node -> its allow-listed labels, for the nodes whose
+	// labels were recorded (SetNodeLabels, nodelabels.go).
+	NodeLabels map[string]map[string]string
 }
 
 // Warning reports a value that could not be decoded; the rest of the hour is

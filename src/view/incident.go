@@ -18,30 +18,47 @@ func Incident(hours []*store.Hour, inc history.Incident, links *Links) timeline.
 	from, to := inc.At.Add(-inc.Window), inc.At.Add(inc.Window)
 	axis := history.Window{Since: from, Until: to}
 	s := inc.Summary
-	sub := fmt.Sprintf("%d pods on the node at %s: %d rescheduled, %d not", s.Pods, stamp(inc.At), s.Rescheduled, s.NotRescheduled)
+	where, title := "the node", "Incident on node "+inc.Node
+	if inc.Node == "" {
+		where, title = fmt.Sprintf("%d nodes", len(inc.Nodes)), "Incident on nodes "+inc.Selector
+	}
+	sub := fmt.Sprintf("%d pods on %s at %s: %d rescheduled, %d not", s.Pods, where, stamp(inc.At), s.Rescheduled, s.NotRescheduled)
+	if s.Stayed > 0 {
+		sub += fmt.Sprintf(", %d stayed", s.Stayed)
+	}
+	if s.NodeBound > 0 {
+		sub += fmt.Sprintf(", %d node-bound", s.NodeBound)
+	}
 	if s.Rescheduled > 0 {
 		sub += fmt.Sprintf("; median %s, slowest %s to reschedule", s.Median, s.Slowest)
 	}
 	c := timeline.Chart{
-		Title: "Incident on node " + inc.Node, Subtitle: sub, From: from, To: to, GroupNoun: "pods",
+		Title: title, Subtitle: sub, From: from, To: to, GroupNoun: "pods",
 		FaintNote: "replacement",
-		Bands:     Bands(hours, []string{inc.Node}, from, to, links),
+		Bands:     Bands(hours, inc.Nodes, from, to, links),
 		Marks:     []timeline.Mark{{At: inc.At, Label: "incident " + inc.At.UTC().Format("15:04:05")}},
 	}
 	for _, p := range inc.Pods {
 		lane := timeline.Lane{Label: p.Pod.String(), Link: links.pod(p.Pod), Group: groupOf(hours, p.Pod)}
+		node := p.Node
+		if node == "" {
+			node = inc.Node
+		}
 		for _, st := range stretches(history.Pod(hours, p.Pod, axis)) {
-			if st.node != inc.Node {
+			if st.node != node {
 				continue
 			}
 			b := st.bar(false)
-			if r := p.Next; r != nil && r.Pod == p.Pod && !st.last.After(r.First) {
+			if r := p.Next; r != nil && r.Pod == p.Pod && r.Node != node && !st.last.After(r.First) {
 				b.To = r.Node // the same pod, back on another node
 			}
 			lane.Bars = append(lane.Bars, b)
 		}
 		if r := p.Next; r != nil {
 			lane.Bars = append(lane.Bars, replacementBar(hours, p.Pod, *r, axis, links))
+		}
+		if p.Outcome != history.Rescheduled && p.Outcome != history.NotRescheduled && p.Outcome != "" && len(lane.Bars) > 0 {
+			lane.Bars[len(lane.Bars)-1].Tip = p.Pod.String() + ": " + p.Text()
 		}
 		c.Lanes = append(c.Lanes, lane)
 	}
