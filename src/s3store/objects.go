@@ -46,14 +46,29 @@ func (s *Store) get(ctx context.Context, name, key string) (*storeio.Shard, erro
 		return nil, err
 	}
 	defer out.Body.Close()
+	etag := aws.ToString(out.ETag)
+	if n := aws.ToInt64(out.ContentLength); n > maxBody {
+		return tooLarge(name, key, etag), nil // not read at all
+	}
 	raw, err := io.ReadAll(io.LimitReader(out.Body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", key, err)
 	}
 	if len(raw) > maxBody {
-		return nil, fmt.Errorf("s3: %s is larger than %d bytes: %w", key, maxBody, storeio.ErrTooLarge)
+		return tooLarge(name, key, etag), nil
 	}
-	return decodeBody(name, raw, aws.ToString(out.ETag)), nil
+	return decodeBody(name, raw, etag), nil
+}
+
+// tooLarge is the object at key, over the size a read takes, as a shard
+// that says so (storeio.Shard.Unreadable): readers warn and read the rest of
+// the hour, the sink writes the hour anew over it (with its ETag), as it
+// does over a body that is not a ConfigMap. A shard holds about 1 MiB of
+// values, so such an object was not written by Pod Ashiato.
+func tooLarge(name, key, etag string) *storeio.Shard {
+	hour, shard, _ := store.ParseName(name)
+	return &storeio.Shard{Name: name, Hour: hour, Index: shard, Version: etag,
+		Unreadable: fmt.Errorf("s3: %s is larger than %d bytes: %w", key, maxBody, storeio.ErrTooLarge)}
 }
 
 // ListHour lists the hour's keys and reads each.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -410,6 +411,10 @@ func TestDamaged(t *testing.T) {
 			"", append(slicesRepeat("want 4", maxValueWarnings), "990 more damaged lines")},
 		{"gzip bomb is cut", []storeio.Shard{obj(nil, nil, map[string][]byte{KeyPacked: gz(t, strings.Repeat(good, maxUnpacked/len(good)+10))})},
 			"ok/pod node-1 10 20\n", []string{"unpacks to more than"}},
+		{"an object the store could not read, beside a good one", []storeio.Shard{
+			{Name: "pod-ashiato-2026031415", Unreadable: fmt.Errorf("larger than 16 MiB: %w", storeio.ErrTooLarge)},
+			{Name: "pod-ashiato-2026031415-1", Data: map[string]string{"ok_pod": "node-1"}},
+		}, "ok/pod node-1 - -\n", []string{"not read (larger than 16 MiB: too large)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

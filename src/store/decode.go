@@ -222,6 +222,10 @@ func (d *decoder) object(cm *storeio.Shard) {
 	}
 	d.shards = max(d.shards, shard+1)
 	d.present[shard] = true
+	if cm.Unreadable != nil {
+		d.warn(cm.Name, "", "not read (%v); the placements it holds are not shown", cm.Unreadable)
+		return
+	}
 	if shard == 0 {
 		d.annotations(cm)
 	}

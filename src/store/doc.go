@@ -214,7 +214,9 @@
 // resourceVersion of "Writing": a shard is created with If-None-Match: * and
 // replaced with If-Match: <ETag>; a 412 or 409 is the Conflict (or
 // AlreadyExists) that makes a writer read and merge. A body that is not such
-// a ConfigMap is read as a damaged value (a Warning; the rest is read). The
+// a ConfigMap is read as a damaged value (a Warning; the rest is read), and
+// so is an object larger than a read takes (16 MiB, far beyond a shard):
+// readers warn and go on, a writer writes the hour anew over it. The
 // original tool's objects exist only in the ConfigMap store; a copy into S3
 // (ashiato store copy) re-encodes them.
 //

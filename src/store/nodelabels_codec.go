@@ -30,7 +30,6 @@ func appendNodeLabelLines(b []byte, h *Hour, sep byte) []byte {
 }
 
 // nodeLabelExtras decodes an object's node labels, in either form, into local.
-// The gunzipped text is copied (string): the labels it holds are kept.
 func (d *decoder) nodeLabelExtras(cm *storeio.Shard, local *Hour) {
 	if text, ok := cm.Data[KeyNodeLabels]; ok {
 		d.nodeLabelLines(cm.Name, KeyNodeLabels, text, " ", local)

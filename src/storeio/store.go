@@ -74,6 +74,13 @@ type Shard struct {
 	// object (a ConfigMap's resourceVersion, an S3 object's ETag); "" for a
 	// shard not stored yet. Update and Delete are conditional on it.
 	Version string
+	// Unreadable, when set, is why the backend could list or find the
+	// object but not read its content: an error wrapping ErrTooLarge (an S3
+	// object over the size a read takes). The shard then has its Name,
+	// Hour, Index and Version and no values. A reader warns and goes on (the
+	// codec does: a store.Warning); a writer replaces the object, as it
+	// replaces a damaged one.
+	Unreadable error
 }
 
 // Size is the bytes of the shard's values, what a backend's object limit
@@ -106,7 +113,9 @@ type Ref struct {
 type Store interface {
 	// Get returns the store object name (a store.ShardName), or nil and no
 	// error when there is none (or the object of that name is not the
-	// store's).
+	// store's). An object it cannot read is returned with Unreadable set,
+	// as the listings return it, so one such object does not fail a read of
+	// the rest.
 	Get(ctx context.Context, name string) (*Shard, error)
 	// ListHour returns every shard of the hour that has the hour's mark
 	// (not the original tool's object: get that by name).
