@@ -41,21 +41,24 @@ type config struct {
 	storeInCM  bool // the history is stored: --store-in-cm, or --store given
 	store      storeopen.Flags
 	// objects is the store, when storing; run sets it (storeopen.Open).
-	objects      storeio.Store
-	flushEvery   time.Duration
-	cmRetention  time.Duration
-	pageSize     int64
-	kubeQPS      float64
-	kubeBurst    int
-	logLevel     logrus.Level
-	printVersion bool
-	source       string
-	snapshot     string
-	metricsAddr  string
-	metricsNS    int
-	leaderElect  bool
-	leaseName    string
-	nodeLabels   nodeLabelsFlag
+	objects     storeio.Store
+	flushEvery  time.Duration
+	cmRetention time.Duration
+	// retentionFlag is the name --retention was given by (retention or
+	// cm-retention), the one its errors and log lines use.
+	retentionFlag string
+	pageSize      int64
+	kubeQPS       float64
+	kubeBurst     int
+	logLevel      logrus.Level
+	printVersion  bool
+	source        string
+	snapshot      string
+	metricsAddr   string
+	metricsNS     int
+	leaderElect   bool
+	leaseName     string
+	nodeLabels    nodeLabelsFlag
 }
 
 // parseFlags reads args into a config and validates it, without touching the
@@ -81,8 +84,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var((*listFlag)(&c.filter.ExcludeOwnerKinds), "exclude-owner-kind", "not the pods whose owner is of these kinds, comma-separated")
 	fs.BoolVar(&c.storeInCM, "store-in-cm", false, "also keep the history in hourly ConfigMaps pod-ashiato-YYYYMMDDHH")
 	fs.DurationVar(&c.flushEvery, "cm-flush-interval", sink.DefaultFlushInterval, "how often pending placements are written to the store")
-	fs.DurationVar(&c.cmRetention, "retention", defaultRetention, "when storing, delete the hours that ended longer ago than this (checked at start and every hour, or once after a --oneshot run); 0 keeps every hour (with --store s3, an S3 lifecycle rule can expire them instead)")
-	fs.DurationVar(&c.cmRetention, "cm-retention", defaultRetention, "same as --retention (its original name)")
+	c.cmRetention, c.retentionFlag = defaultRetention, "retention"
+	fs.Var(&aliasedDuration{&c.cmRetention, &c.retentionFlag, "retention"}, "retention", "when storing, delete the hours that ended longer ago than this `duration`, at least 1h (checked at start and every hour, or once after a --oneshot run); 0 keeps every hour (with --store s3, an S3 lifecycle rule can expire them instead)")
+	fs.Var(&aliasedDuration{&c.cmRetention, &c.retentionFlag, "cm-retention"}, "cm-retention", "the same `duration` as --retention (its original name)")
 	c.store.Register(fs, "namespace of the history ConfigMaps (--store configmap) and of the --leader-elect Lease", "cluster-name", "with --store s3: the cluster's name, recorded with every hour and part of every key (default: the kubeconfig context's name made a DNS name, or \""+defaultCluster+"\" in a pod)")
 	fs.Int64Var(&c.pageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
 	fs.Float64Var(&c.kubeQPS, "kube-api-qps", 50, "client-side limit of API requests per second")
@@ -146,8 +150,8 @@ func (c *config) validate() error {
 	if errs := validation.IsDNS1123Subdomain(c.leaseName); c.leaderElect && len(errs) > 0 {
 		return usagef("invalid --leader-elect-lease %q: %s", c.leaseName, errs[0])
 	}
-	if c.cmRetention < 0 {
-		return usagef("invalid --cm-retention %s: must be 0 (keep every hour) or positive", c.cmRetention)
+	if c.cmRetention != 0 && c.cmRetention < minRetention {
+		return usagef("invalid --%s %s: must be 0 (keep every hour) or at least %s (a shorter one would delete every hour but the current one)", c.retentionFlag, c.cmRetention, minRetention)
 	}
 	if err := c.store.Validate("cluster-name"); err != nil {
 		return usageError{err}
@@ -186,5 +190,35 @@ func (l *listFlag) Set(v string) error {
 	for _, item := range strings.Split(v, ",") {
 		*l = append(*l, strings.TrimSpace(item))
 	}
+	return nil
+}
+
+// minRetention is the shortest --retention: an hour is deleted once it ended
+// longer ago than --retention, so below an hour the previous hour would be
+// deleted minutes after it ended.
+const minRetention = time.Hour
+
+// aliasedDuration is a duration flag that has several names, each its own
+// flag.Value on the one duration: the last name given is remembered, so
+// errors name the flag as the user typed it.
+type aliasedDuration struct {
+	d     *time.Duration
+	given *string // the name that set d last
+	name  string
+}
+
+func (a *aliasedDuration) String() string {
+	if a.d == nil {
+		return "0s"
+	}
+	return a.d.String()
+}
+
+func (a *aliasedDuration) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("parse error") // as flag.Duration says: flag names the flag and the value
+	}
+	*a.d, *a.given = d, a.name
 	return nil
 }

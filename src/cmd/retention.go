@@ -14,12 +14,12 @@ import (
 )
 
 const (
-	// defaultRetention keeps a week of hours, --cm-retention's default.
+	// defaultRetention keeps a week of hours, --retention's default.
 	defaultRetention = 7 * 24 * time.Hour
 	// retentionEvery is how often continuous mode looks for expired hours. An
 	// hour expires once an hour, so looking more often only adds reads of the
 	// store in steady state; the store holds at most an hour more than
-	// --cm-retention.
+	// --retention.
 	retentionEvery = time.Hour
 )
 
@@ -36,6 +36,7 @@ func withRetention(ctx context.Context, cfg *config, st storeio.Store, log logru
 		Keep:  cfg.cmRetention,
 		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
 		Log:   log,
+		Flag:  "--" + cfg.retentionFlag,
 	}
 	if cfg.oneshot {
 		if err := work(ctx); err != nil || ctx.Err() != nil {
@@ -44,7 +45,7 @@ func withRetention(ctx context.Context, cfg *config, st storeio.Store, log logru
 		r.Retry.MaxElapsed = oneshotRetry
 		deleted, err := r.Once(ctx)
 		if len(deleted) > 0 {
-			log.WithFields(logrus.Fields{"deleted": deleted, "keep": cfg.cmRetention.String()}).Info("retention: deleted hours older than --cm-retention")
+			log.WithFields(logrus.Fields{"deleted": deleted, "keep": cfg.cmRetention.String()}).Info("retention: deleted hours older than --" + cfg.retentionFlag)
 		}
 		if err != nil {
 			return fmt.Errorf("retention: %w", err)

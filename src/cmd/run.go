@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usagef("invalid kubeconfig: %w", err)
 	}
 	if cfg.storeInCM {
+		cfg.store.Warn = func(msg string) { log.Warn(msg) }
 		cfg.objects, err = openStore(ctx, &cfg.store, clusterName(cfg), func() (storeopen.Kube, error) {
 			return storeopen.Kube{ConfigMaps: client.CoreV1(), Metadata: meta}, nil
 		})

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"regexp"
 	"strings"
 
@@ -20,6 +23,11 @@ const defaultCluster = storeopen.DefaultCluster
 // openStore is the store the flags name, for cluster (storeopen.Open). Every
 // failure is a usage error (exit 2), before any work.
 func openStore(ctx context.Context, f *storeopen.Flags, cluster string, kube func() (storeopen.Kube, error)) (storeio.Store, error) {
+	if f.Warn == nil {
+		g := *f
+		g.Warn = func(msg string) { fmt.Fprintf(warnOut, "ashiato: warning: %s\n", msg) }
+		f = &g
+	}
 	st, err := f.Open(ctx, cluster, kube)
 	if err != nil {
 		var usage usageError
@@ -61,3 +69,7 @@ func sanitizeCluster(context string) string {
 	}
 	return name
 }
+
+// warnOut is where openStore's warnings go when the command set no Warn of
+// its own (the readers): stderr, a plain line.
+var warnOut io.Writer = os.Stderr

@@ -92,6 +92,7 @@ func runStoreCopy(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	kube := func() (storeopen.Kube, error) { return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil }
+	cfg.kube.store.Warn = func(msg string) { log.Warn(msg) }
 	target, err := openStore(ctx, &cfg.kube.store, clusterName(&cfg.kube), kube)
 	if err != nil {
 		return err

@@ -59,6 +59,13 @@ func TestParseEndpoint(t *testing.T) {
 		{"https://h:99999", "", "port"},
 		{"https://h?x=1", "", "only"},
 		{"http://a b", "", "invalid"},
+		// User info is refused, and no error shows it.
+		{"https://alice:s3cr3t@s3.example.com", "", `"https://***@s3.example.com": user info is not used`},
+		{"alice:s3cr3t@s3.example.com:9000", "", `"***@s3.example.com:9000": user info`},
+		{"https://alice@s3.example.com", "", "user info"},
+		{"https://alice:s3/cr3t@s3.example.com", "", `"https://***@s3.example.com": user info`},
+		{"https://alice:s3%zzcr3t@s3.example.com", "", "user info"},
+		{"https://h/%zz", "", `invalid endpoint "https://h/%zz": invalid URL escape "%zz"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -66,6 +73,9 @@ func TestParseEndpoint(t *testing.T) {
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("ParseEndpoint(%q) = %q, %v; want an error with %q", tt.in, got, err, tt.err)
+				}
+				if strings.Contains(err.Error(), "cr3t") || strings.Contains(err.Error(), "alice") || strings.Count(err.Error(), tt.in) > 1 {
+					t.Fatalf("ParseEndpoint(%q): error %q shows the user info, or the endpoint twice", tt.in, err)
 				}
 				return
 			}

@@ -65,9 +65,18 @@ type Store struct {
 
 // ParseEndpoint checks a --s3-endpoint and returns it as a URL: https when
 // it has no scheme, http or https otherwise, a host, no query or fragment.
+//
+// User info (user:password@ or user@) is refused: the requests are signed
+// with the AWS chain's credentials only, and a password in a URL would end up
+// in messages and process listings. No error shows it: each shows the
+// endpoint as RedactEndpoint does.
 func ParseEndpoint(endpoint string) (string, error) {
 	if endpoint == "" {
 		return "", nil
+	}
+	shown := RedactEndpoint(endpoint)
+	if shown != endpoint {
+		return "", fmt.Errorf("invalid endpoint %q: user info is not used, credentials come from the AWS chain only (AWS_ACCESS_KEY_ID, AWS_PROFILE, web identity): remove it", shown)
 	}
 	raw := endpoint
 	if !strings.Contains(raw, "://") {
@@ -75,6 +84,10 @@ func ParseEndpoint(endpoint string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL again
+		}
 		return "", fmt.Errorf("invalid endpoint %q: %w", endpoint, err)
 	}
 	switch {
@@ -92,6 +105,27 @@ func ParseEndpoint(endpoint string) (string, error) {
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
+
+// RedactEndpoint is endpoint without its user info, for messages: everything
+// between the scheme and the last '@' becomes "***". It works on the text,
+// not on a parsed URL, so that a URL too malformed to parse (a '/' in the
+// password makes the user part of the host) shows nothing of it either.
+func RedactEndpoint(endpoint string) string {
+	at := strings.LastIndex(endpoint, "@")
+	if at < 0 {
+		return endpoint
+	}
+	scheme := ""
+	if i := strings.Index(endpoint, "://"); i >= 0 && i < at {
+		scheme = endpoint[:i+3]
+	}
+	return scheme + "***@" + endpoint[at+1:]
+}
+
+// Plaintext reports whether the endpoint (as ParseEndpoint returns it) is
+// http: the requests, signed but not encrypted, and the history they carry
+// travel in clear text.
+func Plaintext(endpoint string) bool { return strings.HasPrefix(endpoint, "http://") }
 
 // ValidBucket checks a bucket name as S3 defines it (3 to 63 lowercase
 // letters, digits, dots and hyphens, starting and ending with a letter or

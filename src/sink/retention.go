@@ -35,6 +35,9 @@ type Retention struct {
 	Log   logrus.FieldLogger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Flag names Keep's setting in messages, as the user gave it
+	// ("--cm-retention"); empty is "--retention".
+	Flag string
 }
 
 // expiredObject is what a delete needs of a listed object.
@@ -137,7 +140,7 @@ func (r *Retention) Run(ctx context.Context, every time.Duration) error {
 	for {
 		deleted, err := round.Once(ctx)
 		if len(deleted) > 0 {
-			r.log().WithFields(logrus.Fields{"deleted": deleted, "keep": r.Keep.String()}).Info("retention: deleted hours older than --cm-retention")
+			r.log().WithFields(logrus.Fields{"deleted": deleted, "keep": r.Keep.String()}).Info("retention: deleted hours older than " + r.flag())
 		}
 		switch {
 		case ctx.Err() != nil:
@@ -171,7 +174,14 @@ func (r *Retention) checkAccess(ctx context.Context) error {
 }
 
 func (r *Retention) forbidden(err error) error {
-	return fmt.Errorf("not allowed to list or delete the store's objects in %s (grant listing and deleting them, or set --cm-retention 0 to keep every hour): %w", r.Store, err)
+	return fmt.Errorf("not allowed to list or delete the store's objects in %s (grant listing and deleting them, or set %s 0 to keep every hour): %w", r.Store, r.flag(), err)
+}
+
+func (r *Retention) flag() string {
+	if r.Flag != "" {
+		return r.Flag
+	}
+	return "--retention"
 }
 
 func (r *Retention) now() time.Time {

@@ -253,8 +253,8 @@ func TestRetentionOnceErrors(t *testing.T) {
 	}{
 		{"a list retried", "list", apierrors.NewServiceUnavailable("busy"), 2, "", 2},
 		{"a delete retried", "delete", apierrors.NewTooManyRequests("slow down", 0), 1, "", 2},
-		{"list forbidden", "list", apierrors.NewForbidden(cmRes, "", errors.New("no")), 1 << 30, "or set --cm-retention 0", 0},
-		{"delete forbidden", "delete", apierrors.NewForbidden(cmRes, "x", errors.New("no")), 1 << 30, "or set --cm-retention 0", 0},
+		{"list forbidden", "list", apierrors.NewForbidden(cmRes, "", errors.New("no")), 1 << 30, "or set --retention 0", 0},
+		{"delete forbidden", "delete", apierrors.NewForbidden(cmRes, "x", errors.New("no")), 1 << 30, "or set --retention 0", 0},
 		{"server down for good", "list", apierrors.NewServiceUnavailable("down"), 1 << 30, "giving up", 0},
 	}
 	for _, tt := range tests {
@@ -299,8 +299,10 @@ func TestRetentionRun(t *testing.T) {
 		client.PrependReactor("delete", "configmaps", func(action k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(cmRes, action.(k8stesting.DeleteAction).GetName(), errors.New("RBAC: no"))
 		})
-		err := newRetention(client, 168*time.Hour).Run(t.Context(), time.Hour)
-		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "--cm-retention 0") {
+		r := newRetention(client, 168*time.Hour)
+		r.Flag = "--cm-retention" // as the user gave it
+		err := r.Run(t.Context(), time.Hour)
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "or set --cm-retention 0") {
 			t.Fatalf("Run = %v, want a Forbidden that says how to fix it", err)
 		}
 		for _, a := range client.Actions() {

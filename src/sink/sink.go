@@ -120,6 +120,12 @@ type flushResult struct {
 // Run batches placements from in and writes them until in closes, then flushes
 // what is pending under its own deadline. Periodic flushes run in their own
 // goroutine, one at a time, while Run keeps taking records.
+//
+// A failed periodic flush never ends Run, whether the store is out (an
+// outage) or refuses the write (Forbidden, its namespace gone, too large):
+// the placements stay pending and the next flushes, spaced out by the
+// backoff, try again, each failure reported to OnFlush and Pending. When in
+// closes, the final flush is the last attempt; its error, if any, is Run's.
 func (s *Writer) Run(ctx context.Context, in <-chan record.Placement) error {
 	clk := s.clock()
 	st := &state{hours: map[time.Time]*hourIndex{}, started: clk.Now()}
@@ -196,14 +202,22 @@ func (s *Writer) Run(ctx context.Context, in <-chan record.Placement) error {
 					s.log().WithField("failed_flushes", failed).Info("storing placements again")
 				}
 				failed, backoff, retryAt = 0, s.backoff(), time.Time{}
-			case !retry.Retryable(err) && !errors.Is(err, errConflict) && ctx.Err() == nil:
-				return err
 			default:
+				// Whatever the error, nothing pending is dropped: an outage
+				// passes, and a refusal (RBAC changed, the namespace deleted,
+				// a quota) is someone's to fix while the sink keeps the
+				// placements and tries again, with backoff, until the input
+				// closes; then the final flush is the last attempt and its
+				// error is Run's.
 				failed++
 				delay := backoff.Step()
 				retryAt = clk.Now().Add(delay)
-				s.log().WithError(err).WithFields(logrus.Fields{"failed_flushes": failed, "retry_in": delay.Round(time.Millisecond).String()}).
-					Warn("storing placements failed; they stay pending")
+				entry := s.log().WithError(err).WithFields(logrus.Fields{"failed_flushes": failed, "retry_in": delay.Round(time.Millisecond).String()})
+				if retry.Retryable(err) || errors.Is(err, errConflict) {
+					entry.Warn("storing placements failed; they stay pending")
+				} else {
+					entry.Error("storing placements failed: the store refuses them; they stay pending and are tried again until it accepts or the process stops")
+				}
 			}
 			for _, w := range waiters {
 				close(w)

@@ -96,6 +96,51 @@ func (h *Hour) AddNodeEvent(e NodeEvent) bool {
 	return true
 }
 
+// addNodeEvents is AddNodeEvent of each of es in turn, in time linear in the
+// events held and given, however many share a second (one by one, each event
+// is compared with every event of its second before it). First the events
+// that AddNodeEvent would record are chosen, in es's order: valid, no exact
+// repeat of one held or chosen before (a set), while there is room. Then
+// they are merged into the held events in one pass, each after the held
+// events of its second and in es's order among its own, which is where
+// AddNodeEvent would have put them. It reports whether h changed.
+func (h *Hour) addNodeEvents(es []NodeEvent) bool {
+	room := MaxNodeEvents - len(h.Nodes)
+	if room <= 0 || len(es) == 0 {
+		return false
+	}
+	held := make(map[NodeEvent]struct{}, len(h.Nodes)+len(es))
+	for _, e := range h.Nodes {
+		held[e] = struct{}{}
+	}
+	var add []NodeEvent
+	for _, e := range es {
+		e.At, e.Reason = h.clamp(e.At), cleanReason(e.Reason)
+		if _, dup := held[e]; dup || !validName(e.Node) || !validEvent(e.Event) {
+			continue
+		}
+		held[e] = struct{}{}
+		add = append(add, e)
+		if len(add) == room {
+			break
+		}
+	}
+	if len(add) == 0 {
+		return false
+	}
+	slices.SortStableFunc(add, func(a, b NodeEvent) int { return a.At.Compare(b.At) })
+	out := make([]NodeEvent, 0, len(h.Nodes)+len(add))
+	i := 0
+	for _, e := range add {
+		for ; i < len(h.Nodes) && !h.Nodes[i].At.After(e.At); i++ {
+			out = append(out, h.Nodes[i])
+		}
+		out = append(out, e)
+	}
+	h.Nodes = append(out, h.Nodes[i:]...)
+	return true
+}
+
 // NodeEvents returns node's events of the hour in time order (a copy); every
 // node's when node is "".
 func (h *Hour) NodeEvents(node string) []NodeEvent {
@@ -114,9 +159,7 @@ func (h *Hour) mergeExtras(o *Hour) bool {
 	for _, ref := range sortedOwnerRefs(o) {
 		changed = h.SetOwner(ref, o.Owners[ref]) || changed
 	}
-	for _, e := range o.Nodes {
-		changed = h.AddNodeEvent(e) || changed
-	}
+	changed = h.addNodeEvents(o.Nodes) || changed
 	return h.mergeNodeLabels(o) || changed
 }
 

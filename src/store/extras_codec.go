@@ -191,6 +191,10 @@ func (d *decoder) applyOwners() {
 func (d *decoder) nodeLines(object, key, text string, sep byte, local *Hour) {
 	w := d.valueWarnings(object, key)
 	defer w.done()
+	// The lines' events are added at once: one by one, the events of one
+	// second would each be compared with all the second's before it.
+	var events []NodeEvent
+	defer func() { local.addNodeEvents(events) }()
 	for line := range strings.SplitSeq(text, "\n") {
 		if !d.live() {
 			return
@@ -214,8 +218,8 @@ func (d *decoder) nodeLines(object, key, text string, sep byte, local *Hour) {
 		case cleanReason(f[3]) != f[3]:
 			w.add("line %q: reason is not one line of printable ASCII; skipped", line)
 		default:
-			// AddNodeEvent copies the reason as it cleans it.
-			local.AddNodeEvent(NodeEvent{Node: d.intern(f[0]), At: local.Start.Add(time.Duration(off) * time.Second), Event: d.intern(f[2]), Reason: f[3]})
+			// addNodeEvents copies the reason as it cleans it.
+			events = append(events, NodeEvent{Node: d.intern(f[0]), At: local.Start.Add(time.Duration(off) * time.Second), Event: d.intern(f[2]), Reason: f[3]})
 		}
 	}
 }

@@ -50,6 +50,9 @@ type Flags struct {
 	// Cluster is --cluster-name (the recorder, store copy) or --cluster (the
 	// readers): the cluster whose hours an S3 store holds.
 	Cluster string
+	// Warn, when set, is told once by Open what is allowed but unwise (an
+	// http endpoint).
+	Warn func(msg string)
 }
 
 // Register adds --store, --cm-namespace, the --s3-* flags and the cluster
@@ -141,12 +144,19 @@ func (f *Flags) Open(ctx context.Context, cluster string, kube func() (Kube, err
 		}
 		return &configmapstore.Store{Client: k.ConfigMaps, Namespace: f.Namespace, Metadata: k.Metadata}, nil
 	}
-	st, err := s3store.New(ctx, s3store.Options{Endpoint: f.Endpoint, Region: f.Region, Bucket: f.Bucket, Prefix: f.Prefix, Cluster: cluster})
+	endpoint, err := s3store.ParseEndpoint(f.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --s3-endpoint: %w", err)
+	}
+	st, err := s3store.New(ctx, s3store.Options{Endpoint: endpoint, Region: f.Region, Bucket: f.Bucket, Prefix: f.Prefix, Cluster: cluster})
 	if err != nil {
 		return nil, fmt.Errorf("--store s3: %w", err)
 	}
+	if s3store.Plaintext(endpoint) && f.Warn != nil {
+		f.Warn(fmt.Sprintf("--s3-endpoint %s is plain http: the signed requests and the history travel in clear text; use https", endpoint))
+	}
 	if err := st.Check(ctx, checkTimeout); err != nil {
-		where := f.Endpoint
+		where := endpoint
 		if where == "" {
 			where = "AWS S3"
 		}

@@ -7,9 +7,12 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pod-ashiato/ashiato/src/internal/awstest"
+	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
@@ -28,6 +31,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"--store", "s3"}, "--store s3 needs --s3-bucket"},
 		{[]string{"--store", "s3", "--s3-bucket", "hist", "--s3-prefix", "a/../b"}, "invalid --s3-prefix"},
 		{[]string{"--store", "s3", "--s3-bucket", "hist", "--cluster", "Prod_1"}, "invalid --cluster"},
+		{[]string{"--store", "s3", "--s3-bucket", "hist", "--s3-endpoint", "https://alice:s3cr3t@h"}, `invalid --s3-endpoint: invalid endpoint "https://***@h": user info`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -64,5 +68,28 @@ func TestOpenConfigMap(t *testing.T) {
 	refused := errors.New("no kubeconfig")
 	if _, err := f.Open(context.Background(), "", func() (Kube, error) { return Kube{}, refused }); !errors.Is(err, refused) {
 		t.Fatalf("Open with no clients = %v, want the clients' error", err)
+	}
+}
+
+// TestOpenWarnsOfPlainHTTP: an http endpoint opens, with one warning that
+// names it; an https one (or AWS S3) opens without.
+func TestOpenWarnsOfPlainHTTP(t *testing.T) {
+	awstest.Env(t)
+	srv := s3fake.New("hist")
+	defer srv.Close()
+	var warnings []string
+	f := Flags{Kind: S3, Endpoint: srv.URL, Bucket: "hist", Prefix: "p", Warn: func(msg string) { warnings = append(warnings, msg) }}
+	st, err := f.Open(t.Context(), "prod", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ListHour(t.Context(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], srv.URL) || !strings.Contains(warnings[0], "clear text") {
+		t.Fatalf("warnings %q, want one naming %s", warnings, srv.URL)
+	}
+	if strings.Contains(st.String(), "@") || strings.Contains(st.Location("pod-ashiato-2026112614"), "@") {
+		t.Errorf("the store's names show user info: %s, %s", st, st.Location("pod-ashiato-2026112614"))
 	}
 }
