@@ -485,6 +485,11 @@ func TestServeAnswers(t *testing.T) {
 			t.Errorf("%s differs, but the answers compare equal", name)
 		}
 	}
+	cut := strings.Replace(strings.Replace(pod, `"warnings":[]`, `"warnings":["ConfigMap NS/pod-ashiato-2026112611: decoding stopped: context deadline exceeded"]`, 1),
+		`},`+"\n\t\t"+`{"namespace":"team-00","pod_name":"app-1-abc-xyz","node_name":"node-1","owner_kind":"ReplicaSet","owner_name":"app-1-abc","hour":"2026-11-26T11:00:00Z","first_seen":null,"last_seen":null}`, `}`, 1)
+	if d := sameAnswer([]byte(cut), want); !strings.Contains(d, "1 rows, the CLI 2; the page's warnings (1): ConfigMap NS/pod-ashiato-2026112611: decoding stopped") {
+		t.Errorf("a page cut short: %q, want the count and its warning", d)
+	}
 }
 
 func TestPercentile(t *testing.T) {

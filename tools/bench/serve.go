@@ -444,6 +444,7 @@ func sameAnswer(body []byte, want []serveRow) string {
 	var page struct {
 		Placements *[]serveRow `json:"placements"` // the pod page
 		Pods       *[]serveRow `json:"pods"`       // the node page
+		Warnings   []string    `json:"warnings"`
 	}
 	if err := json.Unmarshal(body, &page); err != nil {
 		return "not JSON: " + err.Error()
@@ -458,7 +459,11 @@ func sameAnswer(body []byte, want []serveRow) string {
 		return fmt.Sprintf("no placements or pods in %.200s", body)
 	}
 	if len(got) != len(want) {
-		return fmt.Sprintf("%d rows, the CLI %d", len(got), len(want))
+		d := fmt.Sprintf("%d rows, the CLI %d", len(got), len(want))
+		if len(page.Warnings) > 0 {
+			d += fmt.Sprintf("; the page's warnings (%d): %.300s", len(page.Warnings), strings.Join(page.Warnings, "; "))
+		}
+		return d
 	}
 	same := func(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 	for i := range got {
