@@ -125,6 +125,7 @@ func (b *bench) measureServe(ctx context.Context, s *sizeResult, s3 bool) error 
 	res := &serveResult{Store: "configmap", Hours: historyHours, Clients: serveClients,
 		DurationSeconds: b.cfg.serveDuration.Seconds(), SampleSeconds: serveSample.Seconds()}
 	var storeFlags []string
+	s3Requests := func() map[string]int { return nil } // by operation, so far
 	start := time.Now()
 	if s3 {
 		res.Store = "s3"
@@ -138,7 +139,7 @@ func (b *bench) measureServe(ctx context.Context, s *sizeResult, s3 bool) error 
 		}
 		res.StoredBytes = bucket.proxy.Stats().BytesIn["PUT"]
 		storeFlags = bucket.flags()
-		defer func(before map[string]int) { res.S3Requests = diffOps(bucket.proxy.Stats().Requests, before) }(bucket.proxy.Stats().Requests)
+		s3Requests = func() map[string]int { return bucket.proxy.Stats().Requests }
 	} else {
 		ns, err := b.newCMNamespace(ctx, "serve", s.Pods)
 		if err != nil {
@@ -173,8 +174,12 @@ func (b *bench) measureServe(ctx context.Context, s *sizeResult, s3 bool) error 
 	res.Command = fmt.Sprintf("GOMEMLIMIT=%s ashiato %s --addr 127.0.0.1:PORT %s; %d clients for %s",
 		deployedServeMemory, strings.Join(deployedServeArgs, " "), strings.Join(storeFlagsText(storeFlags), " "), serveClients, b.cfg.serveDuration)
 	b.log("  serve: %s", res.Command)
+	before := s3Requests()
 	if err := b.serveLoad(ctx, storeFlags, questions, res); err != nil {
 		return fmt.Errorf("serve (%s): %w", res.Store, err)
+	}
+	if s3 {
+		res.S3Requests = diffOps(s3Requests(), before)
 	}
 	if res.Load1, err = loadAverage(); err != nil {
 		return err
