@@ -16,6 +16,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pod-ashiato/ashiato/e2e/s3server"
+	"github.com/pod-ashiato/ashiato/src/configmapstore"
+	"github.com/pod-ashiato/ashiato/src/s3store"
 )
 
 var screenshotDir = flag.String("screenshots", "", "TestBrowser: the folder to save its screenshots in (README shows those in docs/img); default: a temporary one")
@@ -76,32 +80,69 @@ func screenshot(t *testing.T, bin, u, path string) {
 	}
 }
 
-// TestBrowser starts `ashiato serve` as components/serve runs it (its own
-// ServiceAccount, allowed only to get and list ConfigMaps) over a stored
-// incident, and looks at it with headless Chromium: the node page lists the
-// node's pods under its state band and links the incident; the incident page
-// links each replacement; a hostile query comes back as text. The
+// TestBrowser starts `ashiato serve` over a stored incident and looks at it
+// with headless Chromium, once for each store: the ConfigMap store as
+// components/serve runs it (its own ServiceAccount, allowed only to get and
+// list ConfigMaps), and the S3 store (SeaweedFS, one cluster under the
+// prefix, so serve needs no --cluster). The node page lists the node's pods
+// under its state band and links the incident; the incident page links each
+// replacement; a hostile query comes back as text. The ConfigMap store's
 // screenshots go where -screenshots says (README's: docs/img).
 func TestBrowser(t *testing.T) {
 	requireCluster(t)
 	browser := chromiumPath(t)
-	kubectl(t, render(t, "base"), "apply", "--server-side", "-f", "-")
-	var rbac []byte
-	for _, f := range []string{"serviceaccount.yaml", "rbac.yaml"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(), "k8s", "components", "serve", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rbac = append(append(rbac, b...), []byte("\n---\n")...)
+	stores := []struct {
+		name string
+		// setup stores the incident and returns the flags ashiato serve and
+		// ashiato history read that store with.
+		setup func(t *testing.T, inc *storedIncident) (serve, history []string)
+		shots string
+	}{
+		{"configmap", func(t *testing.T, inc *storedIncident) ([]string, []string) {
+			kubectl(t, render(t, "base"), "apply", "--server-side", "-f", "-")
+			var rbac []byte
+			for _, f := range []string{"serviceaccount.yaml", "rbac.yaml"} {
+				b, err := os.ReadFile(filepath.Join(repoRoot(), "k8s", "components", "serve", f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rbac = append(append(rbac, b...), []byte("\n---\n")...)
+			}
+			kubectl(t, rbac, "apply", "--server-side", "-f", "-")
+			inc.write(t, &configmapstore.Store{Client: client.CoreV1(), Namespace: deployNS})
+			saKubeconfig, _ := accountKubeconfig(t, "pod-ashiato-serve")
+			return []string{"--kubeconfig", saKubeconfig, "--cm-namespace", deployNS}, []string{"--cm-namespace", deployNS, "--kubeconfig", kubeconfig}
+		}, *screenshotDir},
+		{"s3", func(t *testing.T, inc *storedIncident) ([]string, []string) {
+			srv := s3server.StartT(t, s3server.Options{})
+			s3Env(t, srv)
+			const cluster = "e2e-browser"
+			st, err := s3store.New(t.Context(), s3store.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: s3Prefix, Cluster: cluster})
+			if err != nil {
+				t.Fatal(err)
+			}
+			inc.write(t, st)
+			return s3Flags(srv), append(s3Flags(srv), "--cluster", cluster)
+		}, ""},
 	}
-	kubectl(t, rbac, "apply", "--server-side", "-f", "-")
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			inc := newStoredIncident(time.Now())
+			serveArgs, historyArgs := st.setup(t, inc)
+			dir := st.shots
+			if dir == "" {
+				dir = t.TempDir()
+			}
+			browse(t, browser, inc, serveArgs, historyArgs, dir)
+		})
+	}
+}
 
-	inc := newStoredIncident(time.Now())
-	inc.write(t, deployNS)
-
-	saKubeconfig, _ := accountKubeconfig(t, "pod-ashiato-serve")
+// browse is TestBrowser on one store: serveArgs and historyArgs are the
+// store's flags, shots the folder of the screenshots.
+func browse(t *testing.T, browser string, inc *storedIncident, serveArgs, historyArgs []string, shots string) {
 	addr := freeAddr(t)
-	p := startAshiato(t, "serve", "--kubeconfig", saKubeconfig, "--addr", addr, "--cm-namespace", deployNS)
+	p := startAshiato(t, append([]string{"serve", "--addr", addr}, serveArgs...)...)
 	base := "http://" + addr
 	waitServing(t, p, base+"/healthz")
 
@@ -167,7 +208,7 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("history -o svg", func(t *testing.T) {
-		node := []string{"history", "node", "worker-2", "--since", stamp(inc.From), "--until", stamp(inc.To), "--cm-namespace", deployNS, "-o", "svg", "--kubeconfig", kubeconfig}
+		node := append([]string{"history", "node", "worker-2", "--since", stamp(inc.From), "--until", stamp(inc.To), "-o", "svg"}, historyArgs...)
 		first, again := runAshiato(t, node...), runAshiato(t, node...)
 		if first.code != 0 || !strings.HasPrefix(first.stdout, "<svg ") {
 			t.Fatalf("history node -o svg: exit %d\n%.200s\n%s", first.code, first.stdout, first.stderr)
@@ -183,7 +224,7 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(first.stdout, `data-state="Unknown"`) {
 			t.Error("history node -o svg has no state band")
 		}
-		res := runAshiato(t, "history", "incident", "worker-2", "--at", stamp(inc.At), "--cm-namespace", deployNS, "-o", "svg", "--kubeconfig", kubeconfig)
+		res := runAshiato(t, append([]string{"history", "incident", "worker-2", "--at", stamp(inc.At), "-o", "svg"}, historyArgs...)...)
 		if res.code != 0 || !strings.Contains(res.stdout, "web-7d9f8c6b5-k4m2p on worker-1 (+1m30s)") || !strings.Contains(res.stdout, "back on worker-3 (+4m42s)") {
 			t.Errorf("history incident -o svg: exit %d, replacements not drawn\n%s", res.code, res.stderr)
 		}
@@ -213,12 +254,8 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	dir := *screenshotDir
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	screenshot(t, browser, nodeURL, filepath.Join(dir, "node-view.png"))
-	screenshot(t, browser, incidentURL, filepath.Join(dir, "incident-view.png"))
+	screenshot(t, browser, nodeURL, filepath.Join(shots, "node-view.png"))
+	screenshot(t, browser, incidentURL, filepath.Join(shots, "incident-view.png"))
 
 	if code := p.stop(15 * time.Second); code != 0 {
 		t.Errorf("ashiato serve exited %d after SIGTERM", code)

@@ -1,14 +1,12 @@
 package e2e
 
 import (
+	"errors"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // storedIncident is a history as the recorder would have kept it: node
@@ -116,11 +114,11 @@ func newStoredIncident(now time.Time) *storedIncident {
 	return s
 }
 
-// write stores the incident's hours in namespace ns through the store's
-// codec, as the sink does: every minute of every placement seen, owners and
-// node events kept. An hour already there (from an earlier run against the
-// same cluster) is merged into.
-func (s *storedIncident) write(t *testing.T, ns string) {
+// write stores the incident's hours in st through the store's codec, as the
+// sink does: every minute of every placement seen, owners and node events
+// kept. An hour already there (from an earlier run against the same store)
+// is merged into.
+func (s *storedIncident) write(t *testing.T, st storeio.Store) {
 	t.Helper()
 	hours := map[time.Time]*store.Hour{}
 	hour := func(at time.Time) *store.Hour {
@@ -143,33 +141,31 @@ func (s *storedIncident) write(t *testing.T, ns string) {
 	for _, e := range s.events {
 		hour(e.At).AddNodeEvent(e)
 	}
-	cms := client.CoreV1().ConfigMaps(ns)
 	for start, h := range hours {
-		var have []corev1.ConfigMap
-		if old, err := cms.Get(t.Context(), store.NameFor(start), metav1.GetOptions{}); err == nil {
-			have = append(have, *old)
-			prev, _, _ := store.Decode(t.Context(), start, asShards(have))
-			h.Merge(prev)
-		} else if !apierrors.IsNotFound(err) {
+		have, err := st.ListHour(t.Context(), start)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if len(have) > 0 {
+			prev, _, _ := store.Decode(t.Context(), start, have)
+			h.Merge(prev)
 		}
 		shs, err := store.Encode(h, len(have))
 		if err != nil {
 			t.Fatal(err)
 		}
-		objs := configMaps(ns, shs)
-		for _, cm := range objs {
-			_, err := cms.Create(t.Context(), cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				old, gerr := cms.Get(t.Context(), cm.Name, metav1.GetOptions{})
-				if gerr != nil {
-					t.Fatal(gerr)
+		for _, sh := range shs {
+			_, err := st.Create(t.Context(), sh)
+			if errors.Is(err, storeio.ErrAlreadyExists) {
+				old, gerr := st.Get(t.Context(), sh.Name)
+				if gerr != nil || old == nil {
+					t.Fatalf("reading %s back: %v", st.Location(sh.Name), gerr)
 				}
-				cm.ResourceVersion = old.ResourceVersion
-				_, err = cms.Update(t.Context(), cm, metav1.UpdateOptions{})
+				sh.Version = old.Version
+				_, err = st.Update(t.Context(), sh)
 			}
 			if err != nil {
-				t.Fatalf("storing %s: %v", cm.Name, err)
+				t.Fatalf("storing %s: %v", st.Location(sh.Name), err)
 			}
 		}
 	}

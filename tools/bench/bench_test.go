@@ -432,3 +432,75 @@ func TestHourTurns(t *testing.T) {
 		}
 	}
 }
+
+// The serve parts run ashiato serve as k8s/components/serve deploys it: the
+// Deployment's arguments but the address and namespace the bench sets, its
+// memory limit as GOMEMLIMIT.
+func TestServeMatchesTheDeployment(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "k8s", "components", "serve", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	args, _, _ := strings.Cut(text[strings.Index(text, "args:"):], "env:")
+	var got []string
+	for _, l := range strings.Split(args, "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(l), "- "); ok {
+			got = append(got, a)
+		}
+	}
+	want := append(slices.Clone(deployedServeArgs), "--addr=:8080", "--cm-namespace=pod-ashiato")
+	if !slices.Equal(got, want) {
+		t.Errorf("k8s/components/serve args %q, the serve parts run %q plus --addr and --cm-namespace", got, deployedServeArgs)
+	}
+	if !strings.Contains(text, "resource: limits.memory") || !strings.Contains(text, "limits:\n              memory: "+deployedServeMemory) {
+		t.Errorf("k8s/components/serve's memory limit is not %s, passed on as GOMEMLIMIT", deployedServeMemory)
+	}
+}
+
+func TestServeAnswers(t *testing.T) {
+	s := func(v string) *string { return &v }
+	want := []serveRow{
+		{Namespace: "team-00", Pod: "app-1-abc-xyz", Node: "node-1", Hour: "2026-11-26T10:00:00Z", FirstSeen: s("2026-11-26T10:00:01Z"), LastSeen: s("2026-11-26T10:59:59Z"), OwnerKind: "ReplicaSet", OwnerName: "app-1-abc"},
+		{Namespace: "team-00", Pod: "app-1-abc-xyz", Node: "node-1", Hour: "2026-11-26T11:00:00Z", FirstSeen: nil, LastSeen: nil, OwnerKind: "ReplicaSet", OwnerName: "app-1-abc"},
+	}
+	pod := `{"pod":"team-00/app-1-abc-xyz","window":{},"warnings":[],"placements":[
+		{"namespace":"team-00","pod_name":"app-1-abc-xyz","node_name":"node-1","owner_kind":"ReplicaSet","owner_name":"app-1-abc","hour":"2026-11-26T10:00:00Z","first_seen":"2026-11-26T10:00:01Z","last_seen":"2026-11-26T10:59:59Z"},
+		{"namespace":"team-00","pod_name":"app-1-abc-xyz","node_name":"node-1","owner_kind":"ReplicaSet","owner_name":"app-1-abc","hour":"2026-11-26T11:00:00Z","first_seen":null,"last_seen":null}]}`
+	if d := sameAnswer([]byte(pod), want); d != "" {
+		t.Errorf("the same rows differ: %s", d)
+	}
+	if d := sameAnswer([]byte(strings.Replace(pod, `"placements"`, `"pods"`, 1)), want); d != "" {
+		t.Errorf("a node page's rows differ: %s", d)
+	}
+	for name, body := range map[string]string{
+		"a time":    strings.Replace(pod, "10:59:59", "10:59:58", 1),
+		"unknown":   strings.Replace(pod, `"first_seen":"2026-11-26T10:00:01Z"`, `"first_seen":null`, 1),
+		"the owner": strings.Replace(pod, `"owner_name":"app-1-abc"`, `"owner_name":"app-2"`, 1),
+		"a row":     strings.Replace(pod, `},`+"\n\t\t"+`{"namespace":"team-00","pod_name":"app-1-abc-xyz","node_name":"node-1","owner_kind":"ReplicaSet","owner_name":"app-1-abc","hour":"2026-11-26T11:00:00Z","first_seen":null,"last_seen":null}`, `}`, 1),
+		"no rows":   `{"error":"reading the history: boom"}`,
+		"not JSON":  `<html>`,
+	} {
+		if d := sameAnswer([]byte(body), want); d == "" {
+			t.Errorf("%s differs, but the answers compare equal", name)
+		}
+	}
+	cut := strings.Replace(strings.Replace(pod, `"warnings":[]`, `"warnings":["ConfigMap NS/pod-ashiato-2026112611: decoding stopped: context deadline exceeded"]`, 1),
+		`},`+"\n\t\t"+`{"namespace":"team-00","pod_name":"app-1-abc-xyz","node_name":"node-1","owner_kind":"ReplicaSet","owner_name":"app-1-abc","hour":"2026-11-26T11:00:00Z","first_seen":null,"last_seen":null}`, `}`, 1)
+	if d := sameAnswer([]byte(cut), want); !strings.Contains(d, "1 rows, the CLI 2; the page's warnings (1): ConfigMap NS/pod-ashiato-2026112611: decoding stopped") {
+		t.Errorf("a page cut short: %q, want the count and its warning", d)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 20; i++ {
+		ds = append(ds, time.Duration(21-i)*time.Second)
+	}
+	if p50, p95 := percentile(ds, 0.5), percentile(ds, 0.95); p50 != 10 || p95 != 19 {
+		t.Errorf("p50 %v, p95 %v; want 10, 19", p50, p95)
+	}
+	if p := percentile(nil, 0.5); p != 0 {
+		t.Errorf("no latencies: %v, want 0", p)
+	}
+}

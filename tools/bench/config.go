@@ -14,7 +14,7 @@ import (
 )
 
 // The parts of a run, in the order they are measured.
-var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history", "s3"}
+var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history", "s3", "serve", "serve-s3"}
 
 // defaultParts leave out the soak, which takes its own --soak-duration.
 var defaultParts = []string{"floor", "oneshot", "kubectl", "store", "watch"}
@@ -42,6 +42,7 @@ type config struct {
 	soakSample    time.Duration
 	soakPlot      string
 	s3Hours       int
+	serveDuration time.Duration
 	// report lists saved --out files to merge instead of measuring.
 	report []string
 }
@@ -57,7 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "concurrent requests when creating pods and nodes")
 	fs.StringVar(&c.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&c.plot, "plot", "", "write a PNG of wall time and peak RSS against pods to this file")
-	fs.BoolVar(&c.smoke, "smoke", false, "CI mode: 500 pods on 20 nodes, one run, 5 s windows, a 45 s soak, an S3 hour on SeaweedFS, no plot (other flags ignored but --ashiato, --bin-dir, --out)")
+	fs.BoolVar(&c.smoke, "smoke", false, "CI mode: 500 pods on 20 nodes, one run, 5 s windows, a 45 s soak, an S3 hour on SeaweedFS, 3 s of serve over ConfigMaps (not serve-s3), no plot (other flags ignored but --ashiato, --bin-dir, --out)")
 	fs.StringVar(&c.ashiato, "ashiato", "", "ashiato binary to measure (default: built from the repository's ./src/cmd into a temporary folder)")
 	fs.StringVar(&c.binDir, "bin-dir", "", "control-plane binaries (default: $"+controlplane.EnvBinDir+", else what tools/controlplane/build.sh builds)")
 	fs.StringVar(&c.dir, "dir", "", "control-plane work dir, kept (default: a temporary one); a control plane still running there (see --keep) is reused with its pods")
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.soakSample, "soak-sample", 10*time.Second, "soak: time between two samples")
 	fs.StringVar(&c.soakPlot, "soak-plot", "", "soak: write a PNG of RSS, requests and bytes over time to this file")
 	fs.IntVar(&c.s3Hours, "s3-hours", 1, "s3: hours of every pod written to SeaweedFS and read back")
+	fs.DurationVar(&c.serveDuration, "serve-duration", time.Minute, "serve, serve-s3: how long the clients ask, again and again")
 	fs.DurationVar(&c.watchWindow, "watch-window", 60*time.Second, "continuous mode: steady-state window over which requests and writes are counted")
 	fs.DurationVar(&c.watchInterval, "watch-interval", time.Hour, "continuous mode: ashiato's --interval")
 	fs.DurationVar(&c.watchFlush, "watch-flush", 30*time.Second, "continuous mode with --store-in-cm: ashiato's --cm-flush-interval")
@@ -86,8 +88,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.smoke {
 		*pods, c.nodes, c.namespaces, c.runs = "500", 20, 5, 1
 		c.plot, c.watchWindow, c.watchFlush, c.quietWait = "", 5*time.Second, 2*time.Second, 0
-		*parts = strings.Join(allParts, ",")
+		// serve-s3 would start a second SeaweedFS: 20 s more, for what the
+		// serve part already proves of the harness.
+		*parts = strings.Join(slices.DeleteFunc(slices.Clone(allParts), func(p string) bool { return p == "serve-s3" }), ",")
 		c.soakDuration, c.soakSample, c.soakPlot = 45*time.Second, 5*time.Second, ""
+		c.serveDuration = 3 * time.Second
 	}
 	for _, f := range strings.Split(*pods, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -115,6 +120,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--watch-window, --watch-interval and --watch-flush must be positive, --quiet-wait not negative")
 	case c.s3Hours <= 0:
 		return nil, errors.New("--s3-hours must be positive")
+	case c.serveDuration <= 0:
+		return nil, errors.New("--serve-duration must be positive")
 	case c.soakDuration <= 0 || c.soakSample <= 0:
 		return nil, errors.New("--soak-duration and --soak-sample must be positive")
 	case c.keep && c.dir == "":

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // historyHours is how many stored hours the history part reads: `history
@@ -34,8 +34,7 @@ type historyResult struct {
 	Node          *program `json:"node"`
 }
 
-// measureHistory seeds historyHours hours, the last ending now, each holding
-// every pod of the size on its node for the whole hour (and its owner), then
+// measureHistory seeds historyHours hours (storedHour) into ConfigMaps, then
 // times `history pod` (default window) and `history node N --since 24h`.
 func (b *bench) measureHistory(ctx context.Context, s *sizeResult) error {
 	ns, err := b.newCMNamespace(ctx, "history", s.Pods)
@@ -43,33 +42,9 @@ func (b *bench) measureHistory(ctx context.Context, s *sizeResult) error {
 		return err
 	}
 	res := &historyResult{Hours: historyHours}
-	last := store.HourOf(time.Now())
 	start := time.Now()
-	for k := historyHours - 1; k >= 0; k-- {
-		hour := last.Add(-time.Duration(k) * time.Hour)
-		h := store.NewHour(hour)
-		for i := range s.Pods {
-			ref := store.PodRef{Namespace: namespaceName(i, s.Namespaces), Name: podName(i)}
-			node := nodeName(i % s.Nodes)
-			h.Add(ref, node, hour.Add(time.Duration(i%60)*time.Second))
-			h.Add(ref, node, hour.Add(time.Hour-time.Second))
-			h.SetOwner(ref, store.Owner{Kind: "ReplicaSet", Name: ownerOf(ref.Name)})
-		}
-		shards, err := store.Encode(h, 0)
-		if err != nil {
-			return err
-		}
-		cms := make([]*corev1.ConfigMap, len(shards))
-		for i, s := range shards {
-			cms[i] = configmapstore.New(nil, ns).ConfigMap(s)
-		}
-		for i := len(cms) - 1; i >= 0; i-- {
-			if _, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cms[i], metav1.CreateOptions{}); err != nil {
-				return fmt.Errorf("seeding %s: %w", cms[i].Name, err)
-			}
-			res.StoredObjects++
-			res.StoredBytes += valueBytes(cms[i])
-		}
+	if res.StoredObjects, res.StoredBytes, err = b.seedConfigMaps(ctx, ns, s, historyHours); err != nil {
+		return err
 	}
 	b.log("  history: seeded %d hours of %d pods, %d ConfigMaps, %.1f MiB, in %s", historyHours, s.Pods, res.StoredObjects, float64(res.StoredBytes)/mib, time.Since(start).Round(time.Second))
 
@@ -99,6 +74,56 @@ func (b *bench) measureHistory(ctx context.Context, s *sizeResult) error {
 	}
 	s.History = res
 	return nil
+}
+
+// storedHour is what the history, s3 and serve parts store for one hour:
+// every pod of the size on its node for the whole hour (first seen within the
+// hour's first minute, last seen at its end), with its owner.
+func storedHour(hour time.Time, s *sizeResult) *store.Hour {
+	h := store.NewHour(hour)
+	for i := range s.Pods {
+		ref := store.PodRef{Namespace: namespaceName(i, s.Namespaces), Name: podName(i)}
+		node := nodeName(i % s.Nodes)
+		h.Add(ref, node, hour.Add(time.Duration(i%60)*time.Second))
+		h.Add(ref, node, hour.Add(time.Hour-time.Second))
+		h.SetOwner(ref, store.Owner{Kind: "ReplicaSet", Name: ownerOf(ref.Name)})
+	}
+	return h
+}
+
+// storedShards encodes the n hours up to the one now is in, oldest first,
+// with the product's codec, and hands each hour's shards to write.
+func storedShards(s *sizeResult, n int, write func(shards []*storeio.Shard) error) error {
+	last := store.HourOf(time.Now())
+	for k := n - 1; k >= 0; k-- {
+		shards, err := store.Encode(storedHour(last.Add(-time.Duration(k)*time.Hour), s), 0)
+		if err != nil {
+			return err
+		}
+		if err := write(shards); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedConfigMaps stores n hours of every pod of the size (storedHour) in the
+// ConfigMaps of namespace ns, each hour's highest shard first and shard 0
+// last, as the sink writes them, and counts the objects and value bytes.
+func (b *bench) seedConfigMaps(ctx context.Context, ns string, s *sizeResult, n int) (objects, bytes int, err error) {
+	cmStore := configmapstore.New(nil, ns)
+	err = storedShards(s, n, func(shards []*storeio.Shard) error {
+		for i := len(shards) - 1; i >= 0; i-- {
+			cm := cmStore.ConfigMap(shards[i])
+			if _, err := b.client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("seeding %s: %w", cm.Name, err)
+			}
+			objects++
+			bytes += valueBytes(cm)
+		}
+		return nil
+	})
+	return objects, bytes, err
 }
 
 // ownerOf is the ReplicaSet of a seeded pod: its name without the last part.

@@ -18,13 +18,17 @@
 //
 // The history and s3 parts need no pods: they store hours of N pods with the
 // product's codec (s3: in SeaweedFS, through the S3 store, $ASHIATO_SEAWEEDFS_BIN)
-// and time `ashiato history` against them.
+// and time `ashiato history` against them. The serve and serve-s3 parts store
+// 24 such hours and run `ashiato serve` as k8s/components/serve deploys it,
+// under 8 clients asking for pod and node pages (HTML and JSON) for a minute:
+// its peak RSS, its latency, and every JSON answer against the CLI's.
 //
 // It prints a Markdown table per size and the issue's targets, and writes
 // --out (JSON) and --plot (PNG). docs/benchmarks.md holds the results.
 //
 //	cd tools && go run ./bench --pods 10000,50000,150000 --nodes 5000 --runs 3 \
 //	    --out ../docs/benchmarks.json --plot ../docs/benchmarks.png
+//	cd tools && go run ./bench --pods 150000 --nodes 5000 --parts serve,serve-s3   # issue 23
 //	cd tools && go run ./bench --smoke     # CI: 500 pods, one run, no plot
 //	cd tools && go run ./bench --report a.json,b.json --out ../docs/x.json   # merge saved runs
 //
@@ -33,7 +37,8 @@
 // part), then one file a measurement: floor.go and oneshot.go (the one-shot
 // readers), store.go (--store-in-cm), continuous.go and watch.go (continuous
 // mode); measure.go (timing a process, RSS, CPU), promtext.go (metrics text),
-// history.go and s3.go (the stored history, in ConfigMaps and in S3);
+// history.go and s3.go (the stored history, in ConfigMaps and in S3),
+// serve.go (the web view under load);
 // results.go, report.go, merge.go and plot.go (what is written).
 package main
 

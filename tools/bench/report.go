@@ -126,6 +126,11 @@ func sizeTables(s sizeResult, cfg *config) string {
 	if s.History != nil {
 		b.WriteString(historyTable(s.History, s.Pods))
 	}
+	for _, r := range []*serveResult{s.Serve, s.ServeS3} {
+		if r != nil {
+			b.WriteString(serveTable(r, s.Pods))
+		}
+	}
 	if s.Soak != nil {
 		b.WriteString(soakTable(s.Soak))
 	}

@@ -94,6 +94,10 @@ type sizeResult struct {
 	History *historyResult `json:"history,omitempty"`
 	// S3 is hours of every pod in an S3 store on SeaweedFS, written and read back.
 	S3 *s3Result `json:"s3,omitempty"`
+	// Serve and ServeS3 are `ashiato serve` under load over 24 stored hours
+	// of every pod, in ConfigMaps and in S3.
+	Serve   *serveResult `json:"serve,omitempty"`
+	ServeS3 *serveResult `json:"serve_s3,omitempty"`
 
 	// BusyPercent is the machine's CPU use (both cores, every process) in
 	// the second before each timed run; runs wait for it to fall under 15%.

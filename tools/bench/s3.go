@@ -13,7 +13,7 @@ import (
 	"github.com/pod-ashiato/ashiato/e2e/faultproxy"
 	"github.com/pod-ashiato/ashiato/e2e/s3server"
 	"github.com/pod-ashiato/ashiato/src/s3store"
-	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // s3Cluster is the cluster name the s3 part writes and reads.
@@ -43,72 +43,99 @@ type s3Result struct {
 	ServerRSSMiB float64 `json:"server_rss_mib"`
 }
 
-// measureS3 writes cfg.s3Hours hours of every pod (each on its node for the
-// whole hour, with its owner, as measureHistory seeds them) into a fresh
-// SeaweedFS, then times `history pod` (default window) and `history node N
-// --since <the hours>`.
-func (b *bench) measureS3(ctx context.Context, s *sizeResult) error {
-	srv, err := s3server.Start(ctx, filepath.Join(b.tmp, fmt.Sprintf("s3-%d", s.Pods)), s3server.Options{BinDir: b.seaweedDir(ctx)})
+// s3Bucket is a fresh SeaweedFS (e2e/s3server) with a counting proxy
+// (faultproxy.S3, no faults) in front of it, and the S3 store of s3Cluster
+// through the proxy. Starting it points the AWS chain of this process, and
+// so of every ashiato it starts, at the server's keys and the proxy's
+// certificate.
+type s3Bucket struct {
+	srv   *s3server.Server
+	proxy *faultproxy.S3
+	store *s3store.Store
+}
+
+// startS3 starts SeaweedFS in the folder name of the benchmark's temporary one.
+func (b *bench) startS3(ctx context.Context, name string) (_ *s3Bucket, err error) {
+	srv, err := s3server.Start(ctx, filepath.Join(b.tmp, name), s3server.Options{BinDir: b.seaweedDir(ctx)})
 	if err != nil {
-		return fmt.Errorf("s3 part: %w (bash tools/seaweedfs/build.sh builds SeaweedFS; export %s)", err, s3server.EnvBin)
+		return nil, fmt.Errorf("%w (bash tools/seaweedfs/build.sh builds SeaweedFS; export %s)", err, s3server.EnvBin)
 	}
+	x := &s3Bucket{srv: srv}
 	defer func() {
-		if err := srv.Close(); err != nil {
-			b.log("  s3: stopping seaweedfs: %v", err)
+		if err != nil {
+			x.close(b)
 		}
 	}()
 	pool, err := srv.CertPool()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	proxy, err := faultproxy.NewS3(srv.Endpoint, pool, faultproxy.S3Options{})
-	if err != nil {
-		return err
+	if x.proxy, err = faultproxy.NewS3(srv.Endpoint, pool, faultproxy.S3Options{}); err != nil {
+		return nil, err
 	}
-	defer proxy.Close()
-	// The store and every ashiato run below take the AWS chain from the
-	// environment: the server's keys, and the proxy's certificate.
-	bundle := filepath.Join(b.tmp, "s3-ca.pem")
-	if err := os.WriteFile(bundle, proxy.CAPEM(), 0o600); err != nil {
-		return err
+	bundle := filepath.Join(b.tmp, name+"-ca.pem")
+	if err := os.WriteFile(bundle, x.proxy.CAPEM(), 0o600); err != nil {
+		return nil, err
 	}
 	for _, kv := range append(srv.Env(), "AWS_CA_BUNDLE="+bundle) {
 		k, v, _ := strings.Cut(kv, "=")
 		if err := os.Setenv(k, v); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	st, err := s3store.New(ctx, s3store.Options{Endpoint: proxy.URL(), Bucket: srv.Bucket, Prefix: "pod-ashiato", Cluster: s3Cluster})
-	if err != nil {
-		return err
+	x.store, err = s3store.New(ctx, s3store.Options{Endpoint: x.proxy.URL(), Bucket: srv.Bucket, Prefix: "pod-ashiato", Cluster: s3Cluster})
+	return x, err
+}
+
+func (x *s3Bucket) close(b *bench) {
+	if x.proxy != nil {
+		x.proxy.Close()
 	}
-	res := &s3Result{Server: "SeaweedFS " + weedVersion(srv) + " (weed server -s3, TLS, on this machine)", Hours: b.cfg.s3Hours}
-	last := store.HourOf(time.Now())
-	var encode, write time.Duration
-	for k := b.cfg.s3Hours - 1; k >= 0; k-- {
-		hour := last.Add(-time.Duration(k) * time.Hour)
-		start := time.Now()
-		h := store.NewHour(hour)
-		for i := range s.Pods {
-			ref := store.PodRef{Namespace: namespaceName(i, s.Namespaces), Name: podName(i)}
-			node := nodeName(i % s.Nodes)
-			h.Add(ref, node, hour.Add(time.Duration(i%60)*time.Second))
-			h.Add(ref, node, hour.Add(time.Hour-time.Second))
-			h.SetOwner(ref, store.Owner{Kind: "ReplicaSet", Name: ownerOf(ref.Name)})
-		}
-		cms, err := store.Encode(h, 0)
-		if err != nil {
-			return err
-		}
+	if err := x.srv.Close(); err != nil {
+		b.log("  s3: stopping seaweedfs: %v", err)
+	}
+}
+
+// flags are the store flags of ashiato's commands for the bucket.
+func (x *s3Bucket) flags() []string {
+	return []string{"--store", "s3", "--s3-endpoint", x.proxy.URL(), "--s3-bucket", x.srv.Bucket, "--cluster", s3Cluster}
+}
+
+// seed writes n hours of every pod of the size (storedHour), each shard with
+// one create, the highest first and shard 0 last, as the sink writes them,
+// and returns the objects written and the codec's and the PUTs' time.
+func (x *s3Bucket) seed(ctx context.Context, s *sizeResult, n int) (objects int, encode, write time.Duration, err error) {
+	start := time.Now()
+	err = storedShards(s, n, func(shards []*storeio.Shard) error {
 		encode += time.Since(start)
-		start = time.Now()
-		for i := len(cms) - 1; i >= 0; i-- {
-			if _, err := st.Create(ctx, cms[i]); err != nil {
-				return fmt.Errorf("writing %s: %w", cms[i].Name, err)
+		put := time.Now()
+		defer func() { start = time.Now() }() // the next hour's encoding starts
+		for i := len(shards) - 1; i >= 0; i-- {
+			if _, err := x.store.Create(ctx, shards[i]); err != nil {
+				return fmt.Errorf("writing %s: %w", shards[i].Name, err)
 			}
 		}
-		write += time.Since(start)
-		res.Objects += len(cms)
+		write += time.Since(put)
+		objects += len(shards)
+		return nil
+	})
+	return objects, encode, write, err
+}
+
+// measureS3 writes cfg.s3Hours hours of every pod (storedHour) into a fresh
+// SeaweedFS, then times `history pod` (default window) and `history node N
+// --since <the hours>`.
+func (b *bench) measureS3(ctx context.Context, s *sizeResult) error {
+	bucket, err := b.startS3(ctx, fmt.Sprintf("s3-%d", s.Pods))
+	if err != nil {
+		return fmt.Errorf("s3 part: %w", err)
+	}
+	defer bucket.close(b)
+	srv, proxy := bucket.srv, bucket.proxy
+	res := &s3Result{Server: "SeaweedFS " + weedVersion(srv) + " (weed server -s3, TLS, on this machine)", Hours: b.cfg.s3Hours}
+	var encode, write time.Duration
+	if res.Objects, encode, write, err = bucket.seed(ctx, s, b.cfg.s3Hours); err != nil {
+		return err
 	}
 	stats := proxy.Stats()
 	res.Bytes = stats.BytesIn["PUT"]
@@ -131,7 +158,7 @@ func (b *bench) measureS3(ctx context.Context, s *sizeResult) error {
 	}
 	for _, q := range queries {
 		argv := append([]string{b.ashiato}, q.argv...)
-		argv = append(argv, "--store", "s3", "--s3-endpoint", proxy.URL(), "--s3-bucket", srv.Bucket, "--cluster", s3Cluster, "-o", "json")
+		argv = append(append(argv, bucket.flags()...), "-o", "json")
 		var runs []sample
 		for r := range b.cfg.runs {
 			before := proxy.Stats().Requests

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -15,7 +16,7 @@ func (b *bench) measureSize(ctx context.Context, n int) (s sizeResult, err error
 		return s, err
 	}
 	if onlyHistory(cfg) {
-		have = n // the history and s3 parts store their hours themselves; the pods are not read
+		have = n // these parts store their hours themselves; the pods are not read
 	}
 	if have > n {
 		return s, fmt.Errorf("the cluster already holds %d pods (a kept control plane?): start with a fresh --dir", have)
@@ -78,14 +79,24 @@ func (b *bench) measureSize(ctx context.Context, n int) (s sizeResult, err error
 			return s, err
 		}
 	}
+	if cfg.parts["serve"] {
+		if err := b.measureServe(ctx, &s, false); err != nil {
+			return s, err
+		}
+	}
+	if cfg.parts["serve-s3"] {
+		if err := b.measureServe(ctx, &s, true); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 
-// onlyHistory reports whether the history and s3 parts, which need no pods,
-// are all that is measured.
+// onlyHistory reports whether the parts that store their own hours (history,
+// s3, serve, serve-s3), which need no pods, are all that is measured.
 func onlyHistory(cfg *config) bool {
 	for p := range cfg.parts {
-		if p != "history" && p != "s3" {
+		if !slices.Contains([]string{"history", "s3", "serve", "serve-s3"}, p) {
 			return false
 		}
 	}
