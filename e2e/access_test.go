@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pod-ashiato/ashiato/e2e/fixture"
@@ -180,8 +181,24 @@ func accessSetup(t *testing.T) (serveClient kubernetes.Interface, tokens map[str
 			t.Fatalf("RBAC for %s not in effect: %v", sar.User, err)
 		}
 	}
-	_, serveClient = accountKubeconfig(t, "pod-ashiato-serve")
-	return serveClient, tokens
+	path, _ := accountKubeconfig(t, "pod-ashiato-serve")
+	return reviewsClient(t, path), tokens
+}
+
+// reviewsClient is a client of kubeconfig path that can send reviews and
+// nothing else (access.ReviewsOnly), as serve's will be.
+func reviewsClient(t *testing.T, path string) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Wrap(access.ReviewsOnly)
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // serveRBAC is the RBAC of components/serve as an overlay renders it: the
@@ -384,8 +401,8 @@ func TestAccessDelegated(t *testing.T) {
 func TestAccessSelf(t *testing.T) {
 	requireCluster(t)
 	accessSetup(t)
-	_, userClient := accountKubeconfigIn(t, accessNS, "shop-viewer")
-	a, err := access.Self(t.Context(), userClient, access.Options{})
+	path, _ := accountKubeconfigIn(t, accessNS, "shop-viewer")
+	a, err := access.Self(t.Context(), reviewsClient(t, path), access.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
