@@ -390,3 +390,9 @@ func TestHugeIdentitiesAreNotCached(t *testing.T) {
 		t.Errorf("%d reviews for a question of more than %d bytes asked twice, want 2 (not cached)", n, maxCachedKey)
 	}
 }
+
+func TestServerTLS(t *testing.T) {
+	if _, err := ServerTLS("/nonexistent/tls.crt", "/nonexistent/tls.key"); err == nil {
+		t.Error("ServerTLS with missing files succeeded")
+	}
+}
