@@ -148,10 +148,12 @@ func TestManifests(t *testing.T) {
 	for _, overlay := range []string{"overlays/kind", "overlays/production"} {
 		t.Run(overlay, func(t *testing.T) {
 			out := kubectl(t, render(t, overlay), "apply", "--server-side", "--dry-run=server", "-f", "-")
-			want := []string{"deployment.apps/pod-ashiato", "clusterrole.rbac.authorization.k8s.io/pod-ashiato", "role.rbac.authorization.k8s.io/pod-ashiato"}
+			want := []string{"deployment.apps/pod-ashiato", "clusterrole.rbac.authorization.k8s.io/pod-ashiato", "role.rbac.authorization.k8s.io/pod-ashiato",
+				"networkpolicy.networking.k8s.io/pod-ashiato-metrics"}
 			if overlay == "overlays/kind" { // with components/serve
 				want = append(want, "deployment.apps/pod-ashiato-serve", "service/pod-ashiato-serve", "role.rbac.authorization.k8s.io/pod-ashiato-serve",
-					"rolebinding.rbac.authorization.k8s.io/pod-ashiato-serve", "serviceaccount/pod-ashiato-serve")
+					"rolebinding.rbac.authorization.k8s.io/pod-ashiato-serve", "serviceaccount/pod-ashiato-serve",
+					"clusterrole.rbac.authorization.k8s.io/pod-ashiato-serve-reviews", "networkpolicy.networking.k8s.io/pod-ashiato-serve")
 			}
 			for _, kind := range want {
 				if !bytes.Contains(out, []byte(kind)) {
@@ -174,11 +176,18 @@ func serviceAccountKubeconfig(t *testing.T) (string, kubernetes.Interface) {
 // deployNS.
 func accountKubeconfig(t *testing.T, sa string) (string, kubernetes.Interface) {
 	t.Helper()
+	return accountKubeconfigIn(t, deployNS, sa)
+}
+
+// accountKubeconfigIn is accountKubeconfig for a ServiceAccount of any
+// namespace.
+func accountKubeconfigIn(t *testing.T, namespace, sa string) (string, kubernetes.Interface) {
+	t.Helper()
 	expiry := int64(3600)
-	tok, err := client.CoreV1().ServiceAccounts(deployNS).CreateToken(t.Context(), sa,
+	tok, err := client.CoreV1().ServiceAccounts(namespace).CreateToken(t.Context(), sa,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("TokenRequest for %s/%s: %v", deployNS, sa, err)
+		t.Fatalf("TokenRequest for %s/%s: %v", namespace, sa, err)
 	}
 	ca := restConfig.CAData
 	if len(ca) == 0 && restConfig.CAFile != "" {

@@ -199,6 +199,20 @@ func (m *Metrics) Handler() http.Handler {
 	return mux
 }
 
+// newServer is the metrics http.Server with the web view's timeouts
+// (serve.NewHTTPServer's): a slow or idle client cannot hold a connection,
+// however many it opens, and a scrape that takes too long to write is cut.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      45 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
 // Listen binds addr at once, so a port already in use is a start-up error,
 // and returns a function that serves until ctx ends.
 func (m *Metrics) Listen(addr string) (serve func(ctx context.Context) error, err error) {
@@ -206,7 +220,7 @@ func (m *Metrics) Listen(addr string) (serve func(ctx context.Context) error, er
 	if err != nil {
 		return nil, fmt.Errorf("metrics address %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(m.Handler())
 	return func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()

@@ -90,3 +90,21 @@ func TestCountersMove(t *testing.T) {
 		}
 	}
 }
+
+// TestServerTimeouts: the metrics server bounds every phase of a connection
+// as the web view's does, so a client that sends slowly, reads slowly or
+// idles cannot hold connections open.
+func TestServerTimeouts(t *testing.T) {
+	srv := newServer(http.NotFoundHandler())
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if d <= 0 {
+			t.Errorf("%s is %v: unbounded", name, d)
+		}
+	}
+	if srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 64<<10 {
+		t.Errorf("MaxHeaderBytes %d, want a small bound", srv.MaxHeaderBytes)
+	}
+}
