@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -13,6 +14,15 @@ import (
 	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
+
+// selector is s as the fake client reports it (in key order).
+func selector(s string) string {
+	sel, err := labels.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return sel.String()
+}
 
 // requests is what the reader asked for: "get NAME" or "list SELECTOR".
 func requests(client *fake.Clientset) []string {
@@ -43,7 +53,11 @@ func TestPodRowsReadsOnlyItsShard(t *testing.T) {
 		t.Fatalf("rows %v, warnings %v, err %v; want one row", rows, warnings, err)
 	}
 	got := requests(client)
-	want := []string{"get " + store.NameFor(h13), "get " + store.ShardName(h13, 1), // hour before: plain, one object
+	want := []string{
+		// which hours are stored: names only (a metadata listing where the
+		// store has one), and the original tool's objects
+		"list " + selector(store.HoursSelector(h13, h14)), "list " + selector(store.UnlabelledSelector()),
+		"get " + store.NameFor(h13), "get " + store.ShardName(h13, 1), // hour before: plain, one object
 		"get " + store.NameFor(h14), "get " + store.ShardName(h14, 4), "get " + store.ShardName(h14, k)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -60,7 +74,7 @@ func TestPodRowsReadsOnlyItsShard(t *testing.T) {
 	if _, _, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := requests(client); !slices.ContainsFunc(got, func(r string) bool { return strings.HasPrefix(r, "list ") && strings.Contains(r, "2026112614") }) {
+	if got := requests(client); !slices.ContainsFunc(got, func(r string) bool { return r == "list "+selector(store.HourSelector(h14)) }) {
 		t.Fatalf("a growth under way was not read whole: %v", got)
 	}
 }
