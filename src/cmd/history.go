@@ -26,6 +26,9 @@ import (
 const (
 	// historyRange is how far back `history pod` looks without --since.
 	historyRange = 24 * time.Hour
+	// maxHistoryRange is the longest --since..--until: a month, four times
+	// the default retention (docs/history.md, "Costs").
+	maxHistoryRange = 31 * 24 * time.Hour
 	// historyRetry bounds how long a query waits for an unreachable API
 	// server: a person is waiting.
 	historyRetry = 15 * time.Second
@@ -188,6 +191,9 @@ func (c *historyConfig) parseTimes(sub, since, until, at string, now time.Time) 
 	}
 	if s.After(u) {
 		return usagef("--since %s is after --until %s", s.Format(time.RFC3339), u.Format(time.RFC3339))
+	}
+	if u.Sub(s) > maxHistoryRange {
+		return usagef("invalid --since %s: the range to --until %s is longer than %s (31 days), the longest history reads", s.Format(time.RFC3339), u.Format(time.RFC3339), maxHistoryRange)
 	}
 	c.window = history.Window{Since: s, Until: u}
 	return nil

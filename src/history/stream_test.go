@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -90,5 +91,29 @@ func TestPodRowsWarnsOfItsMissingShard(t *testing.T) {
 	_, warnings, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02")))
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0].Reason, "missing") {
 		t.Fatalf("warnings %v, err %v; want the missing shard", warnings, err)
+	}
+}
+
+// TestPodRowsRequestsFollowStoredHours: `history pod --since 1000h` over 25
+// stored hours asks the store in proportion to the 25 hours (learning which
+// are stored first), not to the 1,001 of the window.
+func TestPodRowsRequestsFollowStoredHours(t *testing.T) {
+	ref := store.PodRef{Namespace: "shop", Name: "web-0"}
+	now := hm("14:30")
+	var objs []runtime.Object
+	for i := range 25 {
+		h := store.NewHour(now.Add(-time.Duration(i) * time.Hour))
+		h.Add(ref, "n1", h.Start.Add(time.Minute))
+		h.Add(store.PodRef{Namespace: "shop", Name: "other"}, "n2", h.Start.Add(time.Minute))
+		objs = append(objs, encode(h, []int{1, 4}[i%2])...)
+	}
+	client := fake.NewClientset(objs...)
+	rows, _, err := newReader(client).PodRows(t.Context(), ref, Window{Since: now.Add(-1000 * time.Hour), Until: now})
+	if err != nil || len(rows) != 25 {
+		t.Fatalf("%d rows, %v; want 25", len(rows), err)
+	}
+	t.Logf("%d requests for 25 stored hours in a window of 1,001", len(client.Actions()))
+	if n, most := len(client.Actions()), 3*25+2; n > most {
+		t.Errorf("%d requests for 25 stored hours in a window of 1,001, want at most %d", n, most)
 	}
 }
