@@ -41,7 +41,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx, src, done, ok := s.begin(w, r, q)
+	ctx, src, w, done, ok := s.begin(w, r, q)
 	if !ok {
 		return
 	}

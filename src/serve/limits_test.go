@@ -134,3 +134,16 @@ func TestClusterPicker(t *testing.T) {
 		t.Errorf("pinned: %+v %v", pin, err)
 	}
 }
+
+// TestOneClientAfterAnother: the slot is free again before a page's answer
+// reaches its client, so a client asking again at once is not refused.
+func TestOneClientAfterAnother(t *testing.T) {
+	s := &Server{Store: newStore(), MaxReads: 1, Clock: clocktesting.NewFakePassiveClock(at(90))}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for i := range 50 {
+		if code, _, _ := get(t, srv, http.MethodGet, "/pod?pod=shop/web-0&format=json"); code != 200 {
+			t.Fatalf("request %d: %d, want 200", i, code)
+		}
+	}
+}

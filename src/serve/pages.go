@@ -71,10 +71,10 @@ func (s *Server) now() time.Time { return s.Clock.Now().UTC() }
 // begin is what every page that reads does first: a read slot (or 503), the
 // cluster (or the picker), a context bounded by readTimeout. ok false: the
 // answer is written.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request, q query) (ctx context.Context, src source, done func(), ok bool) {
-	release, ok := s.acquire(w, r)
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, q query) (ctx context.Context, src source, out http.ResponseWriter, done func(), ok bool) {
+	w, release, ok := s.acquire(w, r)
 	if !ok {
-		return nil, source{}, nil, false
+		return nil, source{}, w, nil, false
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 	done = func() { cancel(); release() }
@@ -82,9 +82,9 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, q query) (ctx con
 	if err != nil {
 		s.readFailed(w, r, src, err)
 		done()
-		return nil, src, nil, false
+		return nil, src, w, nil, false
 	}
-	return ctx, src, done, true
+	return ctx, src, w, done, true
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +98,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, "the home page has no picture: give a node or a pod")
 		return
 	}
-	release, ok := s.acquire(w, r)
+	w, release, ok := s.acquire(w, r)
 	if !ok {
 		return
 	}
@@ -170,7 +170,7 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx, src, done, ok := s.begin(w, r, q)
+	ctx, src, w, done, ok := s.begin(w, r, q)
 	if !ok {
 		return
 	}
@@ -236,7 +236,7 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx, src, done, ok := s.begin(w, r, q)
+	ctx, src, w, done, ok := s.begin(w, r, q)
 	if !ok {
 		return
 	}

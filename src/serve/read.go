@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
@@ -16,15 +17,37 @@ import (
 // acquire takes one of the MaxReads slots for a page's read, or answers 503
 // with Retry-After at once: a request beyond the limit waits nowhere, so
 // that memory stays what MaxReads reads take.
-func (s *Server) acquire(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+//
+// The slot is given back when the page starts its answer (the writer
+// returned wraps w), before the client can see it: a client that asks
+// again at once finds it free.
+func (s *Server) acquire(w http.ResponseWriter, r *http.Request) (out http.ResponseWriter, release func(), ok bool) {
 	select {
 	case s.slots <- struct{}{}:
-		return func() { <-s.slots }, true
+		var once sync.Once
+		release = func() { once.Do(func() { <-s.slots }) }
+		return releasing{ResponseWriter: w, release: release}, release, true
 	default:
 		w.Header().Set("Retry-After", retryAfter)
 		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("busy: %d pages are reading the history already; try again in a moment", cap(s.slots)))
-		return nil, false
+		return w, nil, false
 	}
+}
+
+// releasing gives the read slot back when the answer starts.
+type releasing struct {
+	http.ResponseWriter
+	release func()
+}
+
+func (w releasing) WriteHeader(status int) {
+	w.release()
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w releasing) Write(b []byte) (int, error) {
+	w.release()
+	return w.ResponseWriter.Write(b)
 }
 
 // source is the store a page reads: the cluster it asked for, and the
