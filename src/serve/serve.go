@@ -40,7 +40,7 @@ const (
 	// --read-budget's defaults, sized for the serve component's 512Mi
 	// (docs/serve.md, "Limits").
 	DefaultMaxReads = 8
-	DefaultBudget   = 512 << 20
+	DefaultBudget   = 256 << 20
 	// retryAfter is what a 503 asks a client to wait, in seconds.
 	retryAfter = "2"
 )
