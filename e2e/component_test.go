@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/pod-ashiato/ashiato/e2e/monitoring"
 )
@@ -144,5 +148,55 @@ func TestMonitoringComponent(t *testing.T) {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("dry run did not apply %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestServeS3Component: components/serve with components/s3 and
+// components/serve/s3 renders, and the view's container reads the S3 store
+// with the recorder's settings, keys and CA: --store=s3 and the --s3-* flags
+// from the generated pod-ashiato-s3 ConfigMap (its hashed name), the keys
+// from the Secret, the CA mounted.
+func TestServeS3Component(t *testing.T) {
+	k8s := copyDir(t, filepath.Join(repoRoot(), "k8s"))
+	dir := filepath.Join(k8s, "serve-s3")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kustomization := "resources:\n  - ../base\ncomponents:\n  - ../components/s3\n  - ../components/serve\n  - ../components/serve/s3\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kustomization), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rendered := kubectl(t, nil, "kustomize", dir)
+	var serve *appsv1.Deployment
+	for _, doc := range bytes.Split(rendered, []byte("\n---\n")) {
+		var d appsv1.Deployment
+		if err := yaml.Unmarshal(doc, &d); err == nil && d.Kind == "Deployment" && d.Name == "pod-ashiato-serve" {
+			serve = &d
+		}
+	}
+	if serve == nil {
+		t.Fatalf("no pod-ashiato-serve Deployment in\n%s", rendered)
+	}
+	c := serve.Spec.Template.Spec.Containers[0]
+	args := strings.Join(c.Args, " ")
+	for _, want := range []string{"serve --addr=:8080 --store=s3", "--s3-bucket=$(S3_BUCKET)", "--s3-region=$(S3_REGION)", "--s3-prefix=$(S3_PREFIX)", "--s3-endpoint=$(S3_ENDPOINT)"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("serve args %q lack %q", args, want)
+		}
+	}
+	if len(c.EnvFrom) != 1 || c.EnvFrom[0].ConfigMapRef == nil || !strings.HasPrefix(c.EnvFrom[0].ConfigMapRef.Name, "pod-ashiato-s3-") {
+		t.Errorf("serve envFrom %+v, want the generated pod-ashiato-s3 ConfigMap", c.EnvFrom)
+	}
+	keys := map[string]bool{}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == "pod-ashiato-s3" {
+			keys[e.Name] = true
+		}
+	}
+	if !keys["AWS_ACCESS_KEY_ID"] || !keys["AWS_SECRET_ACCESS_KEY"] {
+		t.Errorf("serve env %+v lacks the keys from Secret pod-ashiato-s3", c.Env)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/etc/pod-ashiato/s3-ca" {
+		t.Errorf("serve volume mounts %+v, want the S3 CA", c.VolumeMounts)
 	}
 }

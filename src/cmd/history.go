@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	"github.com/pod-ashiato/ashiato/src/filter"
 	"github.com/pod-ashiato/ashiato/src/history"
@@ -25,6 +26,9 @@ import (
 const (
 	// historyRange is how far back `history pod` looks without --since.
 	historyRange = 24 * time.Hour
+	// maxHistoryRange is the longest --since..--until: a month, four times
+	// the default retention (docs/history.md, "Costs").
+	maxHistoryRange = 31 * 24 * time.Hour
 	// historyRetry bounds how long a query waits for an unreachable API
 	// server: a person is waiting.
 	historyRetry = 15 * time.Second
@@ -188,6 +192,9 @@ func (c *historyConfig) parseTimes(sub, since, until, at string, now time.Time) 
 	if s.After(u) {
 		return usagef("--since %s is after --until %s", s.Format(time.RFC3339), u.Format(time.RFC3339))
 	}
+	if u.Sub(s) > maxHistoryRange {
+		return usagef("invalid --since %s: the range to --until %s is longer than %s (31 days), the longest history reads", s.Format(time.RFC3339), u.Format(time.RFC3339), maxHistoryRange)
+	}
 	c.window = history.Window{Since: s, Until: u}
 	return nil
 }
@@ -252,7 +259,13 @@ func readerKube(ctx context.Context, kube *config) func() (storeopen.Kube, error
 		if err := checkNamespaces(ctx, client, quiet, map[string][]string{"cm-namespace": {kube.store.Namespace}}); err != nil {
 			return storeopen.Kube{}, err
 		}
-		return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil
+		meta, err := metadata.NewForConfig(restCfg)
+		if err != nil {
+			return storeopen.Kube{}, usagef("invalid kubeconfig: %w", err)
+		}
+		// The metadata client lets the store list the stored hours by name
+		// only (storeio.Store.ListRefs).
+		return storeopen.Kube{ConfigMaps: client.CoreV1(), Metadata: meta}, nil
 	}
 }
 
@@ -277,8 +290,9 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("-o svg draws one cluster's history: give --cluster (one of %s)", clusterNames(readers))
 	}
 	// Rows are read hour by hour, keeping only what the answer needs; the
-	// picture needs the hours themselves (owners, node events). Clusters in
-	// name order, each cluster's rows in the usual order.
+	// picture needs a little more of each hour (owners, node events), which
+	// Reader.Node and Reader.Pod keep. Clusters in name order, each
+	// cluster's rows in the usual order.
 	var (
 		hours []*store.Hour
 		rows  []history.Row
@@ -289,13 +303,14 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			warnings []store.Warning
 		)
 		switch {
+		case cfg.output == "svg" && cfg.node != "":
+			var res history.NodeResult
+			res, err = reader.Node(ctx, cfg.node, cfg.window)
+			part, warnings, hours = res.Rows, res.Warnings, res.Hours
 		case cfg.output == "svg":
-			hours, warnings, err = reader.Read(ctx, cfg.window)
-			if err == nil && cfg.node != "" {
-				part = history.Node(hours, cfg.node, cfg.window)
-			} else if err == nil {
-				part = history.Pod(hours, cfg.pod, cfg.window)
-			}
+			var res history.PodResult
+			res, err = reader.Pod(ctx, cfg.pod, cfg.window)
+			part, warnings, hours = res.Rows, res.Warnings, res.Hours
 		case cfg.node != "":
 			part, warnings, err = reader.NodeRows(ctx, cfg.node, cfg.window)
 		default:

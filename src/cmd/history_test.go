@@ -103,6 +103,8 @@ func TestHistoryInvalidInput(t *testing.T) {
 		{"bad --until", []string{"pod", "a/b", "--until", "2026-11-26"}, `invalid --until: "2026-11-26" is not a time`},
 		{"negative duration", []string{"pod", "a/b", "--since", "-2h"}, `invalid --since: "-2h"`},
 		{"--since after --until", []string{"pod", "a/b", "--since", "1h", "--until", "2h"}, "is after --until"},
+		{"a range beyond 31 days", []string{"pod", "a/b", "--since", "745h"}, "is longer than 744h0m0s (31 days)"},
+		{"a node range beyond 31 days", []string{"node", "n1", "--since", "2000h", "--until", "1h"}, "invalid --since"},
 		{"--at with --since", []string{"pod", "a/b", "--at", "now", "--since", "1h"}, "--at is an instant"},
 		{"unknown flag", []string{"pod", "a/b", "--nmespace", "x"}, "flag provided but not defined: -nmespace"},
 		{"a main-command flag", []string{"node", "n1", "--at", "now", "--oneshot"}, "flag provided but not defined: -oneshot"},

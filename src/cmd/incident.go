@@ -165,19 +165,19 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		found   []string
 	)
 	for i, reader := range readers {
-		h, warnings, err := reader.Read(ctx, history.Window{Since: cfg.at.Add(-cfg.window), Until: cfg.at.Add(cfg.window)})
+		res, err := reader.Incident(ctx, cfg.query())
 		if err != nil {
 			return err
 		}
-		for _, w := range warnings {
+		for _, w := range res.Warnings {
 			fmt.Fprintf(stderr, "ashiato: warning: %s: %s\n", reader.where(w), w.Reason)
 		}
-		in := cfg.investigate(h)
+		in := res.Incident
 		if i == 0 || len(in.Pods) > 0 || len(in.Timeline) > 0 {
 			if len(in.Pods) > 0 || len(in.Timeline) > 0 {
 				found = append(found, reader.cluster)
 			}
-			hours, inc, cluster = h, in, reader.cluster
+			hours, inc, cluster = res.Hours, in, reader.cluster
 		}
 	}
 	if len(found) > 1 {
@@ -216,11 +216,21 @@ func (c *incidentConfig) investigate(hours []*store.Hour) history.Incident {
 	if c.match == nil {
 		return history.Investigate(hours, c.node, c.at, c.window)
 	}
-	nodes := history.FailedNodes(hours, func(l map[string]string) bool { return c.match.Matches(labels.Set(l)) },
-		c.at.Add(-c.window), c.at.Add(c.window))
+	q := c.query()
+	nodes := history.FailedNodes(hours, q.Match, c.at.Add(-c.window), c.at.Add(c.window))
 	inc := history.InvestigateNodes(hours, nodes, c.at, c.window)
 	inc.Selector = c.selector
 	return inc
+}
+
+// query is what Reader.Incident reads.
+func (c *incidentConfig) query() history.IncidentQuery {
+	q := history.IncidentQuery{Node: c.node, At: c.at, Window: c.window}
+	if c.match != nil {
+		q.Match = func(l map[string]string) bool { return c.match.Matches(labels.Set(l)) }
+		q.Selector = c.selector
+	}
+	return q
 }
 
 // what is the node, or the selector, as messages name it.

@@ -9,14 +9,13 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
-	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/serve"
 	"github.com/pod-ashiato/ashiato/src/storeio"
@@ -30,8 +29,13 @@ A read-only web view of the history that ashiato --store-in-cm (or --store)
 keeps: search a node or a pod, pick a time, see the timeline and the table.
 Every page has a JSON twin (?format=json) and a picture (?format=svg). It
 only reads the store: the ConfigMaps in --cm-namespace, or with --store s3
---s3-bucket B one cluster's hours in S3 (--cluster, needed when the prefix
-holds several). It answers GET and HEAD only.
+--s3-bucket B the clusters' hours in S3 (the pages offer the clusters under
+--s3-prefix; --cluster shows one only). It answers GET and HEAD only.
+
+Each page reads the store as a stream. At most --max-concurrent-reads pages
+read at once (the next gets 503 with Retry-After), and each decodes at most
+--read-budget-mib of stored history (beyond it, 422: ask for a narrower
+window). docs/serve.md sizes both.
 
 --addr is required: it binds there and nowhere else (127.0.0.1:8080 for this
 machine only, :8080 for every interface).
@@ -44,6 +48,8 @@ type serveConfig struct {
 	kube     config // kubeconfig, context, cm-namespace, QPS: as the main command
 	addr     string
 	logLevel logrus.Level
+	maxReads int
+	budget   int64 // bytes
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
@@ -55,6 +61,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.kube.context, "context", "", "kubeconfig context to use (default: the current context)")
 	c.kube.store.Register(fs, "namespace of the history ConfigMaps (--store configmap)", "cluster", "with --store s3: the cluster whose history to show (default: the only cluster under --s3-prefix)")
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
+	fs.IntVar(&c.maxReads, "max-concurrent-reads", serve.DefaultMaxReads, "pages that may read the store at once; beyond them a page is answered 503 with Retry-After at once")
+	budgetMiB := fs.Int64("read-budget-mib", serve.DefaultBudget>>20, "MiB of stored history one page may decode; a wider window is answered 422 (ask for a narrower window)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()
@@ -86,6 +94,13 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	if err := c.kube.store.Validate("cluster"); err != nil {
 		return nil, usageError{err}
 	}
+	if c.maxReads < 1 {
+		return nil, usagef("invalid --max-concurrent-reads %d: want 1 or more", c.maxReads)
+	}
+	if *budgetMiB < 1 || *budgetMiB > 1<<20 {
+		return nil, usagef("invalid --read-budget-mib %d: want 1 to %d", *budgetMiB, 1<<20)
+	}
+	c.budget = *budgetMiB << 20
 	level, err := logrus.ParseLevel(*logLevel)
 	if err != nil {
 		return nil, usagef("invalid --log-level %q: want debug, info, warn or error", *logLevel)
@@ -106,7 +121,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newDiagnostics(stderr, cfg.logLevel)
 	routeKlog(log)
 	policy := retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: historyRetry, Log: log}
-	st, err := serveStore(ctx, &cfg.kube, log, policy)
+	st, err := serveStore(ctx, &cfg.kube, log)
 	if err != nil {
 		return err
 	}
@@ -114,18 +129,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usagef("invalid --addr %q: %w", cfg.addr, err)
 	}
-	where := cfg.kube.store.Namespace
-	if cfg.kube.store.S3() {
-		where = st.String()
-	}
 	s := &serve.Server{
-		Store:     &history.Reader{Store: st, Retry: policy},
-		Namespace: where,
-		Clock:     clock.RealClock{},
-		Log:       log,
+		Store:    st,
+		Cluster:  cfg.kube.store.Cluster,
+		Retry:    policy,
+		MaxReads: cfg.maxReads,
+		Budget:   cfg.budget,
+		Clock:    clock.RealClock{},
+		Log:      log,
 	}
 	srv := serve.NewHTTPServer(cfg.addr, s.Handler())
-	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "store": st.String(), "version": version}).Info("serving the history view")
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "store": st.String(), "max_concurrent_reads": cfg.maxReads, "read_budget_mib": cfg.budget >> 20, "version": version}).Info("serving the history view")
 	err = serve.Serve(ctx, srv, func() error { return srv.Serve(ln) })
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
@@ -137,13 +151,13 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 // serveStore is the store the view reads (storeopen.Open): for the ConfigMap
 // store a client that can only read (serve.ReadOnly, whatever RBAC allows)
 // and the namespace checked; in a store of several clusters (S3) the one
-// --cluster names, or the only one there is.
-func serveStore(ctx context.Context, kube *config, log logrus.FieldLogger, policy retry.Policy) (storeio.Store, error) {
+// --cluster names, or all of them, for the pages to pick from.
+func serveStore(ctx context.Context, kube *config, log logrus.FieldLogger) (storeio.Store, error) {
 	probe := kube.store.Cluster
 	if probe == "" {
 		probe = defaultCluster
 	}
-	st, err := openStore(ctx, &kube.store, probe, func() (storeopen.Kube, error) {
+	return openStore(ctx, &kube.store, probe, func() (storeopen.Kube, error) {
 		restCfg, err := restConfig(kube)
 		if err != nil {
 			return storeopen.Kube{}, err
@@ -153,27 +167,13 @@ func serveStore(ctx context.Context, kube *config, log logrus.FieldLogger, polic
 		if err != nil {
 			return storeopen.Kube{}, usagef("invalid kubeconfig: %w", err)
 		}
+		meta, err := metadata.NewForConfig(restCfg)
+		if err != nil {
+			return storeopen.Kube{}, usagef("invalid kubeconfig: %w", err)
+		}
 		if err := checkNamespaces(ctx, client, log, map[string][]string{"cm-namespace": {kube.store.Namespace}}); err != nil {
 			return storeopen.Kube{}, err
 		}
-		return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil
+		return storeopen.Kube{ConfigMaps: client.CoreV1(), Metadata: meta}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	clusters, several := st.(storeio.Clusters)
-	if !several || kube.store.Cluster != "" {
-		return st, nil
-	}
-	names, err := clusters.Clusters(ctx, policy)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("listing the clusters: %w", err)
-	case len(names) == 1:
-		return clusters.WithCluster(names[0]), nil
-	case len(names) == 0:
-		return nil, usagef("no cluster has hours in %s: give --cluster", kube.store.Where())
-	default:
-		return nil, usagef("ashiato serve shows one cluster's history: give --cluster (one of %s)", strings.Join(names, ", "))
-	}
 }

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	logtest "github.com/sirupsen/logrus/hooks/test"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/clock"
 
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/internal/awstest"
@@ -16,6 +20,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store"
 	"github.com/pod-ashiato/ashiato/src/s3store/s3fake"
+	"github.com/pod-ashiato/ashiato/src/serve"
 	"github.com/pod-ashiato/ashiato/src/sink"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
@@ -82,8 +87,8 @@ func TestServeHelp(t *testing.T) {
 }
 
 // TestServeStoreS3: ashiato serve gets its store from the store flags as
-// history does: with --store s3, the one cluster under the prefix, the one
-// --cluster names, or a usage error naming them when there are several.
+// history does: with --store s3 every cluster under the prefix, for the pages
+// to pick from (the only one implicitly), or the one --cluster names.
 func TestServeStoreS3(t *testing.T) {
 	awstest.Env(t)
 	srv := s3fake.New("hist")
@@ -109,17 +114,40 @@ func TestServeStoreS3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return serveStore(t.Context(), &c.kube, log, retry.Policy{MaxElapsed: time.Second})
+		return serveStore(t.Context(), &c.kube, log)
+	}
+	// The pages pick the cluster: the only one, or the one asked for.
+	home := func(st storeio.Store, query string) (cluster string, clusters []string) {
+		t.Helper()
+		s := &serve.Server{Store: st, Retry: retry.Policy{MaxElapsed: time.Second}, Clock: clock.RealClock{}}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/?format=json"+query, nil))
+		var out struct {
+			Cluster  string   `json:"cluster"`
+			Clusters []string `json:"clusters"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != 200 {
+			t.Fatalf("home %s: %d %s", query, rec.Code, rec.Body)
+		}
+		return out.Cluster, out.Clusters
 	}
 	write("prod")
 	st, err := open()
-	if err != nil || !strings.HasSuffix(st.String(), "/prod/") {
-		t.Fatalf("one cluster: %v, %v; want prod's store", st, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, several := st.(storeio.Clusters); !several {
+		t.Fatalf("the S3 store %s does not offer its clusters", st)
+	}
+	if cluster, _ := home(st, ""); cluster != "prod" {
+		t.Fatalf("one cluster: the page shows %q, want prod", cluster)
 	}
 	write("staging")
-	var usage usageError
-	if _, err := open(); !errors.As(err, &usage) || !strings.Contains(err.Error(), "one of prod, staging") {
-		t.Fatalf("two clusters: %v, want a usage error naming them", err)
+	if _, clusters := home(st, ""); strings.Join(clusters, ",") != "prod,staging" {
+		t.Fatalf("two clusters: the page offers %v, want prod, staging", clusters)
+	}
+	if cluster, _ := home(st, "&cluster=staging"); cluster != "staging" {
+		t.Fatalf("?cluster=staging: the page shows %q", cluster)
 	}
 	st, err = open("--cluster", "staging")
 	if err != nil || !strings.HasSuffix(st.String(), "/staging/") {

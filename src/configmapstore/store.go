@@ -99,11 +99,54 @@ func (c *Store) ListHours(ctx context.Context, first, last time.Time, limit int6
 	})
 }
 
-// ListRefs lists the hours' shards and keeps what a delete needs.
+// ListRefs lists the hours' shards and keeps what a delete needs. With
+// Metadata it lists their metadata only (PartialObjectMetadata), so no
+// object's data crosses the wire: learning which hours are stored costs a
+// few KiB, not the hours; without, it lists the ConfigMaps whole.
 func (c *Store) ListRefs(ctx context.Context, first, last time.Time, policy retry.Policy, what string, each func(storeio.Ref)) error {
-	return c.list(ctx, store.HoursSelector(first, last), 0, policy, what, func(cm *corev1.ConfigMap) {
+	selector := store.HoursSelector(first, last)
+	if c.Metadata != nil {
+		return c.listMetadata(ctx, selector, policy, what, func(m *metav1.PartialObjectMetadata) {
+			each(storeio.Ref{Name: m.Name, Version: m.ResourceVersion})
+		})
+	}
+	return c.list(ctx, selector, 0, policy, what, func(cm *corev1.ConfigMap) {
 		each(storeio.Ref{Name: cm.Name, Version: cm.ResourceVersion})
 	})
+}
+
+// metadataPage is the objects per metadata LIST request: a few hundred
+// bytes each.
+const metadataPage = 1000
+
+// listMetadata is list for the objects' metadata only.
+func (c *Store) listMetadata(ctx context.Context, selector string, policy retry.Policy, what string, each func(*metav1.PartialObjectMetadata)) error {
+	res := c.Metadata.Resource(Resource).Namespace(c.Namespace)
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: metadataPage}
+	for {
+		var list *metav1.PartialObjectMetadataList
+		err := retry.Do(ctx, policy, what, func(ctx context.Context) error {
+			var err error
+			list, err = res.List(ctx, opts)
+			return err
+		})
+		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
+			opts.Continue = ""
+			continue
+		}
+		if err != nil {
+			return Error(err)
+		}
+		for i := range list.Items {
+			if m := &list.Items[i]; m.Labels[store.LabelApp] == store.LabelAppValue && m.Labels[store.LabelType] == store.LabelTypeValue {
+				each(m)
+			}
+		}
+		if list.Continue == "" {
+			return nil
+		}
+		opts.Continue = list.Continue
+	}
 }
 
 // ListUnlabelled lists the original tool's objects, which have no hour label.

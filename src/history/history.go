@@ -114,6 +114,10 @@ type Reader struct {
 	Retry retry.Policy
 	// PageSize is the objects per LIST request of Read; 0 is storeio.PageSize.
 	PageSize int64
+	// Budget bounds the stored bytes (storeio.Shard.Size) one streaming
+	// read (Pod, Node, PodsPerNode, Incident, PodRows, NodeRows) may
+	// decode: beyond it the read stops with ErrBudget. 0 is no bound.
+	Budget int64
 }
 
 // Read returns the stored hours the window overlaps that hold anything, and

@@ -18,50 +18,14 @@ import (
 const streamPage = 8
 
 // PodRows is where ref ran within the window (Pod), read hour by hour with
-// only what that pod needs: each hour's shard 0, which says how many shards
-// there are, and the shard the pod hashes to (the whole hour when a growth
-// is under way). It holds one hour at a time and the hour before it, whose
-// last placements may continue into it (see "Across an hour's edge").
+// only what that pod needs (see Reader.Pod, which also gives its owner and
+// the node events of the hours read).
 func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row, []store.Warning, error) {
-	first, last := w.hours()
-	objs := r.Store
-	var (
-		rows     []Row
-		warnings []store.Warning
-		prev     *store.Hour
-	)
-	for hour := first.Add(-time.Hour); !hour.After(last); hour = hour.Add(time.Hour) {
-		got, whole, err := storeread.ReadPodShards(ctx, objs, hour, ref, r.Retry)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading the history of %s in %s: %w", ref, objs, err)
-		}
-		if len(got) == 0 {
-			prev = nil
-			continue
-		}
-		var (
-			h     *store.Hour
-			warns []store.Warning
-		)
-		if whole {
-			h, _, warns = store.Decode(ctx, hour, got)
-		} else {
-			// Shard 0 was read for its count; it is decoded only when it
-			// is the pod's shard.
-			part := got[len(got)-1:]
-			h, warns = store.DecodePart(ctx, hour, part, store.Only{Pod: &ref})
-			warns = append(warns, missingPodShard(hour, ref, got)...)
-		}
-		warnings = append(warnings, warns...)
-		cur := store.NewHour(hour)
-		if seen := h.Pod(ref); len(seen) > 0 {
-			cur.Pods[ref] = seen
-		}
-		rows = append(rows, hourRows(Pod(pair(prev, cur), ref, w), hour)...)
-		prev = cur
+	res, err := r.pod(ctx, ref, w, false)
+	if err != nil {
+		return nil, nil, err
 	}
-	sortRows(rows)
-	return rows, warnings, nil
+	return res.Rows, res.Warnings, nil
 }
 
 // missingPodShard warns when shard 0 promises the shard ref hashes to and it
@@ -81,12 +45,23 @@ func missingPodShard(hour time.Time, ref store.PodRef, objs []storeio.Shard) []s
 
 // NodeRows is which pods ran on node within the window (Node), read hour by
 // hour: one streamed listing of the window's shards, a few objects a page,
-// each object decoded on its own and only the node's placements kept. The
-// original tool's objects (no hour label, ConfigMap store only) are found by
-// a listing of their names and read one by one in their hour's turn.
+// each object decoded on its own and only the node's placements kept (see
+// Reader.Node, which also gives the pods' owners and the node's events).
 func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []store.Warning, error) {
-	first, last := w.hours()
-	first = first.Add(-time.Hour)
+	res, err := r.node(ctx, node, w, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res.Rows, res.Warnings, nil
+}
+
+// eachHour calls fn with the stored objects of every hour first..last that
+// has any, oldest first, one hour's objects at a time: one streamed listing
+// of the hours' shards, a few objects a page. The original tool's objects
+// (no hour label, ConfigMap store only) are found by a listing of their
+// names and read one by one in their hour's turn. An error of fn ends the
+// listing and is returned as it is; the store's are wrapped.
+func (r *Reader) eachHour(ctx context.Context, first, last time.Time, fn func(hour time.Time, objs []storeio.Shard) error) error {
 	objs := r.Store
 	wrap := func(err error) error {
 		return fmt.Errorf("reading the history in %s: %w", objs, err)
@@ -101,53 +76,34 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 			}
 		})
 		if err != nil {
-			return nil, nil, wrap(err)
+			return wrap(err)
 		}
 	}
 
 	var (
-		rows     []Row
-		warnings []store.Warning
-		prev     *store.Hour
-		done     = map[time.Time]bool{}
+		done   = map[time.Time]bool{}
+		failed error // fn's
 	)
-	process := func(hour time.Time, objs []storeio.Shard) error {
+	process := func(hour time.Time, group []storeio.Shard) error {
 		done[hour] = true
-		if legacy[hour] && !slices.ContainsFunc(objs, func(cm storeio.Shard) bool { return cm.Name == store.NameFor(hour) }) {
+		if legacy[hour] && !slices.ContainsFunc(group, func(cm storeio.Shard) bool { return cm.Name == store.NameFor(hour) }) {
 			cm, err := storeread.Get(ctx, r.Store, store.NameFor(hour), r.Retry)
 			if err != nil {
-				return err
+				return wrap(err)
 			}
 			if cm != nil {
-				objs = append(objs, *cm)
+				group = append(group, *cm)
 			}
 		}
-		if len(objs) == 0 {
+		if len(group) == 0 {
 			return nil
 		}
-		if prev != nil && !prev.Start.Equal(hour.Add(-time.Hour)) {
-			prev = nil
-		}
-		warnings = append(warnings, store.MissingShards(hour, objs)...)
-		cur := store.NewHour(hour)
-		for i := range objs {
-			h, warns := store.DecodePart(ctx, hour, objs[i:i+1], store.Only{Node: node})
-			warnings = append(warnings, warns...)
-			part := store.NewHour(hour)
-			for ref, s := range h.OnNode(node) {
-				part.Pods[ref] = []store.Seen{s}
-			}
-			cur.Merge(part)
-		}
-		rows = append(rows, hourRows(Node(pair(prev, cur), node, w), hour)...)
-		prev = cur
-		return nil
+		return fn(hour, group)
 	}
 	// Hours in order: the listing returns objects by name, which is by hour.
 	var (
 		group     []storeio.Shard
 		groupHour time.Time
-		failed    error
 	)
 	flushGroup := func() {
 		if failed != nil || groupHour.IsZero() {
@@ -163,7 +119,13 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 		failed = process(groupHour, group)
 		group, groupHour = nil, time.Time{}
 	}
-	err := objs.ListHours(ctx, first, last, streamPage, r.Retry, "listing the history", func(cm *storeio.Shard) {
+	listCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := objs.ListHours(listCtx, first, last, streamPage, r.Retry, "listing the history", func(cm *storeio.Shard) {
+		if failed != nil {
+			cancel() // fn failed: stop listing
+			return
+		}
 		hour, _, ok := store.ParseName(cm.Name)
 		if !ok || hour.Before(first) || hour.After(last) || done[hour] {
 			return // not the store's, or seen again after a listing started over
@@ -176,8 +138,11 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 			group = append(group, *cm)
 		}
 	})
+	if failed != nil {
+		return failed
+	}
 	if err != nil {
-		return nil, nil, wrap(err)
+		return wrap(err)
 	}
 	flushGroup()
 	for _, h := range sortedHours(legacy) {
@@ -185,11 +150,7 @@ func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []
 			failed = process(h, nil)
 		}
 	}
-	if failed != nil {
-		return nil, nil, wrap(failed)
-	}
-	sortRows(rows)
-	return rows, warnings, nil
+	return failed
 }
 
 // pair is the hours Pod and Node look at for cur: cur and the hour before it.

@@ -4,8 +4,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -13,6 +15,15 @@ import (
 	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
+
+// selector is s as the fake client reports it (in key order).
+func selector(s string) string {
+	sel, err := labels.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return sel.String()
+}
 
 // requests is what the reader asked for: "get NAME" or "list SELECTOR".
 func requests(client *fake.Clientset) []string {
@@ -43,7 +54,11 @@ func TestPodRowsReadsOnlyItsShard(t *testing.T) {
 		t.Fatalf("rows %v, warnings %v, err %v; want one row", rows, warnings, err)
 	}
 	got := requests(client)
-	want := []string{"get " + store.NameFor(h13), "get " + store.ShardName(h13, 1), // hour before: plain, one object
+	want := []string{
+		// which hours are stored: names only (a metadata listing where the
+		// store has one), and the original tool's objects
+		"list " + selector(store.HoursSelector(h13, h14)), "list " + selector(store.UnlabelledSelector()),
+		"get " + store.NameFor(h13), "get " + store.ShardName(h13, 1), // hour before: plain, one object
 		"get " + store.NameFor(h14), "get " + store.ShardName(h14, 4), "get " + store.ShardName(h14, k)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -60,7 +75,7 @@ func TestPodRowsReadsOnlyItsShard(t *testing.T) {
 	if _, _, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := requests(client); !slices.ContainsFunc(got, func(r string) bool { return strings.HasPrefix(r, "list ") && strings.Contains(r, "2026112614") }) {
+	if got := requests(client); !slices.ContainsFunc(got, func(r string) bool { return r == "list "+selector(store.HourSelector(h14)) }) {
 		t.Fatalf("a growth under way was not read whole: %v", got)
 	}
 }
@@ -76,5 +91,29 @@ func TestPodRowsWarnsOfItsMissingShard(t *testing.T) {
 	_, warnings, err := newReader(client).PodRows(t.Context(), ref, At(hm("14:02")))
 	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0].Reason, "missing") {
 		t.Fatalf("warnings %v, err %v; want the missing shard", warnings, err)
+	}
+}
+
+// TestPodRowsRequestsFollowStoredHours: `history pod --since 1000h` over 25
+// stored hours asks the store in proportion to the 25 hours (learning which
+// are stored first), not to the 1,001 of the window.
+func TestPodRowsRequestsFollowStoredHours(t *testing.T) {
+	ref := store.PodRef{Namespace: "shop", Name: "web-0"}
+	now := hm("14:30")
+	var objs []runtime.Object
+	for i := range 25 {
+		h := store.NewHour(now.Add(-time.Duration(i) * time.Hour))
+		h.Add(ref, "n1", h.Start.Add(time.Minute))
+		h.Add(store.PodRef{Namespace: "shop", Name: "other"}, "n2", h.Start.Add(time.Minute))
+		objs = append(objs, encode(h, []int{1, 4}[i%2])...)
+	}
+	client := fake.NewClientset(objs...)
+	rows, _, err := newReader(client).PodRows(t.Context(), ref, Window{Since: now.Add(-1000 * time.Hour), Until: now})
+	if err != nil || len(rows) != 25 {
+		t.Fatalf("%d rows, %v; want 25", len(rows), err)
+	}
+	t.Logf("%d requests for 25 stored hours in a window of 1,001", len(client.Actions()))
+	if n, most := len(client.Actions()), 3*25+2; n > most {
+		t.Errorf("%d requests for 25 stored hours in a window of 1,001, want at most %d", n, most)
 	}
 }

@@ -41,19 +41,24 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	span := history.Window{Since: at.Add(-window), Until: at.Add(window)}
-	hours, warns, err := s.read(r.Context(), span)
-	if err != nil {
-		s.fail(w, r, http.StatusBadGateway, "reading the history: "+err.Error())
+	ctx, src, w, done, ok := s.begin(w, r, q)
+	if !ok {
 		return
 	}
-	inc := history.Investigate(hours, node, at, window)
+	defer done()
+	res, err := src.reader.Incident(ctx, history.IncidentQuery{Node: node, At: at, Window: window})
+	if err != nil {
+		s.readFailed(w, r, src, err)
+		return
+	}
+	lk := linker{src.clusterArg()}
+	inc, hours, warns := res.Incident, res.Hours, warningsOf(src.reader.Store, res.Warnings)
 	links := &view.Links{
 		Pod: func(ref store.PodRef) string {
-			return link("/pod", append([]string{"pod", ref.String()}, windowArgs(s.around(history.At(at)))...)...)
+			return lk.link("/pod", append([]string{"pod", ref.String()}, windowArgs(s.around(history.At(at)))...)...)
 		},
 		Node: func(n string) string {
-			return link("/node", append([]string{"node", n}, windowArgs(s.around(history.At(at)))...)...)
+			return lk.link("/node", append([]string{"node", n}, windowArgs(s.around(history.At(at)))...)...)
 		},
 	}
 	chart := view.Incident(hours, inc, links)
@@ -67,12 +72,12 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	}
 	args := []string{"node", node, "at", stamp(at), "window", window.String()}
 	p := page{
-		Title: "Incident on node " + node, Query: q, Namespace: s.Namespace, Warnings: warns,
+		Title: "Incident on node " + node, Query: q, Where: s.where(src), Clusters: picker(src), Warnings: warns,
 		Window:   "at " + stamp(at) + ", " + window.String() + " either side",
-		JSON:     link("/incident", append(args, "format", "json")...),
-		Pic:      link("/incident", append(args, "format", "svg")...),
+		JSON:     lk.link("/incident", append(args, "format", "json")...),
+		Pic:      lk.link("/incident", append(args, "format", "svg")...),
 		Columns:  []string{"Namespace", "Pod", "Owner", "Replaced by", "On node", "After", "Outcome"},
-		NodePage: link("/node", append([]string{"node", node}, windowArgs(history.At(at))...)...),
+		NodePage: lk.link("/node", append([]string{"node", node}, windowArgs(history.At(at))...)...),
 	}
 	sum := inc.Summary
 	p.Summary = []stat{{"pods on the node", strconv.Itoa(sum.Pods)}, {"rescheduled", strconv.Itoa(sum.Rescheduled)}, {"not rescheduled", strconv.Itoa(sum.NotRescheduled)}}
@@ -113,7 +118,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		p.Rows = append(p.Rows, row)
 	}
 	if len(inc.Pods) == 0 {
-		p.Empty = "No pods on node " + node + " at " + stamp(at) + " in the history in namespace " + s.Namespace + "."
+		p.Empty = "No pods on node " + node + " at " + stamp(at) + " in the history in " + s.where(src) + "."
 	}
 	s.page(w, p, chart)
 }

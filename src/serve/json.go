@@ -31,15 +31,12 @@ type rowJSON struct {
 	LastSeen  *string `json:"last_seen"`
 }
 
-func rowsJSON(hours []*store.Hour, rows []history.Row) []rowJSON {
+func rowsJSON(owners map[store.PodRef]store.Owner, rows []history.Row) []rowJSON {
 	out := make([]rowJSON, 0, len(rows))
 	for _, r := range rows {
 		j := rowJSON{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, Hour: stamp(r.Hour), FirstSeen: optional(r.First), LastSeen: optional(r.Last)}
-		for _, h := range hours {
-			if o, ok := h.Owner(r.Pod); ok {
-				j.OwnerKind, j.OwnerName = o.Kind, o.Name
-				break
-			}
+		if o, ok := owners[r.Pod]; ok {
+			j.OwnerKind, j.OwnerName = o.Kind, o.Name
 		}
 		out = append(out, j)
 	}
@@ -74,7 +71,11 @@ func eventsOf(hours []*store.Hour, node string, from, to time.Time) []eventJSON 
 	return out
 }
 
+// cluster (in every twin) is the cluster read, in a store of several
+// (S3); clusters (home, errors) the clusters to pick from.
+
 type nodeJSON struct {
+	Cluster    string      `json:"cluster,omitempty"`
 	Node       string      `json:"node"`
 	Window     windowJSON  `json:"window"`
 	Pods       []rowJSON   `json:"pods"`
@@ -83,6 +84,7 @@ type nodeJSON struct {
 }
 
 type podJSON struct {
+	Cluster    string     `json:"cluster,omitempty"`
 	Pod        string     `json:"pod"`
 	Window     windowJSON `json:"window"`
 	Placements []rowJSON  `json:"placements"`
@@ -90,6 +92,8 @@ type podJSON struct {
 }
 
 type homeJSON struct {
+	Cluster  string          `json:"cluster,omitempty"`
+	Clusters []string        `json:"clusters,omitempty"`
 	Since    string          `json:"since"`
 	Until    string          `json:"until"`
 	Nodes    []nodeJSONCount `json:"nodes"`
@@ -102,5 +106,6 @@ type nodeJSONCount struct {
 }
 
 type errorJSON struct {
-	Error string `json:"error"`
+	Error    string   `json:"error"`
+	Clusters []string `json:"clusters,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"maps"
 	"net/http"
@@ -29,7 +30,8 @@ const (
 type page struct {
 	Title     string
 	Query     query
-	Namespace string
+	Where     string        // the store (and cluster) read, for the pages' text
+	Clusters  []clusterLink // the picker, in a store of several clusters
 	Error     string
 	Status    int
 	Window    string
@@ -66,16 +68,23 @@ type nodeCount struct {
 
 func (s *Server) now() time.Time { return s.Clock.Now().UTC() }
 
-// read reads the store for w within readTimeout.
-func (s *Server) read(ctx context.Context, w history.Window) ([]*store.Hour, []string, error) {
-	ctx, cancel := context.WithTimeout(ctx, readTimeout)
-	defer cancel()
-	hours, warns, err := s.Store.Read(ctx, w)
-	var out []string
-	for _, wn := range warns {
-		out = append(out, "ConfigMap "+s.Namespace+"/"+wn.Object+": "+wn.Key+": "+wn.Reason)
+// begin is what every page that reads does first: a read slot (or 503), the
+// cluster (or the picker), a context bounded by readTimeout. ok false: the
+// answer is written.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, q query) (ctx context.Context, src source, out http.ResponseWriter, done func(), ok bool) {
+	w, release, ok := s.acquire(w, r)
+	if !ok {
+		return nil, source{}, w, nil, false
 	}
-	return hours, out, err
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	done = func() { cancel(); release() }
+	src, err := s.source(ctx, q)
+	if err != nil {
+		s.readFailed(w, r, src, err)
+		done()
+		return nil, src, w, nil, false
+	}
+	return ctx, src, w, done, true
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -85,35 +94,63 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	now := s.now()
-	win := history.Window{Since: now.Add(-time.Hour), Until: now}
-	hours, warns, err := s.read(r.Context(), win)
-	if err != nil {
-		s.fail(w, r, http.StatusBadGateway, "reading the history: "+err.Error())
+	if f == "svg" {
+		s.fail(w, r, http.StatusBadRequest, "the home page has no picture: give a node or a pod")
 		return
 	}
-	counts := podsPerNode(hours, win)
-	p := page{Title: "Pod Ashiato", Query: q, Namespace: s.Namespace, Warnings: warns, JSON: link("/", "format", "json"),
+	w, release, ok := s.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	src, err := s.source(ctx, q)
+	if errors.Is(err, errPickCluster) {
+		s.pickCluster(w, f, q, src)
+		return
+	}
+	if err != nil {
+		s.readFailed(w, r, src, err)
+		return
+	}
+	lk := linker{src.clusterArg()}
+	now := s.now()
+	win := history.Window{Since: now.Add(-time.Hour), Until: now}
+	counts, warnings, err := src.reader.PodsPerNode(ctx, win)
+	if err != nil {
+		s.readFailed(w, r, src, err)
+		return
+	}
+	warns := warningsOf(src.reader.Store, warnings)
+	p := page{Title: "Pod Ashiato", Query: q, Where: s.where(src), Clusters: picker(src), Warnings: warns, JSON: lk.link("/", "format", "json"),
 		NodesNote: "Nodes with pods recorded in the last hour (" + stamp(win.Since) + " to " + stamp(win.Until) + ")."}
 	if len(counts) == 0 {
-		p.NodesNote = "No pods recorded in the last hour in namespace " + s.Namespace + ". Search a node or a pod above."
+		p.NodesNote = "No pods recorded in the last hour in " + s.where(src) + ". Search a node or a pod above."
 	}
 	for _, n := range slices.Sorted(maps.Keys(counts)) {
-		p.Nodes = append(p.Nodes, nodeCount{Node: n, Pods: counts[n], Link: link("/node", "node", n, "since", "6h")})
+		p.Nodes = append(p.Nodes, nodeCount{Node: n, Pods: counts[n], Link: lk.link("/node", "node", n, "since", "6h")})
 	}
 	if f == "json" {
-		out := homeJSON{Since: stamp(win.Since), Until: stamp(win.Until), Nodes: []nodeJSONCount{}, Warnings: orEmpty(warns)}
+		out := homeJSON{Cluster: src.cluster, Clusters: src.clusters, Since: stamp(win.Since), Until: stamp(win.Until), Nodes: []nodeJSONCount{}, Warnings: orEmpty(warns)}
 		for _, n := range p.Nodes {
 			out.Nodes = append(out.Nodes, nodeJSONCount{Node: n.Node, Pods: n.Pods})
 		}
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
-	if f == "svg" {
-		s.fail(w, r, http.StatusBadRequest, "the home page has no picture: give a node or a pod")
+	s.html(w, http.StatusOK, p)
+}
+
+// pickCluster is the home page of a store of several clusters before one is
+// picked: the picker, and nothing read.
+func (s *Server) pickCluster(w http.ResponseWriter, f string, q query, src source) {
+	if f == "json" {
+		writeJSON(w, http.StatusOK, homeJSON{Clusters: src.clusters, Nodes: []nodeJSONCount{}, Warnings: []string{}})
 		return
 	}
-	s.html(w, http.StatusOK, p)
+	s.html(w, http.StatusOK, page{Title: "Pod Ashiato", Query: q, Where: s.Store.String(), Clusters: picker(src),
+		NodesNote: "This store holds the history of several clusters: pick one above."})
 }
 
 func (s *Server) node(w http.ResponseWriter, r *http.Request) {
@@ -133,46 +170,52 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	hours, warns, err := s.read(r.Context(), win)
-	if err != nil {
-		s.fail(w, r, http.StatusBadGateway, "reading the history: "+err.Error())
+	ctx, src, w, done, ok := s.begin(w, r, q)
+	if !ok {
 		return
 	}
-	rows := history.Node(hours, node, win)
+	defer done()
+	res, err := src.reader.Node(ctx, node, win)
+	if err != nil {
+		s.readFailed(w, r, src, err)
+		return
+	}
+	lk := linker{src.clusterArg()}
+	hours, rows, warns := res.Hours, res.Rows, warningsOf(src.reader.Store, res.Warnings)
 	around := s.around(win)
 	links := &view.Links{
 		Pod: func(ref store.PodRef) string {
-			return link("/pod", append([]string{"pod", ref.String()}, windowArgs(around)...)...)
+			return lk.link("/pod", append([]string{"pod", ref.String()}, windowArgs(around)...)...)
 		},
-		Node: func(n string) string { return link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
+		Node: func(n string) string { return lk.link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
 	}
 	chart := view.Node(hours, node, win, rows, links)
 	events := eventsOf(hours, node, chart.From, chart.To)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, nodeJSON{Node: node, Window: windowOf(win), Pods: rowsJSON(hours, rows), NodeEvents: events, Warnings: orEmpty(warns)})
+		writeJSON(w, http.StatusOK, nodeJSON{Cluster: src.cluster, Node: node, Window: windowOf(win), Pods: rowsJSON(res.Owners, rows), NodeEvents: events, Warnings: orEmpty(warns)})
 		return
 	case "svg":
 		s.svg(w, chart)
 		return
 	}
-	p := page{Title: "Node " + node, Query: q, Namespace: s.Namespace, Window: windowText(win), Warnings: warns, Events: events,
+	p := page{Title: "Node " + node, Query: q, Where: s.where(src), Clusters: picker(src), Window: windowText(win), Warnings: warns, Events: events,
 		Columns: []string{"Namespace", "Pod", "Owner", "Hour", "First seen", "Last seen"},
-		JSON:    link("/node", append([]string{"node", node, "format", "json"}, windowArgs(win)...)...),
-		Pic:     link("/node", append([]string{"node", node, "format", "svg"}, windowArgs(win)...)...),
+		JSON:    lk.link("/node", append([]string{"node", node, "format", "json"}, windowArgs(win)...)...),
+		Pic:     lk.link("/node", append([]string{"node", node, "format", "svg"}, windowArgs(win)...)...),
 	}
 	for _, row := range rows {
 		p.Rows = append(p.Rows, tableRow{Cells: []cell{
 			{Text: row.Pod.Namespace},
 			{Text: row.Pod.Name, Link: links.Pod(row.Pod)},
-			{Text: ownerText(hours, row.Pod)},
+			{Text: ownerText(res.Owners, row.Pod)},
 			{Text: stamp(row.Hour)}, {Text: orUnknown(row.First)}, {Text: orUnknown(row.Last)},
 		}})
 	}
 	if len(rows) == 0 {
-		p.Empty = "No pods on node " + node + " " + windowText(win) + " in the history in namespace " + s.Namespace + "."
+		p.Empty = "No pods on node " + node + " " + windowText(win) + " in the history in " + s.where(src) + "."
 	}
-	p.Incident = incidentLink(node, win, events)
+	p.Incident = incidentLink(lk, node, win, events)
 	s.page(w, p, chart)
 }
 
@@ -193,40 +236,46 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	hours, warns, err := s.read(r.Context(), win)
-	if err != nil {
-		s.fail(w, r, http.StatusBadGateway, "reading the history: "+err.Error())
+	ctx, src, w, done, ok := s.begin(w, r, q)
+	if !ok {
 		return
 	}
-	rows := history.Pod(hours, ref, win)
+	defer done()
+	res, err := src.reader.Pod(ctx, ref, win)
+	if err != nil {
+		s.readFailed(w, r, src, err)
+		return
+	}
+	lk := linker{src.clusterArg()}
+	hours, rows, warns := res.Hours, res.Rows, warningsOf(src.reader.Store, res.Warnings)
 	links := &view.Links{
 		Pod: func(p store.PodRef) string {
-			return link("/pod", append([]string{"pod", p.String()}, windowArgs(win)...)...)
+			return lk.link("/pod", append([]string{"pod", p.String()}, windowArgs(win)...)...)
 		},
-		Node: func(n string) string { return link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
+		Node: func(n string) string { return lk.link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
 	}
 	chart := view.Pod(hours, ref, win, rows, links)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, podJSON{Pod: ref.String(), Window: windowOf(win), Placements: rowsJSON(hours, rows), Warnings: orEmpty(warns)})
+		writeJSON(w, http.StatusOK, podJSON{Cluster: src.cluster, Pod: ref.String(), Window: windowOf(win), Placements: rowsJSON(res.Owners, rows), Warnings: orEmpty(warns)})
 		return
 	case "svg":
 		s.svg(w, chart)
 		return
 	}
-	p := page{Title: "Pod " + ref.String(), Query: q, Namespace: s.Namespace, Window: windowText(win), Warnings: warns,
+	p := page{Title: "Pod " + ref.String(), Query: q, Where: s.where(src), Clusters: picker(src), Window: windowText(win), Warnings: warns,
 		Columns: []string{"Hour", "Node", "Owner", "First seen", "Last seen"},
-		JSON:    link("/pod", append([]string{"pod", ref.String(), "format", "json"}, windowArgs(win)...)...),
-		Pic:     link("/pod", append([]string{"pod", ref.String(), "format", "svg"}, windowArgs(win)...)...),
+		JSON:    lk.link("/pod", append([]string{"pod", ref.String(), "format", "json"}, windowArgs(win)...)...),
+		Pic:     lk.link("/pod", append([]string{"pod", ref.String(), "format", "svg"}, windowArgs(win)...)...),
 	}
 	for _, row := range rows {
 		p.Rows = append(p.Rows, tableRow{Cells: []cell{
-			{Text: stamp(row.Hour)}, {Text: row.Node, Link: links.Node(row.Node)}, {Text: ownerText(hours, row.Pod)},
+			{Text: stamp(row.Hour)}, {Text: row.Node, Link: links.Node(row.Node)}, {Text: ownerText(res.Owners, row.Pod)},
 			{Text: orUnknown(row.First)}, {Text: orUnknown(row.Last)},
 		}})
 	}
 	if len(rows) == 0 {
-		p.Empty = "No placements of pod " + ref.String() + " " + windowText(win) + " in the history in namespace " + s.Namespace + "."
+		p.Empty = "No placements of pod " + ref.String() + " " + windowText(win) + " in the history in " + s.where(src) + "."
 	}
 	s.page(w, p, chart)
 }
@@ -234,14 +283,14 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 // incidentLink is the incident view from a node page: at the page's instant,
 // or at the node's first failure (NotReady, Unknown, deleted) in its range;
 // none when the range shows no failure.
-func incidentLink(node string, w history.Window, events []eventJSON) string {
+func incidentLink(lk linker, node string, w history.Window, events []eventJSON) string {
 	if w.Since.Equal(w.Until) {
-		return link("/incident", "node", node, "at", stamp(w.Since))
+		return lk.link("/incident", "node", node, "at", stamp(w.Since))
 	}
 	for _, e := range events {
 		switch e.Event {
 		case "node_not_ready", "node_unknown", "node_deleted":
-			return link("/incident", "node", node, "at", e.Timestamp)
+			return lk.link("/incident", "node", node, "at", e.Timestamp)
 		}
 	}
 	return ""
@@ -304,7 +353,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msg st
 		http.Error(w, msg, status)
 		return
 	}
-	s.html(w, status, page{Title: "Pod Ashiato", Query: q, Namespace: s.Namespace, Error: msg, Status: status})
+	s.html(w, status, page{Title: "Pod Ashiato", Query: q, Where: s.Store.String(), Error: msg, Status: status})
+}
+
+// failPick is fail on a page that resolved its cluster, or failed to: the
+// page names what it read and keeps the picker.
+func (s *Server) failPick(w http.ResponseWriter, r *http.Request, status int, src source, msg string) {
+	q := readQuery(r)
+	if status >= 500 && s.Log != nil {
+		s.Log.WithField("status", status).Warn(msg)
+	}
+	if q.Format == "json" {
+		writeJSON(w, status, errorJSON{Error: msg, Clusters: src.clusters})
+		return
+	}
+	if q.Format == "svg" {
+		http.Error(w, msg, status)
+		return
+	}
+	where := s.Store.String()
+	if src.reader != nil {
+		where = s.where(src)
+	}
+	s.html(w, status, page{Title: "Pod Ashiato", Query: q, Where: where, Clusters: picker(src), Error: msg, Status: status})
 }
 
 func (s *Server) html(w http.ResponseWriter, status int, p page) {
@@ -329,38 +400,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// podsPerNode counts the pods of hours seen on each node within w, by the
-// rule of package history, in one pass over the hours.
-func podsPerNode(hours []*store.Hour, w history.Window) map[string]int {
-	pods := map[string]map[store.PodRef]bool{}
-	for _, h := range hours {
-		if h.Start.After(w.Until) || !h.Start.Add(time.Hour).After(w.Since) {
-			continue
-		}
-		for ref, seen := range h.Pods {
-			for _, s := range seen {
-				if !s.First.IsZero() && (s.First.After(w.Until) || s.Last.Add(store.LastSeenStep).Before(w.Since)) {
-					continue
-				}
-				if pods[s.Node] == nil {
-					pods[s.Node] = map[store.PodRef]bool{}
-				}
-				pods[s.Node][ref] = true
-			}
-		}
-	}
-	counts := make(map[string]int, len(pods))
-	for n, refs := range pods {
-		counts[n] = len(refs)
-	}
-	return counts
-}
-
-func ownerText(hours []*store.Hour, ref store.PodRef) string {
-	for _, h := range hours {
-		if o, ok := h.Owner(ref); ok {
-			return o.Kind + "/" + o.Name
-		}
+func ownerText(owners map[store.PodRef]store.Owner, ref store.PodRef) string {
+	if o, ok := owners[ref]; ok {
+		return o.Kind + "/" + o.Name
 	}
 	return ""
 }

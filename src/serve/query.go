@@ -19,6 +19,7 @@ type query struct {
 	At, Since, Until string
 	Window           string // incident: how long after the instant to look
 	Format           string // "", "html", "json" or "svg"
+	Cluster          string // in a store of several clusters: the one to show
 }
 
 func readQuery(r *http.Request) query {
@@ -27,7 +28,7 @@ func readQuery(r *http.Request) query {
 	return query{
 		Node: get("node"), Pod: get("pod"),
 		At: get("at"), Since: get("since"), Until: get("until"), Window: get("window"),
-		Format: get("format"),
+		Format: get("format"), Cluster: get("cluster"),
 	}
 }
 

@@ -6,8 +6,15 @@
 // It is safe by construction: it answers GET and HEAD only (405 otherwise),
 // escapes everything it echoes, sends a Content-Security-Policy that allows
 // no script at all, bounds every request in time and size, and reads the
-// store through a Store, which can only read. ReadOnly guards the client's
-// transport as well, so that no code path can write to the cluster.
+// store through history's streaming reads, which only read. ReadOnly guards
+// the client's transport as well, so that no code path can write to the
+// cluster.
+//
+// Every page reads as a stream (package history: one hour's objects at a
+// time, each decoded with only what the page keeps), at most MaxReads pages
+// at once (beyond that an immediate 503 with Retry-After, never a queue),
+// and each within a budget of stored bytes decoded (beyond it a 422 that asks
+// for a narrower window). docs/serve.md has the figures.
 package serve
 
 import (
@@ -18,15 +25,9 @@ import (
 	"github.com/sirupsen/logrus"
 	"k8s.io/utils/clock"
 
-	"github.com/pod-ashiato/ashiato/src/history"
-	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
-
-// Store is what the pages read: the hours a window overlaps. A
-// *history.Reader is one.
-type Store interface {
-	Read(ctx context.Context, w history.Window) ([]*store.Hour, []store.Warning, error)
-}
 
 // Limits of a request.
 const (
@@ -35,18 +36,37 @@ const (
 	MaxRange = 8 * 24 * time.Hour
 	// readTimeout bounds one page's reading of the store.
 	readTimeout = 30 * time.Second
+	// DefaultMaxReads and DefaultBudget are --max-concurrent-reads and
+	// --read-budget's defaults, sized for the serve component's 512Mi
+	// (docs/serve.md, "Limits").
+	DefaultMaxReads = 8
+	DefaultBudget   = 256 << 20
+	// retryAfter is what a 503 asks a client to wait, in seconds.
+	retryAfter = "2"
 )
 
 // Server holds what the pages need.
 type Server struct {
-	Store     Store
-	Namespace string // where the store is, for the pages' text
-	Clock     clock.PassiveClock
-	Log       logrus.FieldLogger
+	// Store is the history (storeopen.Open's). In a store of several
+	// clusters (storeio.Clusters) the pages take ?cluster= and show a
+	// picker, unless Cluster pins one.
+	Store   storeio.Store
+	Cluster string
+	Retry   retry.Policy
+	// MaxReads is how many pages may read the store at once (0:
+	// DefaultMaxReads); Budget the stored bytes one page may decode (0:
+	// DefaultBudget; negative: no bound).
+	MaxReads int
+	Budget   int64
+	Clock    clock.PassiveClock
+	Log      logrus.FieldLogger
+
+	slots chan struct{} // one per read under way
 }
 
 // Handler is every page, behind the method check and the security headers.
 func (s *Server) Handler() http.Handler {
+	s.slots = make(chan struct{}, cmpOr(s.MaxReads, DefaultMaxReads))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", s.home)
 	mux.HandleFunc("/node", s.node)
@@ -114,4 +134,11 @@ func Serve(ctx context.Context, srv *http.Server, serve func() error) error {
 		return err
 	}
 	return nil
+}
+
+func cmpOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }

@@ -15,33 +15,12 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 var h14 = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 
 func at(min int) time.Time { return h14.Add(time.Duration(min) * time.Minute) }
-
-// fakeStore answers from hours it holds, keeping to the window's hours as
-// history.Reader does, and records the windows it was asked.
-type fakeStore struct {
-	hours []*store.Hour
-	err   error
-	asked []history.Window
-}
-
-func (f *fakeStore) Read(_ context.Context, w history.Window) ([]*store.Hour, []store.Warning, error) {
-	f.asked = append(f.asked, w)
-	if f.err != nil {
-		return nil, nil, f.err
-	}
-	var out []*store.Hour
-	for _, h := range f.hours {
-		if !h.Start.Before(store.HourOf(w.Since)) && !h.Start.After(store.HourOf(w.Until)) {
-			out = append(out, h)
-		}
-	}
-	return out, []store.Warning{{Object: "pod-ashiato-2026112614", Key: "x_<b>", Reason: "bad <value>"}}, nil
-}
 
 func newStore() *fakeStore {
 	h := store.NewHour(h14)
@@ -58,8 +37,8 @@ func newStore() *fakeStore {
 	return &fakeStore{hours: []*store.Hour{h}}
 }
 
-func newServer(st Store) *httptest.Server {
-	s := &Server{Store: st, Namespace: "hist", Clock: clocktesting.NewFakePassiveClock(at(90))}
+func newServer(st storeio.Store) *httptest.Server {
+	s := &Server{Store: st, Clock: clocktesting.NewFakePassiveClock(at(90))}
 	return httptest.NewServer(s.Handler())
 }
 
@@ -142,7 +121,7 @@ func TestEscapesWhatItEchoes(t *testing.T) {
 	}
 	// The store's warnings are echoed too.
 	_, _, body := get(t, srv, http.MethodGet, "/node?node=n1&since=2h")
-	if !strings.Contains(body, "bad &lt;value&gt;") || strings.Contains(body, "<value>") {
+	if !strings.Contains(body, "x_&lt;b&gt;") || strings.Contains(body, "x_<b>") {
 		t.Error("a warning from the store was not escaped")
 	}
 }
@@ -250,7 +229,7 @@ func TestWindows(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tt.path, code, tt.status)
 			continue
 		}
-		if tt.status == 200 && (len(st.asked) != 1 || st.asked[0] != tt.want) {
+		if want := (hourRange{store.HourOf(tt.want.Since).Add(-time.Hour), store.HourOf(tt.want.Until)}); tt.status == 200 && (len(st.asked) == 0 || st.asked[0] != want) {
 			t.Errorf("%s read %v, want %v", tt.path, st.asked, tt.want)
 		}
 		if tt.status != 200 && len(st.asked) != 0 {

@@ -16,11 +16,13 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
 <body>
 <header class="top">
   <a class="brand" href="/"><svg class="logo" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true"><g fill="#7ee787"><ellipse cx="8" cy="15" rx="3.2" ry="5"/><circle cx="5.6" cy="8.2" r="1.1"/><circle cx="8" cy="7.4" r="1.2"/><circle cx="10.4" cy="8.2" r="1.1"/><ellipse cx="16.5" cy="10" rx="3.2" ry="5"/><circle cx="14.1" cy="3.2" r="1.1"/><circle cx="16.5" cy="2.4" r="1.2"/><circle cx="18.9" cy="3.2" r="1.1"/></g></svg>Pod Ashiato</a>
-  <span class="muted">history in namespace <b>{{.Namespace}}</b> · read-only</span>
+  <span class="muted">history in <b id="where">{{.Where}}</b> · read-only</span>
+  {{if .Clusters}}<nav class="clusters" id="clusters" aria-label="Cluster">Cluster:{{range .Clusters}} <a href="{{.Link}}"{{if .Current}} class="current" aria-current="page"{{end}}>{{.Name}}</a>{{end}}</nav>{{end}}
 </header>
 <main>
 <section class="toolbar">
   <form class="search" action="/node" method="get">
+    {{if .Query.Cluster}}<input type="hidden" name="cluster" value="{{.Query.Cluster}}">{{end}}
     <label>Node<input name="node" value="{{.Query.Node}}" placeholder="worker-1" required></label>
     {{$n := .Query.Node}}
     <label>at<input class="time" name="at" value="{{if $n}}{{.Query.At}}{{end}}" placeholder="2026-11-26 14:02"></label>
@@ -29,6 +31,7 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
     <button type="submit">Show node</button>
   </form>
   <form class="search" action="/pod" method="get">
+    {{if .Query.Cluster}}<input type="hidden" name="cluster" value="{{.Query.Cluster}}">{{end}}
     <label>Pod<input name="pod" value="{{.Query.Pod}}" placeholder="shop/web-0" required></label>
     {{$p := .Query.Pod}}
     <label>since<input class="time" name="since" value="{{if $p}}{{.Query.Since}}{{end}}" placeholder="24h"></label>
@@ -107,6 +110,9 @@ a:hover { text-decoration: underline; }
 header.top { background: #24292f; color: #fff; padding: 10px 24px; display: flex; align-items: baseline; gap: 18px; }
 header.top .brand { color: #fff; font-weight: 700; font-size: 17px; display: inline-flex; align-items: center; gap: 8px; }
 header.top .muted { color: #afb8c1; }
+header.top .clusters { color: #afb8c1; margin-left: auto; }
+header.top .clusters a { color: #7ee787; margin-left: 6px; }
+header.top .clusters a.current { font-weight: bold; text-decoration: underline; }
 main { max-width: 1280px; margin: 0 auto; padding: 16px 24px 40px; }
 h1 { font-size: 20px; margin: 0; }
 h2 { font-size: 15px; margin: 0 0 10px; }
