@@ -144,16 +144,9 @@ func TestServeS3(t *testing.T) {
 	})
 
 	t.Run("several clusters: ?cluster= picks one", func(t *testing.T) {
-		// Today's serve refuses to start without --cluster when the prefix
-		// holds several; the picker (issue 23, branch h-serve) lets the page
-		// choose. Until it is merged this subtest skips on that refusal, and
-		// only on it.
-		addr := freeAddr(t)
-		p := startAshiato(t, append([]string{"serve", "--addr", addr}, s3...)...)
-		base := "http://" + addr
-		if refusedSeveral(t, p, base+"/healthz") {
-			t.Skip("this ashiato serve has no cluster picker yet: it refuses several clusters without --cluster (h-serve)")
-		}
+		// The prefix holds two clusters and serve pins none: the pages
+		// offer both and ?cluster= picks one.
+		base := startServe(t, s3...)
 		home := string(fetchOK(t, base+"/"))
 		for _, c := range []string{clusterA, clusterB} {
 			if !strings.Contains(home, "cluster="+c) {
@@ -173,30 +166,6 @@ func startServe(t *testing.T, args ...string) string {
 	p := startAshiato(t, append([]string{"serve", "--addr", addr}, args...)...)
 	waitServing(t, p, "http://"+addr+"/healthz")
 	return "http://" + addr
-}
-
-// refusedSeveral waits until serve answers u (false) or exits refusing a
-// prefix of several clusters without --cluster (true); any other exit fails.
-func refusedSeveral(t *testing.T, p *process, u string) bool {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if status, _ := httpGet(u); status == http.StatusOK {
-			return false
-		}
-		select {
-		case <-p.done:
-			if strings.Contains(p.stderrText(), "shows one cluster's history: give --cluster") {
-				return true
-			}
-			t.Fatalf("ashiato serve exited (%v):\n%s", p.err, p.stderrText())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ashiato serve not answering %s within 30s:\n%s", u, p.stderrText())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // fetchAny is one GET: the status and the body.
