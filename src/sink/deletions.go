@@ -1,20 +1,10 @@
 package sink
 
 import (
-	"context"
 	"sync"
-
-	"github.com/sirupsen/logrus"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/metadata/metadatainformer"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/pod-ashiato/ashiato/src/store"
 )
-
-var configMaps = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 
 // deletions collects the names of store objects deleted by someone else. The
 // sink never reads the store in steady state, so without this a hand-deleted
@@ -49,37 +39,6 @@ func (d *deletions) take() []string {
 	}
 	d.names = nil
 	return out
-}
-
-// watchDeletions runs a metadata-only informer over the store's objects: one
-// LIST of their metadata at start, then one WATCH. No object's data crosses
-// the wire, and in steady state nothing is read.
-func watchDeletions(ctx context.Context, client metadata.Interface, namespace string, log logrus.FieldLogger, d *deletions) error {
-	inf := metadatainformer.NewFilteredMetadataInformer(client, configMaps, namespace, 0, cache.Indexers{},
-		func(o *metav1.ListOptions) { o.LabelSelector = store.AllSelector() }).Informer()
-	if err := inf.SetTransform(func(obj any) (any, error) {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-			m.ManagedFields = nil // the informer keeps only what names the object
-		}
-		return obj, nil
-	}); err != nil {
-		return err
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		DeleteFunc: func(obj any) {
-			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
-				log.WithField("object", m.Name).Warn("a history object was deleted; it is written again at the next flush")
-				d.add(m.Name)
-			}
-		},
-	}); err != nil {
-		return err
-	}
-	go inf.RunWithContext(ctx)
-	return nil
 }
 
 // forgetDeleted makes the hours of the deleted objects write them again: the
