@@ -122,31 +122,19 @@ const metadataPage = 1000
 // listMetadata is list for the objects' metadata only.
 func (c *Store) listMetadata(ctx context.Context, selector string, policy retry.Policy, what string, each func(*metav1.PartialObjectMetadata)) error {
 	res := c.Metadata.Resource(Resource).Namespace(c.Namespace)
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: metadataPage}
-	for {
-		var list *metav1.PartialObjectMetadataList
-		err := retry.Do(ctx, policy, what, func(ctx context.Context) error {
-			var err error
-			list, err = res.List(ctx, opts)
-			return err
-		})
-		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-			opts.Continue = ""
-			continue
-		}
-		if err != nil {
-			return Error(err)
-		}
-		for i := range list.Items {
-			if m := &list.Items[i]; m.Labels[store.LabelApp] == store.LabelAppValue && m.Labels[store.LabelType] == store.LabelTypeValue {
+	return pages(ctx, metav1.ListOptions{LabelSelector: selector, Limit: metadataPage}, policy, what,
+		func(ctx context.Context, opts metav1.ListOptions) ([]metav1.PartialObjectMetadata, string, error) {
+			list, err := res.List(ctx, opts)
+			if err != nil {
+				return nil, "", err
+			}
+			return list.Items, list.Continue, nil
+		},
+		func(m *metav1.PartialObjectMetadata) {
+			if m.Labels[store.LabelApp] == store.LabelAppValue && m.Labels[store.LabelType] == store.LabelTypeValue {
 				each(m)
 			}
-		}
-		if list.Continue == "" {
-			return nil
-		}
-		opts.Continue = list.Continue
-	}
+		})
 }
 
 // ListUnlabelled lists the original tool's objects, which have no hour label.
@@ -215,12 +203,29 @@ func (c *Store) list(ctx context.Context, selector string, limit int64, policy r
 		limit = storeio.PageSize
 	}
 	cms := c.cms()
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: limit}
+	return pages(ctx, metav1.ListOptions{LabelSelector: selector, Limit: limit}, policy, what,
+		func(ctx context.Context, opts metav1.ListOptions) ([]corev1.ConfigMap, string, error) {
+			list, err := cms.List(ctx, opts)
+			if err != nil {
+				return nil, "", err
+			}
+			return list.Items, list.Continue, nil
+		}, each)
+}
+
+// pages calls each for every item of a paginated listing, one page a
+// request (fetch), each request retried by policy. A continue token that
+// expired starts the listing over, so each may see an item twice.
+func pages[T any](ctx context.Context, opts metav1.ListOptions, policy retry.Policy, what string,
+	fetch func(context.Context, metav1.ListOptions) ([]T, string, error), each func(*T)) error {
 	for {
-		var list *corev1.ConfigMapList
+		var (
+			items []T
+			next  string
+		)
 		err := retry.Do(ctx, policy, what, func(ctx context.Context) error {
 			var err error
-			list, err = cms.List(ctx, opts)
+			items, next, err = fetch(ctx, opts)
 			return err
 		})
 		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
@@ -230,13 +235,13 @@ func (c *Store) list(ctx context.Context, selector string, limit int64, policy r
 		if err != nil {
 			return Error(err)
 		}
-		for i := range list.Items {
-			each(&list.Items[i])
+		for i := range items {
+			each(&items[i])
 		}
-		if list.Continue == "" {
+		if next == "" {
 			return nil
 		}
-		opts.Continue = list.Continue
+		opts.Continue = next
 	}
 }
 
