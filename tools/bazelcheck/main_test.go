@@ -309,3 +309,23 @@ func TestRunExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// checkOutcome holds a check's error to want: nil when want is empty, else a
+// failure whose text holds every line of want.
+func checkOutcome(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatalf("check failed, want it to pass:\n%s", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("check passed, want a failure containing %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("failure lacks %q:\n%s", w, err)
+		}
+	}
+}

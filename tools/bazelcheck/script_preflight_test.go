@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -51,21 +50,7 @@ func TestScriptPreflight(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkScriptPreflight(writeTree(t, tc.files))
-			if len(tc.want) == 0 {
-				if err != nil {
-					t.Fatalf("check failed, want it to pass:\n%s", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("check passed, want a failure containing %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("failure lacks %q:\n%s", w, err)
-				}
-			}
+			checkOutcome(t, checkScriptPreflight(writeTree(t, tc.files)), tc.want)
 		})
 	}
 }
