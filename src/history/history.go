@@ -131,6 +131,11 @@ type Reader struct {
 // the original tool's. Only objects whose name is an hour of the window are
 // read.
 func (r *Reader) Read(ctx context.Context, w Window) ([]*store.Hour, []store.Warning, error) {
+	hours, warnings, err := r.read(ctx, w)
+	return hours, warnings, stopped(ctx, err)
+}
+
+func (r *Reader) read(ctx context.Context, w Window) ([]*store.Hour, []store.Warning, error) {
 	first, last := w.hours()
 	first = first.Add(-time.Hour)
 	byHour := map[time.Time][]storeio.Shard{}
@@ -209,4 +214,14 @@ func sortRows(rows []Row) {
 			strings.Compare(a.Node, b.Node),
 		)
 	})
+}
+
+// stopped is a read's error: err, or, when the read's context ended, that:
+// the codec stops decoding when its context ends and says so in a warning,
+// so a read cut short must not pass for a whole answer.
+func stopped(ctx context.Context, err error) error {
+	if err == nil && ctx.Err() != nil {
+		return fmt.Errorf("reading the history stopped: %w", context.Cause(ctx))
+	}
+	return err
 }

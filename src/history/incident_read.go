@@ -39,6 +39,11 @@ type IncidentResult struct {
 // placements, so the last pass decodes an hour whole: it holds one hour,
 // not the window.
 func (r *Reader) Incident(ctx context.Context, q IncidentQuery) (IncidentResult, error) {
+	res, err := r.incident(ctx, q)
+	return res, stopped(ctx, err)
+}
+
+func (r *Reader) incident(ctx context.Context, q IncidentQuery) (IncidentResult, error) {
 	from, to := q.At.Add(-q.Window), q.At.Add(q.Window)
 	first, last := Window{Since: from, Until: to}.hours()
 	first = first.Add(-time.Hour)

@@ -54,7 +54,8 @@ type NodeResult struct {
 // (a page draws its nodes' state). It learns which hours are stored first,
 // so its requests grow with the stored hours, not with the window.
 func (r *Reader) Pod(ctx context.Context, ref store.PodRef, w Window) (PodResult, error) {
-	return r.pod(ctx, ref, w, true)
+	res, err := r.pod(ctx, ref, w, true)
+	return res, stopped(ctx, err)
 }
 
 // pod reads each stored hour's shard 0, which says how many shards there
@@ -247,7 +248,8 @@ func ownersIn(ctx context.Context, hour time.Time, objs []storeio.Shard, pods []
 // Node is NodeRows with the owners of the pods in the rows, the node's
 // events and its labels.
 func (r *Reader) Node(ctx context.Context, node string, w Window) (NodeResult, error) {
-	return r.node(ctx, node, w, true)
+	res, err := r.node(ctx, node, w, true)
+	return res, stopped(ctx, err)
 }
 
 // node reads the window's hours (and the hour before) object by object,
@@ -328,6 +330,11 @@ func (r *Reader) node(ctx context.Context, node string, w Window, full bool) (No
 // 150,000-pod store holds no names: two pods of one node would have to
 // collide for the count to be one short.
 func (r *Reader) PodsPerNode(ctx context.Context, w Window) (map[string]int, []store.Warning, error) {
+	counts, warnings, err := r.podsPerNode(ctx, w)
+	return counts, warnings, stopped(ctx, err)
+}
+
+func (r *Reader) podsPerNode(ctx context.Context, w Window) (map[string]int, []store.Warning, error) {
 	first, last := w.hours()
 	m := r.meter()
 	pods := map[string]map[uint64]struct{}{}

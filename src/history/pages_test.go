@@ -1,6 +1,8 @@
 package history
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -11,7 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // generated is four hours (11:00 to 14:59) of pods on five nodes, with what
@@ -228,4 +232,44 @@ func podsPerNode(hours []*store.Hour, w Window) map[string]int {
 		out[n] = len(refs)
 	}
 	return out
+}
+
+// cancelAfterList cancels the read's context once its listing has handed
+// out every object: the last hour is then decoded with an ended context, as
+// when a page's deadline passes during its last hour.
+type cancelAfterList struct {
+	storeio.Store
+	cancel context.CancelFunc
+}
+
+func (s cancelAfterList) ListHours(ctx context.Context, first, last time.Time, limit int64, policy retry.Policy, what string, each func(*storeio.Shard)) error {
+	err := s.Store.ListHours(ctx, first, last, limit, policy, what, each)
+	s.cancel()
+	return err
+}
+
+// TestReadCutShortIsAnError: a read whose context ends while it decodes
+// fails with the context's error; it never answers with the hours decoded
+// so far as if they were all (the codec stops at once and only warns).
+func TestReadCutShortIsAnError(t *testing.T) {
+	w := Window{Since: hm("11:00"), Until: hm("14:59:59")}
+	reads := []struct {
+		name string
+		read func(ctx context.Context, r *Reader) error
+	}{
+		{"Node", func(ctx context.Context, r *Reader) error { _, err := r.Node(ctx, "n1", w); return err }},
+		{"NodeRows", func(ctx context.Context, r *Reader) error { _, _, err := r.NodeRows(ctx, "n1", w); return err }},
+		{"PodsPerNode", func(ctx context.Context, r *Reader) error { _, _, err := r.PodsPerNode(ctx, w); return err }},
+	}
+	for _, tt := range reads {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReader(fake.NewClientset(generated(1)...))
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			r.Store = cancelAfterList{Store: r.Store, cancel: cancel}
+			if err := tt.read(ctx, r); !errors.Is(err, context.Canceled) {
+				t.Errorf("a read cut short returned %v, want context.Canceled", err)
+			}
+		})
+	}
 }

@@ -22,7 +22,7 @@ const streamPage = 8
 // the node events of the hours read).
 func (r *Reader) PodRows(ctx context.Context, ref store.PodRef, w Window) ([]Row, []store.Warning, error) {
 	res, err := r.pod(ctx, ref, w, false)
-	if err != nil {
+	if err = stopped(ctx, err); err != nil {
 		return nil, nil, err
 	}
 	return res.Rows, res.Warnings, nil
@@ -49,7 +49,7 @@ func missingPodShard(hour time.Time, ref store.PodRef, objs []storeio.Shard) []s
 // Reader.Node, which also gives the pods' owners and the node's events).
 func (r *Reader) NodeRows(ctx context.Context, node string, w Window) ([]Row, []store.Warning, error) {
 	res, err := r.node(ctx, node, w, false)
-	if err != nil {
+	if err = stopped(ctx, err); err != nil {
 		return nil, nil, err
 	}
 	return res.Rows, res.Warnings, nil

@@ -124,7 +124,8 @@ func warningsOf(st storeio.Store, warns []store.Warning) []string {
 }
 
 // readFailed answers a read's error: a window beyond the budget is the
-// user's to narrow (422), the rest the store's (502).
+// user's to narrow (422), a read past its time 504 (never the hours read so
+// far as if they were all), the rest the store's (502).
 func (s *Server) readFailed(w http.ResponseWriter, r *http.Request, src source, err error) {
 	var bad badRequest
 	switch {
@@ -135,6 +136,9 @@ func (s *Server) readFailed(w http.ResponseWriter, r *http.Request, src source, 
 	case errors.Is(err, history.ErrBudget):
 		s.failPick(w, r, http.StatusUnprocessableEntity, src, fmt.Sprintf(
 			"this window holds more than %d MiB of stored history, more than one page may read: ask for a narrower window", src.reader.Budget>>20))
+	case errors.Is(err, context.DeadlineExceeded):
+		s.failPick(w, r, http.StatusGatewayTimeout, src, fmt.Sprintf(
+			"reading the history took longer than %s: ask for a narrower window, or again later", readTimeout))
 	default:
 		s.failPick(w, r, http.StatusBadGateway, src, "reading the history: "+err.Error())
 	}
