@@ -5,7 +5,7 @@
 // keeps their history in the background; then one node fails and its workloads are
 // rescheduled, so that `ashiato history incident` has something to answer.
 //
-//	go run ./e2e/localcluster up [--dir D] [--nodes 4]
+//	go run ./e2e/localcluster up [--dir D] [--nodes 4] [--ashiato BIN]
 //	go run ./e2e/localcluster status [--dir D]
 //	go run ./e2e/localcluster down [--dir D]
 //
@@ -98,8 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 type config struct {
-	dir   string
-	nodes int
+	dir     string
+	nodes   int
+	ashiato string
 }
 
 func newFlags(stderr io.Writer, cfg *config) *flag.FlagSet {
@@ -107,6 +108,7 @@ func newFlags(stderr io.Writer, cfg *config) *flag.FlagSet {
 	flags.SetOutput(stderr)
 	flags.StringVar(&cfg.dir, "dir", defaultDir(), "work directory: kubeconfig, logs, data, the ashiato binary")
 	flags.IntVar(&cfg.nodes, "nodes", 4, "fake kwok nodes to create, alternately in zone-a and zone-b (up)")
+	flags.StringVar(&cfg.ashiato, "ashiato", "", "the ashiato binary the recorder runs (up; default: go build ./src/cmd into DIR/bin/ashiato)")
 	return flags
 }
 
@@ -153,8 +155,13 @@ func up(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ashiato, err := buildAshiato(ctx, cfg.dir, stderr)
-	if err != nil {
+	ashiato := cfg.ashiato
+	if ashiato == "" {
+		progress(stderr, start, "building ./src/cmd")
+		if ashiato, err = buildAshiato(ctx, cfg.dir, stderr); err != nil {
+			return err
+		}
+	} else if ashiato, err = filepath.Abs(ashiato); err != nil {
 		return err
 	}
 	progress(stderr, start, "starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok in %s", cfg.dir)
