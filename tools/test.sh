@@ -4,7 +4,7 @@
 #
 #   bash tools/test.sh            everything
 #   bash tools/test.sh unit       formatting, vet, unit tests (no cluster needed)
-#   bash tools/test.sh bazel      Gazelle in sync, buildifier clean, @repos declared
+#   bash tools/test.sh bazel      Gazelle in sync, buildifier clean, @repos declared, krew manifest valid
 #   bash tools/test.sh e2e        the e2e suite against the local control plane and SeaweedFS
 #
 # The control-plane binaries and SeaweedFS (the S3 server of the e2e suite)
@@ -56,6 +56,8 @@ unit() {
 bazel_checks() {
   step "Bazel files: Gazelle in sync, buildifier -lint=warn, every @repo declared"
   (cd tools && go run ./bazelcheck -root "$root")
+  step "krew plugin manifest: krew's validate-krew-manifest"
+  bash tools/krew/release.sh --check
 }
 
 # prometheus_bin installs Debian's prometheus package when prometheus or

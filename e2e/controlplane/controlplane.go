@@ -583,6 +583,22 @@ func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 	return cp.launch(ctx, p, nil, cp.checkAPIServer)
 }
 
+// StartProcess starts one more program next to the control plane, as the control
+// plane's own binaries are: its output in Dir()/logs/NAME.log, detached when the plane
+// is, recorded in the state file so that Check watches it and Stop (the local cluster's
+// `down`) stops it first. It returns once ready passes. The local cluster runs Pod
+// Ashiato's recorder this way.
+func (cp *ControlPlane) StartProcess(ctx context.Context, name, path string, args []string, ready func(context.Context) error) error {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if old := cp.process(name); old != nil && old.alive() {
+		return fmt.Errorf("start %s: already running (pid %d)", name, old.PID)
+	}
+	p := cp.newProcess(name, path)
+	p.Args = args
+	return cp.launch(ctx, p, nil, ready)
+}
+
 func (cp *ControlPlane) process(name string) *process {
 	for _, p := range cp.st.Processes {
 		if p.Name == name {

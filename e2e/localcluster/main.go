@@ -1,8 +1,11 @@
-// Command localcluster runs a small Kubernetes cluster on this machine for trying Pod
-// Ashiato by hand: etcd, kube-apiserver and kwok, detached, with fake kwok nodes and a few
-// namespaces of Running pods.
+// Command localcluster runs a small Kubernetes cluster on this machine that shows what
+// Pod Ashiato is for: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+// kwok, detached, with fake kwok nodes in two zones running Deployments, a StatefulSet,
+// a DaemonSet and a Job; Pod Ashiato's recorder (the real binary, built from ./src/cmd)
+// keeps their history in the background; then one node fails and its workloads are
+// rescheduled, so that `ashiato history incident` has something to answer.
 //
-//	go run ./e2e/localcluster up [--dir D] [--nodes 3] [--pods 30]
+//	go run ./e2e/localcluster up [--dir D] [--nodes 4] [--ashiato BIN]
 //	go run ./e2e/localcluster status [--dir D]
 //	go run ./e2e/localcluster down [--dir D]
 //
@@ -28,12 +31,9 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/pod-ashiato/ashiato/e2e/controlplane"
-	"github.com/pod-ashiato/ashiato/e2e/fixture"
 )
 
 // errNotRunning makes `status` exit 1 without printing an error line.
@@ -55,9 +55,10 @@ func main() {
 const usage = `usage: go run ./e2e/localcluster <command> [flags]
 
 commands:
-  up      start etcd, kube-apiserver and kwok (detached) and seed fake nodes and pods
+  up      start the control plane, kwok and Pod Ashiato's recorder (detached), run
+          workloads on kwok nodes in two zones, fail one node, print what to try
   status  tell whether the cluster runs
-  down    stop it
+  down    stop it (the recorder too)
 
 flags:
 `
@@ -97,17 +98,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 type config struct {
-	dir   string
-	nodes int
-	pods  int
+	dir     string
+	nodes   int
+	ashiato string
 }
 
 func newFlags(stderr io.Writer, cfg *config) *flag.FlagSet {
 	flags := flag.NewFlagSet("localcluster", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.StringVar(&cfg.dir, "dir", defaultDir(), "work directory: kubeconfig, logs, data")
-	flags.IntVar(&cfg.nodes, "nodes", 3, "fake kwok nodes to create (up)")
-	flags.IntVar(&cfg.pods, "pods", 30, "pods to create across the demo namespaces (up)")
+	flags.StringVar(&cfg.dir, "dir", defaultDir(), "work directory: kubeconfig, logs, data, the ashiato binary")
+	flags.IntVar(&cfg.nodes, "nodes", 4, "fake kwok nodes to create, alternately in zone-a and zone-b (up)")
+	flags.StringVar(&cfg.ashiato, "ashiato", "", "the ashiato binary the recorder runs (up; default: go build ./src/cmd into DIR/bin/ashiato)")
 	return flags
 }
 
@@ -115,11 +116,8 @@ func (c *config) validate() error {
 	if c.dir == "" {
 		return errors.New("--dir is empty and there is no home directory to default to")
 	}
-	if c.nodes < 1 {
-		return fmt.Errorf("--nodes must be at least 1, got %d", c.nodes)
-	}
-	if c.pods < 0 {
-		return fmt.Errorf("--pods must not be negative, got %d", c.pods)
+	if c.nodes < 2 {
+		return fmt.Errorf("--nodes must be at least 2 (one fails, the others take its pods), got %d", c.nodes)
 	}
 	return nil
 }
@@ -133,8 +131,9 @@ func defaultDir() string {
 	return filepath.Join(cache, "pod-ashiato", "localcluster")
 }
 
-// namespaces receive the demo pods, round-robin.
-var namespaces = []string{"shop", "payments", "batch"}
+// nextFile keeps what `up` printed last, so that `status` and a second `up` print the
+// same commands.
+const nextFile = "next.txt"
 
 func up(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if cp, err := controlplane.Load(cfg.dir); err == nil {
@@ -149,26 +148,97 @@ func up(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	_ = os.Remove(filepath.Join(cfg.dir, nextFile))
 
+	start := time.Now()
 	binDir, err := binaries(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "localcluster: starting etcd, kube-apiserver and kwok in %s\n", cfg.dir)
-	start := time.Now()
-	cp, err := controlplane.Start(ctx, controlplane.Options{BinDir: binDir, Dir: cfg.dir, Kwok: true, Detach: true})
+	ashiato := cfg.ashiato
+	if ashiato == "" {
+		progress(stderr, start, "building ./src/cmd")
+		if ashiato, err = buildAshiato(ctx, cfg.dir, stderr); err != nil {
+			return err
+		}
+	} else if ashiato, err = filepath.Abs(ashiato); err != nil {
+		return err
+	}
+	progress(stderr, start, "starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok in %s", cfg.dir)
+	cp, err := controlplane.Start(ctx, controlplane.Options{BinDir: binDir, Dir: cfg.dir, Kwok: true, Scheduler: true, ControllerManager: true, Detach: true,
+		// A node whose heartbeats stop is Unknown after 30 s, not 50 s (kwok renews
+		// every 10 s, so not much less on a busy machine).
+		ControllerManagerArgs: []string{"--node-monitor-grace-period=30s", "--node-monitor-period=1s"}})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "localcluster: control plane ready in %v; seeding %d nodes and %d pods\n", time.Since(start).Round(100*time.Millisecond), cfg.nodes, cfg.pods)
-	if err := seed(ctx, cp, cfg); err != nil {
-		return fmt.Errorf("seed the cluster (it keeps running; `down` stops it): %w", err)
+	client, err := kubernetes.NewForConfig(cp.RESTConfig())
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "The local cluster is up: %d kwok nodes, %d Running pods in namespaces %s.\n\n", cfg.nodes, cfg.pods, strings.Join(namespaces, ", "))
+	// From here on the cluster runs: an error leaves it for `down`.
+	kept := func(err error) error { return fmt.Errorf("%w (the cluster keeps running; `down` stops it)", err) }
+	progress(stderr, start, "starting Pod Ashiato's recorder (%s, history in namespace %s)", ashiato, historyNamespace)
+	if err := startRecorder(ctx, cp, client, ashiato); err != nil {
+		return kept(err)
+	}
+	progress(stderr, start, "creating %d kwok nodes in two zones and the workloads", cfg.nodes)
+	nodes, err := createNodes(ctx, client, cfg.nodes)
+	if err != nil {
+		return kept(err)
+	}
+	if err := createWorkloads(ctx, client); err != nil {
+		return kept(err)
+	}
+	if err := waitWorkloads(ctx, client); err != nil {
+		return kept(err)
+	}
+	rec := logOf(cp)
+	if err := waitRecorded(ctx, client, rec); err != nil {
+		return kept(err)
+	}
+	inc, err := playNodeFailure(ctx, client, rec, ashiato, cp.KubeconfigPath(), nodes, stderr, start)
+	if err != nil {
+		return kept(err)
+	}
+	progress(stderr, start, "done")
+
+	var next strings.Builder
+	fmt.Fprintf(&next, "The local cluster is up: %d kwok nodes in zones %s, Deployments, a StatefulSet, a DaemonSet and a Job\n", cfg.nodes, strings.Join(zones, " and "))
+	fmt.Fprintf(&next, "in namespaces %s; Pod Ashiato records them into namespace %s.\n", strings.Join(workloadNamespaces, ", "), historyNamespace)
+	fmt.Fprintf(&next, "Node %s (%s) failed at %s; its pods were evicted and rescheduled.\n\n", inc.node, inc.zone, inc.at)
+	tryNext(&next, cp, ashiato, inc)
+	if err := os.WriteFile(filepath.Join(cp.Dir(), nextFile), []byte(next.String()), 0o600); err != nil {
+		return kept(err)
+	}
 	printUsage(stdout, cfg.dir, cp)
 	return nil
 }
 
+// progress reports a step on stderr with the time since up started.
+func progress(stderr io.Writer, start time.Time, format string, args ...any) {
+	fmt.Fprintf(stderr, "localcluster [%4ds]: %s\n", int(time.Since(start).Seconds()), fmt.Sprintf(format, args...))
+}
+
+// tryNext prints the three commands to try, the incident first, with the
+// failed node and its time filled in.
+func tryNext(w io.Writer, cp *controlplane.ControlPlane, ashiato string, inc incident) {
+	flags := "--kubeconfig " + cp.KubeconfigPath() + " --cm-namespace " + historyNamespace
+	fmt.Fprintf(w, `Try next:
+  # what ran on the failed node, and where each pod went
+  %[1]s history incident %[2]s --at %[3]s %[4]s
+  # the node's pods as a timeline picture
+  %[1]s history node %[2]s --at %[3]s -o svg %[4]s > %[2]s.svg
+  # the web view of the history; this incident at http://%[5]s/incident?node=%[2]s&at=%[3]s
+  %[1]s serve --addr %[5]s %[4]s
+`, ashiato, inc.node, inc.at, flags, serveAddr)
+}
+
+// serveAddr is where the printed `serve` command listens.
+const serveAddr = "127.0.0.1:8080"
+
+// printUsage prints where the cluster is and how to stop it, then, last, what up
+// printed to try next (the incident commands).
 func printUsage(w io.Writer, dir string, cp *controlplane.ControlPlane) {
 	kc := cp.KubeconfigPath()
 	downCmd := "go run ./e2e/localcluster down"
@@ -177,83 +247,17 @@ func printUsage(w io.Writer, dir string, cp *controlplane.ControlPlane) {
 	}
 	fmt.Fprintf(w, `API server:  %s
 Kubeconfig:  %s
-Logs:        %s
+Logs:        %s (the recorder's JSON lines: ashiato.log)
+Stop it:     %s
 
-Use it:
-  kubectl --kubeconfig %s get pods -A -o wide
-  go run ./src/cmd --kubeconfig %s --oneshot
-
-Stop it:
-  %s
-`, cp.APIServerURL(), kc, filepath.Join(cp.Dir(), "logs"), kc, kc, downCmd)
-}
-
-// seed creates the kwok nodes and the demo pods and waits until kwok has made every pod
-// Running, so the first thing a user sees is a settled cluster.
-func seed(ctx context.Context, cp *controlplane.ControlPlane, cfg config) error {
-	client, err := kubernetes.NewForConfig(cp.RESTConfig())
-	if err != nil {
-		return err
-	}
-	nodes := make([]string, cfg.nodes)
-	for i := range nodes {
-		nodes[i] = fmt.Sprintf("kwok-node-%d", i)
-	}
-	if err := fixture.CreateKwokNodes(ctx, client, nodes); err != nil {
-		return err
-	}
-	if err := fixture.CreateNamespaces(ctx, client, namespaces...); err != nil {
-		return err
-	}
-	perNS := make([]int, len(namespaces))
-	for i := range cfg.pods {
-		perNS[i%len(namespaces)]++
-	}
-	var pods []fixture.PodSpec
-	for i, ns := range namespaces {
-		for j, p := range fixture.PlacedPods(ns, perNS[i], nodes) {
-			// Spread each namespace over all nodes, not always starting at node 0.
-			p.NodeName = nodes[(i+j)%len(nodes)]
-			pods = append(pods, p)
-		}
-	}
-	if err := fixture.CreatePods(ctx, client, pods, 8); err != nil {
-		return err
-	}
-
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	for {
-		running, err := countRunning(ctx, client)
-		if err == nil && running >= cfg.pods {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("only %d of %d pods Running after 2 minutes (kwok log: %s): %w",
-				running, cfg.pods, filepath.Join(cp.Dir(), "logs", "kwok.log"), context.Cause(ctx))
-		case <-time.After(250 * time.Millisecond):
-		}
+`, cp.APIServerURL(), kc, filepath.Join(cp.Dir(), "logs"), downCmd)
+	if b, err := os.ReadFile(filepath.Join(cp.Dir(), nextFile)); err == nil {
+		w.Write(b)
 	}
 }
 
-func countRunning(ctx context.Context, client kubernetes.Interface) (int, error) {
-	n := 0
-	for _, ns := range namespaces {
-		pods, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return 0, err
-		}
-		for _, p := range pods.Items {
-			if p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
-				n++
-			}
-		}
-	}
-	return n, nil
-}
-
-// binaries returns the folder with etcd, kube-apiserver and kwok: $ASHIATO_CONTROLPLANE_BIN
+// binaries returns the folder with etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok: $ASHIATO_CONTROLPLANE_BIN
 // when it is set, otherwise what tools/controlplane/build.sh prints (it builds only what
 // is missing, so after the first time it returns in about a second).
 func binaries(ctx context.Context, stderr io.Writer) (string, error) {
@@ -266,12 +270,12 @@ func binaries(ctx context.Context, stderr io.Writer) (string, error) {
 	}
 	fmt.Fprintln(stderr, "localcluster: checking the control-plane binaries (the first build takes several minutes)")
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "tools", "controlplane", "build.sh"), "--with-kwok")
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "tools", "controlplane", "build.sh"), "--with-kwok", "--with-scheduler", "--with-controller-manager")
 	cmd.Dir = root
 	cmd.Stdout = &out
 	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("tools/controlplane/build.sh --with-kwok: %w", err)
+		return "", fmt.Errorf("tools/controlplane/build.sh: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	dir := strings.TrimSpace(lines[len(lines)-1])
@@ -312,6 +316,7 @@ func down(cfg config, stdout io.Writer) error {
 	if err := cp.Stop(); err != nil {
 		return err
 	}
+	_ = os.Remove(filepath.Join(cfg.dir, nextFile))
 	fmt.Fprintf(stdout, "The local cluster in %s is stopped (logs kept in %s).\n", cfg.dir, filepath.Join(cfg.dir, "logs"))
 	return nil
 }

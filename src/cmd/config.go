@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/pod-ashiato/ashiato/src/emit"
 	"github.com/pod-ashiato/ashiato/src/filter"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/sink"
@@ -59,6 +60,7 @@ type config struct {
 	leaderElect   bool
 	leaseName     string
 	nodeLabels    nodeLabelsFlag
+	jsonFields    emit.FieldSet
 }
 
 // parseFlags reads args into a config and validates it, without touching the
@@ -97,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.metricsNS, "metrics-namespaces", metrics.DefaultMaxNamespaces, "at most this many namespaces get their own namespace label on ashiato_reschedules_total; the others count as namespace=\"_other\" (0: all of them)")
 	fs.BoolVar(&c.leaderElect, "leader-elect", false, "run several replicas: only the holder of a Lease in --cm-namespace emits and writes")
 	fs.StringVar(&c.leaseName, "leader-elect-lease", "pod-ashiato", "name of the leader-election Lease")
+	jsonFields := fs.String("json-fields", string(emit.FieldsOriginal), "field names of the JSON lines: original (namespace, pod_name, node_name, ...) or otel (OpenTelemetry's k8s.namespace.name, k8s.pod.name, k8s.node.name, ...; docs/fields.md)")
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.BoolVar(&c.printVersion, "version", false, "print the version and exit")
 	c.nodeLabels.register(fs)
@@ -128,6 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usagef("invalid --log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	c.logLevel = level
+	if c.jsonFields, err = emit.ParseFieldSet(*jsonFields); err != nil {
+		return nil, usageError{err}
+	}
 	return c, c.validate()
 }
 

@@ -152,7 +152,7 @@ func runPipeline(ctx context.Context, cfg *config, client kubernetes.Interface, 
 		stages = append(stages, plan.Chain.Run)
 	}
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	stages = append(stages, m.Count, (&emit.Emitter{Log: emit.NewLogger(out)}).Run)
+	stages = append(stages, m.Count, (&emit.Emitter{Log: emit.NewLogger(out), Schema: emit.Schema{Set: cfg.jsonFields, Cluster: clusterName(cfg)}}).Run)
 
 	var store pipeline.Sink
 	if cfg.storeInCM {

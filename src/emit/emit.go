@@ -36,6 +36,8 @@ type Flusher interface{ Flush() error }
 // Emitter writes each placement as one line and passes it on downstream.
 type Emitter struct {
 	Log *logrus.Logger
+	// Schema names the fields; the zero value is the original names.
+	Schema Schema
 }
 
 // Run emits every placement from in but the StoreOnly ones, then sends it to
@@ -53,6 +55,7 @@ func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<
 	// With Formatter, the entry carries the record itself (one field, one map
 	// reused for every record; logrus formats it before Info returns).
 	_, direct := e.Log.Formatter.(*Formatter)
+	direct = direct && e.Schema.original() // the fast path writes the original names
 	var cur record.Placement
 	entry := logrus.NewEntry(e.Log)
 	entry.Data = logrus.Fields{recordField: &cur}
@@ -60,12 +63,12 @@ func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<
 		if r.StoreOnly {
 			// For the store only: passed on, not printed.
 		} else if r.Event.IsNode() {
-			e.Log.WithFields(NodeFields(r)).Info(NodeMessage)
+			e.Log.WithFields(e.Schema.NodeFields(r)).Info(NodeMessage)
 		} else if direct {
 			cur = r
 			entry.Info(Message)
 		} else {
-			e.Log.WithFields(Fields(r)).Info(Message)
+			e.Log.WithFields(e.Schema.Fields(r)).Info(Message)
 		}
 		if flusher != nil && len(in) == 0 {
 			if err := flusher.Flush(); err != nil {
@@ -81,32 +84,9 @@ func (e *Emitter) Run(ctx context.Context, in <-chan record.Placement, out chan<
 	return nil
 }
 
-// Fields is the record's JSON schema. The first seven names are the original
-// tool's and keep their meaning.
-func Fields(r record.Placement) logrus.Fields {
-	f := logrus.Fields{
-		"namespace":  r.Namespace,
-		"pod_name":   r.Pod,
-		"node_name":  r.Node,
-		"pod_ip":     r.PodIP,
-		"phase":      r.Phase,
-		"timestamp":  rfc3339(r.Timestamp),
-		"uid":        r.UID,
-		"host_ip":    r.HostIP,
-		"owner_kind": r.OwnerKind,
-		"owner_name": r.OwnerName,
-		"event":      string(r.Event),
-	}
-	if len(r.Conditions) > 0 {
-		f["conditions"] = r.Conditions
-	}
-	if !r.StartTime.IsZero() {
-		f["start_time"] = rfc3339(r.StartTime)
-	}
-	if r.PreviousNode != "" {
-		f["previous_node"] = r.PreviousNode
-	}
-	return f
-}
+// Fields is the record's JSON schema with the original names (the zero
+// Schema). The first seven names are the original tool's and keep their
+// meaning.
+func Fields(r record.Placement) logrus.Fields { return Schema{}.Fields(r) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
