@@ -282,6 +282,9 @@ func (r *Reader) node(ctx context.Context, node string, w Window, full bool) (No
 				if l := h.NodeLabelsOf(node); l != nil {
 					part.NodeLabels = map[string]map[string]string{node: l}
 				}
+				if err := elsewhere(ctx, hour, objs[i:i+1], part, m); err != nil {
+					return err
+				}
 			}
 			cur.Merge(part)
 		}
@@ -321,6 +324,30 @@ func (r *Reader) node(ctx context.Context, node string, w Window, full bool) (No
 		}
 	}
 	return res, nil
+}
+
+// elsewhere adds to part the placements its pods had on other nodes within
+// the object's hour, so that a page can draw where they came from and went:
+// a pod's placements of an hour are all in the shard it hashes to, so one
+// more decode of the same object, narrowed to those pods, finds them.
+func elsewhere(ctx context.Context, hour time.Time, obj []storeio.Shard, part *store.Hour, m *meter) error {
+	if len(part.Pods) == 0 {
+		return nil
+	}
+	if err := m.add(obj...); err != nil {
+		return err
+	}
+	pods := make(map[store.PodRef]bool, len(part.Pods))
+	for ref := range part.Pods {
+		pods[ref] = true
+	}
+	h, _ := store.DecodePart(ctx, hour, obj, store.Only{Pods: pods})
+	for ref := range pods {
+		if seen := h.Pod(ref); len(seen) > 0 {
+			part.Pods[ref] = seen
+		}
+	}
+	return nil
 }
 
 // PodsPerNode counts, for each node, the pods seen on it within w by the

@@ -119,6 +119,20 @@ func TestStreamedReadsAreTheWholeHours(t *testing.T) {
 				if want := NodeLabels(hours)[node]; !reflect.DeepEqual(got.Labels, want) {
 					t.Errorf("seed %d node %s: labels %v, want %v", seed, node, got.Labels, want)
 				}
+				// A page draws where the node's pods came from and went: each
+				// hour kept holds their placements on every node of that hour.
+				for _, kept := range got.Hours {
+					for _, h := range hours {
+						if !h.Start.Equal(kept.Start) {
+							continue
+						}
+						for ref := range kept.Pods {
+							if !slices.Equal(kept.Pod(ref), h.Pod(ref)) {
+								t.Errorf("seed %d node %s hour %s: %s placements %v, want %v", seed, node, h.Start, ref, kept.Pod(ref), h.Pod(ref))
+							}
+						}
+					}
+				}
 				inc, err := r.Incident(t.Context(), IncidentQuery{Node: node, At: w.Since, Window: 30 * time.Minute})
 				if err != nil {
 					t.Fatal(err)

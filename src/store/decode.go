@@ -63,17 +63,27 @@ func Decode(ctx context.Context, hour time.Time, cms []storeio.Shard) (h *Hour, 
 }
 
 // Only narrows DecodePart to the placements of one pod (Pod set, with its
-// owner) or of one node (Node set, without owners); the zero Only keeps
-// everything. Node events are always kept. A reader of one pod or one node
-// then never holds the rest of a shard decoded.
+// owner), of a set of pods (Pods set, with their owners), or of one node
+// (Node set, without owners); the zero Only keeps everything. Node events are
+// always kept. A reader of one pod or one node then never holds the rest of
+// a shard decoded.
 type Only struct {
 	Pod  *PodRef
+	Pods map[PodRef]bool
 	Node string
 }
 
 // keepLine reports, before a line is parsed, whether it can be one Only keeps:
 // line starts with "<namespace><sep><pod><sep2>".
 func (o Only) keepLine(line string, sep, sep2 byte) bool {
+	if o.Pods != nil {
+		end := strings.IndexByte(line, sep2)
+		mid := strings.IndexByte(line, sep)
+		if end < 0 || mid < 0 || mid > end {
+			return true // damaged: the parser says how
+		}
+		return o.Pods[PodRef{Namespace: line[:mid], Name: line[mid+1 : end]}]
+	}
 	if o.Pod == nil {
 		return true
 	}
@@ -98,7 +108,11 @@ func (o Only) keepNode(line string, sep byte) bool {
 }
 
 func (o Only) keeps(ref PodRef, node string) bool {
-	return (o.Pod == nil || *o.Pod == ref) && (o.Node == "" || o.Node == node)
+	return o.keepsPod(ref) && (o.Node == "" || o.Node == node)
+}
+
+func (o Only) keepsPod(ref PodRef) bool {
+	return (o.Pod == nil || *o.Pod == ref) && (o.Pods == nil || o.Pods[ref])
 }
 
 // DecodePart is Decode for some of an hour's objects chosen on purpose (the
@@ -324,7 +338,7 @@ func (d *decoder) annotations(cm *storeio.Shard) {
 func (d *decoder) podKey(object, key, value string, local *building) {
 	ns, name, _ := strings.Cut(key, "_")
 	ref := PodRef{Namespace: ns, Name: name}
-	if d.only.Pod != nil && *d.only.Pod != ref {
+	if !d.only.keepsPod(ref) {
 		return
 	}
 	if err := validRef(ref); err != nil {

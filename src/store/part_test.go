@@ -9,7 +9,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
-// TestDecodePartOnly: DecodePart narrowed to a pod or a node holds exactly
+// TestDecodePartOnly: DecodePart narrowed to a pod, a set of pods or a node holds exactly
 // the placements a whole Decode holds for it, in both forms.
 func TestDecodePartOnly(t *testing.T) {
 	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
@@ -41,6 +41,19 @@ func TestDecodePartOnly(t *testing.T) {
 		got, warnings = DecodePart(t.Context(), start, objs, Only{Node: "n3"})
 		if len(warnings) > 0 || !reflect.DeepEqual(got.OnNode("n3"), whole.OnNode("n3")) || got.Len() != len(whole.OnNode("n3")) {
 			t.Errorf("%d shards, node: %d pods (warnings %v), want %d", shards, got.Len(), warnings, len(whole.OnNode("n3")))
+		}
+		set := map[PodRef]bool{ref: true, {Namespace: "shop", Name: "web-7"}: true, {Namespace: "shop", Name: "web-299"}: true}
+		got, warnings = DecodePart(t.Context(), start, objs, Only{Pods: set})
+		if len(warnings) > 0 || got.Len() != len(set) {
+			t.Errorf("%d shards, pods: %d pods (warnings %v), want %d", shards, got.Len(), warnings, len(set))
+		}
+		for p := range set {
+			if !reflect.DeepEqual(got.Pod(p), whole.Pod(p)) {
+				t.Errorf("%d shards, pods: %s %v, want %v", shards, p, got.Pod(p), whole.Pod(p))
+			}
+			if o, ok := got.Owner(p); !ok || o.Name != "web" {
+				t.Errorf("%d shards, pods: owner of %s %v %v", shards, p, o, ok)
+			}
 		}
 	}
 }
