@@ -75,7 +75,8 @@ type serveConfig struct {
 	requestHeaderCA string
 	requestHeader   access.RequestHeader
 	authnCacheTTL   time.Duration
-	authzCacheTTL   time.Duration
+	allowCacheTTL   time.Duration
+	denyCacheTTL    time.Duration
 }
 
 // The --authentication modes.
@@ -104,8 +105,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	userHeaders := fs.String("requestheader-username-headers", strings.Join(access.DefaultUsernameHeaders, ","), "comma-separated headers that carry the front proxy's user name")
 	groupHeaders := fs.String("requestheader-group-headers", strings.Join(access.DefaultGroupHeaders, ","), "comma-separated headers that carry the front proxy's user's groups")
 	extraPrefixes := fs.String("requestheader-extra-headers-prefix", strings.Join(access.DefaultExtraHeaderPrefixes, ","), "comma-separated prefixes of the headers that carry the front proxy's user's extra attributes")
-	fs.DurationVar(&c.authnCacheTTL, "authentication-cache-ttl", access.DefaultTokenCacheTTL, "how long a TokenReview's answer is reused for the same token")
-	fs.DurationVar(&c.authzCacheTTL, "authorization-cache-ttl", access.DefaultAllowCacheTTL, "how long an access review's answer (allowed or denied) is reused for the same question")
+	audiences := fs.String("authentication-audiences", "", "comma-separated token audiences accepted (kubectl create token NAME --audience A); default: the API server's own")
+	fs.DurationVar(&c.authnCacheTTL, "authentication-token-cache-ttl", access.DefaultTokenCacheTTL, "how long a TokenReview's answer is reused for the same token")
+	fs.DurationVar(&c.allowCacheTTL, "authorization-allow-cache-ttl", access.DefaultAllowCacheTTL, "how long an access review's 'allowed' is reused for the same question")
+	fs.DurationVar(&c.denyCacheTTL, "authorization-deny-cache-ttl", access.DefaultDenyCacheTTL, "how long an access review's 'denied' is reused for the same question")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()
@@ -149,7 +152,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, usagef("invalid --log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	c.logLevel = level
-	if err := c.validateAccess(fs, *allowedNames, *userHeaders, *groupHeaders, *extraPrefixes); err != nil {
+	if err := c.validateAccess(fs, *audiences, *allowedNames, *userHeaders, *groupHeaders, *extraPrefixes); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -157,7 +160,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 
 // validateAccess checks the access flags and fills c.access; the default
 // mode is decided later (defaultAuthentication), when the config is known.
-func (c *serveConfig) validateAccess(fs *flag.FlagSet, allowedNames, userHeaders, groupHeaders, extraPrefixes string) error {
+func (c *serveConfig) validateAccess(fs *flag.FlagSet, audiences, allowedNames, userHeaders, groupHeaders, extraPrefixes string) error {
 	switch c.authn {
 	case "", authnKubernetes, authnSelf, authnNone:
 	default:
@@ -166,12 +169,12 @@ func (c *serveConfig) validateAccess(fs *flag.FlagSet, allowedNames, userHeaders
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return usagef("--tls-cert-file and --tls-private-key-file go together")
 	}
-	for name, d := range map[string]time.Duration{"authentication-cache-ttl": c.authnCacheTTL, "authorization-cache-ttl": c.authzCacheTTL} {
+	for name, d := range map[string]time.Duration{"authentication-token-cache-ttl": c.authnCacheTTL, "authorization-allow-cache-ttl": c.allowCacheTTL, "authorization-deny-cache-ttl": c.denyCacheTTL} {
 		if d <= 0 || d > 10*time.Minute {
 			return usagef("invalid --%s %s: want more than 0 and at most 10m", name, d)
 		}
 	}
-	c.access = access.Options{TokenCacheTTL: c.authnCacheTTL, AllowCacheTTL: c.authzCacheTTL, DenyCacheTTL: c.authzCacheTTL}
+	c.access = access.Options{TokenCacheTTL: c.authnCacheTTL, AllowCacheTTL: c.allowCacheTTL, DenyCacheTTL: c.denyCacheTTL, Audiences: splitList(audiences)}
 	requestHeaderFlags := false
 	fs.Visit(func(f *flag.Flag) {
 		if strings.HasPrefix(f.Name, "requestheader-") {

@@ -67,7 +67,7 @@ func TestParseServeFlags(t *testing.T) {
 		{[]string{"--addr", ":8080", "--requestheader-client-ca-file", "ca.pem"}, "--requestheader-client-ca-file needs --tls-cert-file and --tls-private-key-file: the front proxy proves itself with a client certificate, which only TLS carries"},
 		{[]string{"--addr", ":8080", "--requestheader-client-ca-file", "ca.pem", "--tls-cert-file", "c", "--tls-private-key-file", "k", "--authentication", "self"}, "--requestheader-client-ca-file needs --authentication kubernetes"},
 		{[]string{"--addr", ":8080", "--requestheader-allowed-names", "proxy"}, "the --requestheader-* flags need --requestheader-client-ca-file"},
-		{[]string{"--addr", ":8080", "--authorization-cache-ttl", "0s"}, "invalid --authorization-cache-ttl 0s: want more than 0 and at most 10m"},
+		{[]string{"--addr", ":8080", "--authorization-deny-cache-ttl", "0s"}, "invalid --authorization-deny-cache-ttl 0s: want more than 0 and at most 10m"},
 	}
 	for _, tt := range bad {
 		_, err := parseServeFlags(tt.args, &bytes.Buffer{})
