@@ -204,7 +204,7 @@ func TestServeAccess(t *testing.T) {
 			}
 		}
 		if page.Hidden.Any() || len(page.NodeEvents) == 0 {
-			t.Errorf("hidden %+v, %d node events; want nothing hidden, the node's events", counts(page.Hidden), len(page.NodeEvents))
+			t.Errorf("hidden %s, %d node events; want nothing hidden, the node's events", counts(page.Hidden), len(page.NodeEvents))
 		}
 	})
 	t.Run("a reader of shop sees only shop's pods, and how many are hidden", func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestServeAccess(t *testing.T) {
 		}
 
 		if pod := servedJSON(t, plain, podURL("shop/search-0")+"&format=json", shop); len(pod.Placements) == 0 || pod.Hidden.Any() {
-			t.Errorf("shop's pod page: %d placements, hidden %+v", len(pod.Placements), counts(pod.Hidden))
+			t.Errorf("shop's pod page: %d placements, hidden %s", len(pod.Placements), counts(pod.Hidden))
 		}
 
 		all := servedJSON(t, plain, incidentURL+"&format=json", reader)
@@ -254,7 +254,7 @@ func TestServeAccess(t *testing.T) {
 			t.Errorf("incident summary counts %d pods, shows %d, the reader's %d", incident.Summary.Pods, shopLost, all.Summary.Pods)
 		}
 		if incident.Hidden.Pods < all.Summary.Pods-shopLost || incident.Hidden.Namespaces != len(otherNS) {
-			t.Errorf("incident hidden %+v, want at least %d pods (and their replacements) in %d namespaces", counts(incident.Hidden), all.Summary.Pods-shopLost, len(otherNS))
+			t.Errorf("incident hidden %s, want at least %d pods (and their replacements) in %d namespaces", counts(incident.Hidden), all.Summary.Pods-shopLost, len(otherNS))
 		}
 		_, html = serveGet(t, plain, http.MethodGet, incidentURL, shop)
 		if !strings.Contains(html, incident.Hidden.String()+". The counts below cover the pods you may see only.") {
@@ -274,7 +274,7 @@ func TestServeAccess(t *testing.T) {
 	t.Run("an identity with no rights is told everything was hidden", func(t *testing.T) {
 		page := servedJSON(t, plain, nodeURL+"&format=json", nobody)
 		if len(page.Pods) != 0 || page.Hidden.Pods != len(inc.OnNode) {
-			t.Errorf("%d pods shown, hidden %+v; want none shown, %d hidden", len(page.Pods), counts(page.Hidden), len(inc.OnNode))
+			t.Errorf("%d pods shown, hidden %s; want none shown, %d hidden", len(page.Pods), counts(page.Hidden), len(inc.OnNode))
 		}
 	})
 	t.Run("forged identity headers without the proxy's certificate are ignored", func(t *testing.T) {
@@ -293,7 +293,7 @@ func TestServeAccess(t *testing.T) {
 	t.Run("the front proxy's identity headers are honoured", func(t *testing.T) {
 		page := servedJSON(t, pki.client(&pki.proxy), nodeURL+"&format=json", identityHeaders("oidc:joe@example.com", proxiedGroup))
 		if len(page.Pods) == 0 || page.Hidden.Any() {
-			t.Errorf("a proxied member of the readers' group: %d pods, hidden %+v", len(page.Pods), counts(page.Hidden))
+			t.Errorf("a proxied member of the readers' group: %d pods, hidden %s", len(page.Pods), counts(page.Hidden))
 		}
 	})
 	if code := p.stop(15 * time.Second); code != 0 {
@@ -313,7 +313,7 @@ func TestServeAccess(t *testing.T) {
 			}
 		}
 		if len(page.Pods) == 0 || page.Hidden.Pods != len(inc.OnNode)-shopOnNode || page.Hidden.NodeEvents == 0 {
-			t.Errorf("the laptop view: %d rows, hidden %+v", len(page.Pods), counts(page.Hidden))
+			t.Errorf("the laptop view: %d rows, hidden %s", len(page.Pods), counts(page.Hidden))
 		}
 		if _, html := serveGet(t, http.DefaultClient, http.MethodGet, base+"/node?"+nodeQ.Encode(), nil); !strings.Contains(html, "system:serviceaccount:"+accessNS+":shop-viewer") {
 			t.Error("the laptop view does not name its user")
