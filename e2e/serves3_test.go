@@ -159,11 +159,14 @@ func TestServeS3(t *testing.T) {
 }
 
 // startServe starts ashiato serve with args on a free address and returns
-// its base URL once /healthz answers.
+// its base URL once /healthz answers. It runs in the laptop mode with the
+// admin's kubeconfig (--authentication self, the default with a
+// kubeconfig): the pages ask the API server what the admin may see, which
+// is everything.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
-	p := startAshiato(t, append([]string{"serve", "--addr", addr}, args...)...)
+	p := startAshiato(t, append([]string{"serve", "--addr", addr, "--kubeconfig", kubeconfig}, args...)...)
 	waitServing(t, p, "http://"+addr+"/healthz")
 	return "http://" + addr
 }
