@@ -8,6 +8,8 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -86,7 +88,10 @@ func screenshot(t *testing.T, bin, u, path string) {
 // list ConfigMaps), and the S3 store (SeaweedFS, one cluster under the
 // prefix, so serve needs no --cluster). The node page lists the node's pods
 // under its state band and links the incident; the incident page links each
-// replacement; a hostile query comes back as text. The ConfigMap store's
+// replacement; a hostile query comes back as text. serve authenticates
+// every request (--authentication=kubernetes, 401 without a token), and the
+// browser reaches it through tokenProxy with a cluster-wide reader's token,
+// as through a login proxy. The ConfigMap store's
 // screenshots go where -screenshots says (README's: docs/img).
 func TestBrowser(t *testing.T) {
 	requireCluster(t)
@@ -111,7 +116,7 @@ func TestBrowser(t *testing.T) {
 			kubectl(t, rbac, "apply", "--server-side", "-f", "-")
 			inc.write(t, &configmapstore.Store{Client: client.CoreV1(), Namespace: deployNS})
 			saKubeconfig, _ := accountKubeconfig(t, "pod-ashiato-serve")
-			return []string{"--kubeconfig", saKubeconfig, "--cm-namespace", deployNS}, []string{"--cm-namespace", deployNS, "--kubeconfig", kubeconfig}
+			return []string{"--kubeconfig", saKubeconfig, "--cm-namespace", deployNS, "--authentication", "kubernetes"}, []string{"--cm-namespace", deployNS, "--kubeconfig", kubeconfig}
 		}, *screenshotDir},
 		{"s3", func(t *testing.T, inc *storedIncident) ([]string, []string) {
 			srv := s3server.StartT(t, s3server.Options{})
@@ -122,9 +127,15 @@ func TestBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 			inc.write(t, st)
-			return s3Flags(srv), append(s3Flags(srv), "--cluster", cluster)
+			// The reviews go to the API server: the admin's kubeconfig may
+			// send them (the store is S3, it reads nothing else there).
+			return append(s3Flags(srv), "--kubeconfig", kubeconfig, "--authentication", "kubernetes"), append(s3Flags(srv), "--cluster", cluster)
 		}, ""},
 	}
+	// serve authenticates every request as components/serve runs it; a
+	// browser sends no token, so it goes through tokenProxy, which adds a
+	// cluster-wide reader's, as a login proxy would.
+	_, tokens := accessSetup(t)
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			inc := newStoredIncident(time.Now())
@@ -133,18 +144,21 @@ func TestBrowser(t *testing.T) {
 			if dir == "" {
 				dir = t.TempDir()
 			}
-			browse(t, browser, inc, serveArgs, historyArgs, dir)
+			browse(t, browser, inc, serveArgs, historyArgs, dir, tokens["reader"])
 		})
 	}
 }
 
 // browse is TestBrowser on one store: serveArgs and historyArgs are the
 // store's flags, shots the folder of the screenshots.
-func browse(t *testing.T, browser string, inc *storedIncident, serveArgs, historyArgs []string, shots string) {
+func browse(t *testing.T, browser string, inc *storedIncident, serveArgs, historyArgs []string, shots, token string) {
 	addr := freeAddr(t)
 	p := startAshiato(t, append([]string{"serve", "--addr", addr}, serveArgs...)...)
-	base := "http://" + addr
-	waitServing(t, p, base+"/healthz")
+	waitServing(t, p, "http://"+addr+"/healthz")
+	if code, _ := serveGet(t, http.DefaultClient, http.MethodGet, "http://"+addr+"/", nil); code != http.StatusUnauthorized {
+		t.Fatalf("serve without a token: %d, want 401", code)
+	}
+	base := tokenProxy(t, "http://"+addr, token)
 
 	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	nodeURL := base + "/node?" + url.Values{"node": {"worker-2"}, "since": {stamp(inc.From)}, "until": {stamp(inc.To)}}.Encode()
@@ -312,4 +326,23 @@ func section(t *testing.T, s, start, end string) string {
 		return s[i:]
 	}
 	return s[i : i+j+len(end)]
+}
+
+// tokenProxy is a reverse proxy in front of upstream that adds the bearer
+// token to every request, as a login proxy does for a browser (Chromium
+// cannot set a header on a navigation); it returns its URL.
+func tokenProxy(t *testing.T, upstream, token string) string {
+	t.Helper()
+	u, err := url.Parse(upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Host = r.In.Host
+		r.Out.Header.Set("Authorization", "Bearer "+token)
+	}}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -179,7 +179,7 @@ func TestServeS3Component(t *testing.T) {
 	}
 	c := serve.Spec.Template.Spec.Containers[0]
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"serve --addr=:8080 --store=s3", "--s3-bucket=$(S3_BUCKET)", "--s3-region=$(S3_REGION)", "--s3-prefix=$(S3_PREFIX)", "--s3-endpoint=$(S3_ENDPOINT)"} {
+	for _, want := range []string{"serve --authentication=kubernetes --addr=:8080 --store=s3", "--s3-bucket=$(S3_BUCKET)", "--s3-region=$(S3_REGION)", "--s3-prefix=$(S3_PREFIX)", "--s3-endpoint=$(S3_ENDPOINT)"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("serve args %q lack %q", args, want)
 		}

@@ -103,6 +103,11 @@ func TestServeS3(t *testing.T) {
 		}
 		want := incidentDoc(t, []byte(res.stdout))
 		got := incidentDoc(t, fetchOK(t, base+"/incident?"+url.Values{"node": {"worker-2"}, "at": {at}, "format": {"json"}}.Encode()))
+		// The twin says what the viewer could not see: the admin sees all.
+		if h := got["hidden"]; !reflect.DeepEqual(h, map[string]any{"pods": 0.0, "namespaces": 0.0, "node_events": 0.0}) {
+			t.Errorf("the admin's incident page hid %v", h)
+		}
+		delete(got, "hidden")
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("the incident page's twin differs from history incident's:\n%v\n%v", got, want)
 		}
@@ -159,11 +164,14 @@ func TestServeS3(t *testing.T) {
 }
 
 // startServe starts ashiato serve with args on a free address and returns
-// its base URL once /healthz answers.
+// its base URL once /healthz answers. It runs in the laptop mode with the
+// admin's kubeconfig (--authentication self, the default with a
+// kubeconfig): the pages ask the API server what the admin may see, which
+// is everything.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
-	p := startAshiato(t, append([]string{"serve", "--addr", addr}, args...)...)
+	p := startAshiato(t, append([]string{"serve", "--addr", addr, "--kubeconfig", kubeconfig}, args...)...)
 	waitServing(t, p, "http://"+addr+"/healthz")
 	return "http://" + addr
 }

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -16,6 +20,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/utils/clock"
 
+	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/serve"
 	"github.com/pod-ashiato/ashiato/src/storeio"
@@ -40,6 +45,19 @@ window). docs/serve.md sizes both.
 --addr is required: it binds there and nowhere else (127.0.0.1:8080 for this
 machine only, :8080 for every interface).
 
+Each page shows only the pods of the namespaces where whoever looks may
+list pods, and node events if they may get nodes, and says what it hid.
+--authentication decides who that is:
+  kubernetes  every request authenticates: a bearer token (TokenReview) or
+              a trusted front proxy's identity headers (--requestheader-*,
+              over TLS); none: 401. Default in a pod (in-cluster config).
+  self        the kubeconfig's user, asked with SelfSubjectAccessReview: the
+              view shows what kubectl would. Default with a kubeconfig; bind
+              --addr to 127.0.0.1.
+  none        no access control: everyone sees everything. Only for a
+              trusted network or behind kubectl port-forward; never default.
+docs/serve.md, "Who sees what".
+
 Flags:
 `
 
@@ -50,7 +68,23 @@ type serveConfig struct {
 	logLevel logrus.Level
 	maxReads int
 	budget   int64 // bytes
+
+	authn           string // kubernetes, self or none; "" until defaulted
+	access          access.Options
+	tlsCert, tlsKey string
+	requestHeaderCA string
+	requestHeader   access.RequestHeader
+	authnCacheTTL   time.Duration
+	allowCacheTTL   time.Duration
+	denyCacheTTL    time.Duration
 }
+
+// The --authentication modes.
+const (
+	authnKubernetes = "kubernetes"
+	authnSelf       = "self"
+	authnNone       = "none"
+)
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	c := &serveConfig{kube: config{kubeQPS: 20, kubeBurst: 40}}
@@ -63,6 +97,18 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	logLevel := fs.String("log-level", "info", "diagnostics on stderr: debug, info, warn or error")
 	fs.IntVar(&c.maxReads, "max-concurrent-reads", serve.DefaultMaxReads, "pages that may read the store at once; beyond them a page is answered 503 with Retry-After at once")
 	budgetMiB := fs.Int64("read-budget-mib", serve.DefaultBudget>>20, "MiB of stored history one page may decode; a wider window is answered 422 (ask for a narrower window)")
+	fs.StringVar(&c.authn, "authentication", "", "who sees what: kubernetes (each request's bearer token or front-proxy identity), self (the kubeconfig's user) or none (everyone sees everything: a trusted network only) (default: kubernetes in a pod with the in-cluster config, else self)")
+	fs.StringVar(&c.tlsCert, "tls-cert-file", "", "serve HTTPS with this certificate (PEM; with --tls-private-key-file)")
+	fs.StringVar(&c.tlsKey, "tls-private-key-file", "", "the key of --tls-cert-file")
+	fs.StringVar(&c.requestHeaderCA, "requestheader-client-ca-file", "", "trust the identity headers of a front proxy whose client certificate this CA bundle signs (needs --authentication kubernetes and TLS); never the cluster's CA")
+	allowedNames := fs.String("requestheader-allowed-names", "", "comma-separated common names the front proxy's certificate may carry (default: any the CA signed)")
+	userHeaders := fs.String("requestheader-username-headers", strings.Join(access.DefaultUsernameHeaders, ","), "comma-separated headers that carry the front proxy's user name")
+	groupHeaders := fs.String("requestheader-group-headers", strings.Join(access.DefaultGroupHeaders, ","), "comma-separated headers that carry the front proxy's user's groups")
+	extraPrefixes := fs.String("requestheader-extra-headers-prefix", strings.Join(access.DefaultExtraHeaderPrefixes, ","), "comma-separated prefixes of the headers that carry the front proxy's user's extra attributes")
+	audiences := fs.String("authentication-audiences", "", "comma-separated token audiences accepted (kubectl create token NAME --audience A); default: the API server's own")
+	fs.DurationVar(&c.authnCacheTTL, "authentication-token-cache-ttl", access.DefaultTokenCacheTTL, "how long a TokenReview's answer is reused for the same token")
+	fs.DurationVar(&c.allowCacheTTL, "authorization-allow-cache-ttl", access.DefaultAllowCacheTTL, "how long an access review's 'allowed' is reused for the same question")
+	fs.DurationVar(&c.denyCacheTTL, "authorization-deny-cache-ttl", access.DefaultDenyCacheTTL, "how long an access review's 'denied' is reused for the same question")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()
@@ -106,7 +152,78 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 		return nil, usagef("invalid --log-level %q: want debug, info, warn or error", *logLevel)
 	}
 	c.logLevel = level
+	if err := c.validateAccess(fs, *audiences, *allowedNames, *userHeaders, *groupHeaders, *extraPrefixes); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// validateAccess checks the access flags and fills c.access; the default
+// mode is decided later (defaultAuthentication), when the config is known.
+func (c *serveConfig) validateAccess(fs *flag.FlagSet, audiences, allowedNames, userHeaders, groupHeaders, extraPrefixes string) error {
+	switch c.authn {
+	case "", authnKubernetes, authnSelf, authnNone:
+	default:
+		return usagef("invalid --authentication %q: want kubernetes, self or none", c.authn)
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return usagef("--tls-cert-file and --tls-private-key-file go together")
+	}
+	for name, d := range map[string]time.Duration{"authentication-token-cache-ttl": c.authnCacheTTL, "authorization-allow-cache-ttl": c.allowCacheTTL, "authorization-deny-cache-ttl": c.denyCacheTTL} {
+		if d <= 0 || d > 10*time.Minute {
+			return usagef("invalid --%s %s: want more than 0 and at most 10m", name, d)
+		}
+	}
+	c.access = access.Options{TokenCacheTTL: c.authnCacheTTL, AllowCacheTTL: c.allowCacheTTL, DenyCacheTTL: c.denyCacheTTL, Audiences: splitList(audiences)}
+	requestHeaderFlags := false
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "requestheader-") {
+			requestHeaderFlags = true
+		}
+	})
+	if c.requestHeaderCA == "" {
+		if requestHeaderFlags {
+			return usagef("the --requestheader-* flags need --requestheader-client-ca-file")
+		}
+		return nil
+	}
+	if c.tlsCert == "" {
+		return usagef("--requestheader-client-ca-file needs --tls-cert-file and --tls-private-key-file: the front proxy proves itself with a client certificate, which only TLS carries")
+	}
+	if c.authn != authnKubernetes && c.authn != "" {
+		return usagef("--requestheader-client-ca-file needs --authentication kubernetes")
+	}
+	ca, err := os.ReadFile(c.requestHeaderCA)
+	if err != nil {
+		return usagef("invalid --requestheader-client-ca-file: %w", err)
+	}
+	c.requestHeader = access.RequestHeader{ClientCA: ca, AllowedNames: splitList(allowedNames),
+		UsernameHeaders: splitList(userHeaders), GroupHeaders: splitList(groupHeaders), ExtraHeaderPrefixes: splitList(extraPrefixes)}
+	c.access.RequestHeader = &c.requestHeader
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// defaultAuthentication is --authentication when not given: kubernetes
+// when the client is the in-cluster config (no --kubeconfig, no
+// $KUBECONFIG, in a pod), else self.
+func defaultAuthentication(c *serveConfig) string {
+	if c.authn != "" {
+		return c.authn
+	}
+	if c.kube.kubeconfig == "" && os.Getenv("KUBECONFIG") == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return authnKubernetes
+	}
+	return authnSelf
 }
 
 // runServe is `ashiato serve`: the web view until the signal.
@@ -125,6 +242,16 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	a, mode, err := serveAccess(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	var tlsCfg *tls.Config
+	if cfg.tlsCert != "" {
+		if tlsCfg, err = access.ServerTLS(cfg.tlsCert, cfg.tlsKey); err != nil {
+			return usagef("invalid --tls-cert-file or --tls-private-key-file: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return usagef("invalid --addr %q: %w", cfg.addr, err)
@@ -137,15 +264,69 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		Budget:   cfg.budget,
 		Clock:    clock.RealClock{},
 		Log:      log,
+		Auth:     a.Wrap,
 	}
 	srv := serve.NewHTTPServer(cfg.addr, s.Handler())
-	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "store": st.String(), "max_concurrent_reads": cfg.maxReads, "read_budget_mib": cfg.budget >> 20, "version": version}).Info("serving the history view")
-	err = serve.Serve(ctx, srv, func() error { return srv.Serve(ln) })
+	srv.TLSConfig = tlsCfg
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "tls": tlsCfg != nil, "authentication": mode, "front_proxy": cfg.access.RequestHeader != nil,
+		"store": st.String(), "max_concurrent_reads": cfg.maxReads, "read_budget_mib": cfg.budget >> 20, "version": version}).Info("serving the history view")
+	err = serve.Serve(ctx, srv, func() error {
+		if tlsCfg != nil {
+			return srv.ServeTLS(ln, "", "")
+		}
+		return srv.Serve(ln)
+	})
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
 	log.Info("stopped by signal")
 	return nil
+}
+
+// serveAccess is the check in front of the pages, as --authentication
+// asks. Its client is a copy of the cluster's config made before
+// serve.ReadOnly wraps the store's (a review is a POST), which sends the
+// reviews and nothing else (access.ReviewsOnly).
+func serveAccess(ctx context.Context, cfg *serveConfig, log logrus.FieldLogger) (*access.Access, string, error) {
+	mode := defaultAuthentication(cfg)
+	opts := cfg.access
+	opts.Log = log
+	if mode == authnNone {
+		log.Warn("--authentication none: no access control, whoever reaches --addr sees every namespace's pods")
+		return access.Open(), mode, nil
+	}
+	restCfg, err := restConfig(&cfg.kube)
+	if err != nil {
+		if cfg.authn == "" {
+			return nil, mode, usagef("%w (serve asks the cluster who may see what; --authentication none shows everything to everyone)", err)
+		}
+		return nil, mode, err
+	}
+	restCfg.Wrap(access.ReviewsOnly)
+	reviews, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, mode, usagef("invalid kubeconfig: %w", err)
+	}
+	if mode == authnSelf {
+		if host, _, _ := net.SplitHostPort(cfg.addr); host == "" || !isLoopback(host) {
+			log.WithField("addr", cfg.addr).Warn("--authentication self on an address other machines reach: they all see what the kubeconfig's user may")
+		}
+		a, err := access.Self(ctx, reviews, opts)
+		return a, mode, err
+	}
+	a, err := access.Delegated(reviews, opts)
+	if err != nil {
+		return nil, mode, usageError{err}
+	}
+	return a, mode, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // serveStore is the store the view reads (storeopen.Open): for the ConfigMap

@@ -62,6 +62,12 @@ func TestParseServeFlags(t *testing.T) {
 		{[]string{"--addr", ":8080", "--log-level", "loud"}, `invalid --log-level "loud": want debug, info, warn or error`},
 		{[]string{"--addr", ":8080", "--store", "s3"}, "--store s3 needs --s3-bucket"},
 		{[]string{"--addr", ":8080", "--cluster", "prod"}, "--cluster needs --store s3 (the ConfigMap store holds one cluster's history)"},
+		{[]string{"--addr", ":8080", "--authentication", "token"}, `invalid --authentication "token": want kubernetes, self or none`},
+		{[]string{"--addr", ":8080", "--tls-cert-file", "c.pem"}, "--tls-cert-file and --tls-private-key-file go together"},
+		{[]string{"--addr", ":8080", "--requestheader-client-ca-file", "ca.pem"}, "--requestheader-client-ca-file needs --tls-cert-file and --tls-private-key-file: the front proxy proves itself with a client certificate, which only TLS carries"},
+		{[]string{"--addr", ":8080", "--requestheader-client-ca-file", "ca.pem", "--tls-cert-file", "c", "--tls-private-key-file", "k", "--authentication", "self"}, "--requestheader-client-ca-file needs --authentication kubernetes"},
+		{[]string{"--addr", ":8080", "--requestheader-allowed-names", "proxy"}, "the --requestheader-* flags need --requestheader-client-ca-file"},
+		{[]string{"--addr", ":8080", "--authorization-deny-cache-ttl", "0s"}, "invalid --authorization-deny-cache-ttl 0s: want more than 0 and at most 10m"},
 	}
 	for _, tt := range bad {
 		_, err := parseServeFlags(tt.args, &bytes.Buffer{})
@@ -156,5 +162,30 @@ func TestServeStoreS3(t *testing.T) {
 	rows, _, err := (&history.Reader{Store: st, Retry: retry.Policy{MaxElapsed: time.Second}}).Read(t.Context(), history.At(at))
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("reading staging's history: %d hours, %v", len(rows), err)
+	}
+}
+
+// TestServeAuthenticationDefault: kubernetes only with the in-cluster
+// config (in a pod, no kubeconfig named); self with a kubeconfig; none
+// only when asked.
+func TestServeAuthenticationDefault(t *testing.T) {
+	tests := []struct {
+		name, flag, kubeconfig, env, host, want string
+	}{
+		{"in a pod", "", "", "", "10.0.0.1", authnKubernetes},
+		{"a kubeconfig in a pod", "", "/kc", "", "10.0.0.1", authnSelf},
+		{"$KUBECONFIG in a pod", "", "", "/kc", "10.0.0.1", authnSelf},
+		{"a laptop", "", "", "", "", authnSelf},
+		{"asked", authnNone, "", "", "10.0.0.1", authnNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.env)
+			t.Setenv("KUBERNETES_SERVICE_HOST", tt.host)
+			c := &serveConfig{authn: tt.flag, kube: config{kubeconfig: tt.kubeconfig}}
+			if got := defaultAuthentication(c); got != tt.want {
+				t.Errorf("--authentication %s", got)
+			}
+		})
 	}
 }

@@ -357,12 +357,34 @@ func elsewhere(ctx context.Context, hour time.Time, obj []storeio.Shard, part *s
 // 150,000-pod store holds no names: two pods of one node would have to
 // collide for the count to be one short.
 func (r *Reader) PodsPerNode(ctx context.Context, w Window) (map[string]int, []store.Warning, error) {
-	counts, warnings, err := r.podsPerNode(ctx, w)
-	return counts, warnings, stopped(ctx, err)
+	res, err := r.PodsPerNodeVisible(ctx, w, nil)
+	return res.PerNode, res.Warnings, err
 }
 
-func (r *Reader) podsPerNode(ctx context.Context, w Window) (map[string]int, []store.Warning, error) {
+// PodCounts is PodsPerNodeVisible's answer.
+type PodCounts struct {
+	// PerNode counts the visible pods seen on each node.
+	PerNode map[string]int
+	// HiddenPods are the distinct pods of the namespaces not visible (on any
+	// node), HiddenNamespaces those namespaces.
+	HiddenPods, HiddenNamespaces int
+	Warnings                     []store.Warning
+}
+
+// PodsPerNodeVisible is PodsPerNode counting only the pods of the namespaces
+// visible says yes to (asked once per namespace; nil: every namespace); the
+// others are counted apart, by the same 64-bit hashes, so that the page can
+// say how many it left out. An error of visible ends the read.
+func (r *Reader) PodsPerNodeVisible(ctx context.Context, w Window, visible func(namespace string) (bool, error)) (PodCounts, error) {
+	res, err := r.podsPerNode(ctx, w, visible)
+	return res, stopped(ctx, err)
+}
+
+func (r *Reader) podsPerNode(ctx context.Context, w Window, visible func(namespace string) (bool, error)) (PodCounts, error) {
 	first, last := w.hours()
+	seenNS := map[string]bool{}
+	hidden := map[uint64]struct{}{}
+	hiddenNS := map[string]struct{}{}
 	m := r.meter()
 	pods := map[string]map[uint64]struct{}{}
 	var warnings []store.Warning
@@ -375,6 +397,23 @@ func (r *Reader) podsPerNode(ctx context.Context, w Window) (map[string]int, []s
 			h, warns := store.DecodePart(ctx, hour, objs[i:i+1], store.Only{})
 			warnings = append(warnings, warns...)
 			for ref, seen := range h.Pods {
+				if visible != nil {
+					ok, known := seenNS[ref.Namespace]
+					if !known {
+						var err error
+						if ok, err = visible(ref.Namespace); err != nil {
+							return err
+						}
+						seenNS[ref.Namespace] = ok
+					}
+					if !ok {
+						if slices.ContainsFunc(seen, func(s store.Seen) bool { return w.matches(hour, s, false) }) {
+							hidden[podHash(ref)] = struct{}{}
+							hiddenNS[ref.Namespace] = struct{}{}
+						}
+						continue
+					}
+				}
 				for _, s := range seen {
 					if !w.matches(hour, s, false) {
 						continue
@@ -389,13 +428,13 @@ func (r *Reader) podsPerNode(ctx context.Context, w Window) (map[string]int, []s
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return PodCounts{}, err
 	}
 	counts := make(map[string]int, len(pods))
 	for n, set := range pods {
 		counts[n] = len(set)
 	}
-	return counts, warnings, nil
+	return PodCounts{PerNode: counts, HiddenPods: len(hidden), HiddenNamespaces: len(hiddenNS), Warnings: warnings}, nil
 }
 
 func podHash(ref store.PodRef) uint64 {

@@ -13,6 +13,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
@@ -81,7 +82,7 @@ func BenchmarkPagesPeakHeap(b *testing.B) {
 	pages := []string{"/pod?pod=ns-7/web-7-5d8f7c9b4-00007", "/node?node=" + node + "&since=24h", "/pod?pod=ns-7/web-7-5d8f7c9b4-00007&format=json", "/node?node=" + node + "&since=24h&format=json"}
 	for _, clients := range []int{1, 8} {
 		b.Run(fmt.Sprintf("streamed/clients=%d", clients), func(b *testing.B) {
-			s := &Server{Store: st, MaxReads: clients, Budget: -1, Clock: clocktesting.NewFakePassiveClock(now)}
+			s := &Server{Store: st, MaxReads: clients, Budget: -1, Clock: clocktesting.NewFakePassiveClock(now), Auth: access.Open().Wrap}
 			srv := httptest.NewServer(s.Handler())
 			defer srv.Close()
 			measure(b, clients, func() error {

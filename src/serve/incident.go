@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/view"
@@ -46,13 +48,23 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
+	filter, ok := s.filter(ctx, w, r, src)
+	if !ok {
+		return
+	}
 	res, err := src.reader.Incident(ctx, history.IncidentQuery{Node: node, At: at, Window: window})
 	if err != nil {
 		s.readFailed(w, r, src, err)
 		return
 	}
 	lk := linker{src.clusterArg()}
-	inc, hours, warns := res.Incident, res.Hours, warningsOf(src.reader.Store, res.Warnings)
+	inc, hours, err := visibleIncident(ctx, filter, res, node, at, window)
+	if err != nil {
+		s.accessFailed(w, r, src, err)
+		return
+	}
+	hidden := filter.Hidden()
+	warns := warningsOf(src.reader.Store, res.Warnings)
 	links := &view.Links{
 		Pod: func(ref store.PodRef) string {
 			return lk.link("/pod", append([]string{"pod", ref.String()}, windowArgs(s.around(history.At(at)))...)...)
@@ -64,7 +76,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	chart := view.Incident(hours, inc, links)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, view.IncidentDoc(inc))
+		writeJSON(w, http.StatusOK, incidentJSON{IncidentJSON: view.IncidentDoc(inc), Hidden: hidden})
 		return
 	case "svg":
 		s.svg(w, chart)
@@ -78,6 +90,10 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		Pic:      lk.link("/incident", append(args, "format", "svg")...),
 		Columns:  []string{"Namespace", "Pod", "Owner", "Replaced by", "On node", "After", "Outcome"},
 		NodePage: lk.link("/node", append([]string{"node", node}, windowArgs(history.At(at))...)...),
+		Viewer:   filter.Viewer().Name(),
+	}
+	if hidden.Any() {
+		p.Hidden = hiddenText(hidden) + " The counts below cover the pods you may see only."
 	}
 	sum := inc.Summary
 	p.Summary = []stat{{"pods on the node", strconv.Itoa(sum.Pods)}, {"rescheduled", strconv.Itoa(sum.Rescheduled)}, {"not rescheduled", strconv.Itoa(sum.NotRescheduled)}}
@@ -121,4 +137,41 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		p.Empty = "No pods on node " + node + " at " + stamp(at) + " in the history in " + s.where(src) + "."
 	}
 	s.page(w, p, chart)
+}
+
+// visibleIncident is the incident as f's viewer may see it: the lost pods
+// and replacements of namespaces it may not list counted and left out, the
+// incident investigated again over the pods it may see (so that the summary
+// counts only those), and the node events left out, counted, unless it may
+// get nodes. It returns the hours the picture is drawn from.
+func visibleIncident(ctx context.Context, f *access.Filter, res history.IncidentResult, node string, at time.Time, window time.Duration) (history.Incident, []*store.Hour, error) {
+	for _, ip := range res.Incident.Pods {
+		if _, err := f.Pod(ctx, ip.Pod.Namespace, ip.Pod.Name); err != nil {
+			return history.Incident{}, nil, err
+		}
+		if ip.Next != nil {
+			if _, err := f.Pod(ctx, ip.Next.Pod.Namespace, ip.Next.Pod.Name); err != nil {
+				return history.Incident{}, nil, err
+			}
+		}
+	}
+	hours, err := visiblePods(ctx, f, res.Hours)
+	if err != nil {
+		return history.Incident{}, nil, err
+	}
+	inc := res.Incident
+	if f.Hidden().Pods > 0 {
+		inc = history.Investigate(hours, node, at, window)
+	}
+	nodes, err := f.MayGetNodes(ctx)
+	if err != nil || nodes {
+		return inc, hours, err
+	}
+	for range inc.Timeline {
+		if _, err := f.NodeEvent(ctx); err != nil {
+			return history.Incident{}, nil, err
+		}
+	}
+	inc.Timeline = nil
+	return inc, withoutNodeEvents(hours), nil
 }

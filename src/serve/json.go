@@ -3,8 +3,10 @@ package serve
 import (
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/view"
 )
 
 // The JSON twins of the pages (?format=json). Times are RFC 3339 in UTC;
@@ -75,20 +77,24 @@ func eventsOf(hours []*store.Hour, node string, from, to time.Time) []eventJSON 
 // (S3); clusters (home, errors) the clusters to pick from.
 
 type nodeJSON struct {
-	Cluster    string      `json:"cluster,omitempty"`
-	Node       string      `json:"node"`
-	Window     windowJSON  `json:"window"`
-	Pods       []rowJSON   `json:"pods"`
-	NodeEvents []eventJSON `json:"node_events"`
-	Warnings   []string    `json:"warnings"`
+	Cluster    string        `json:"cluster,omitempty"`
+	Node       string        `json:"node"`
+	Window     windowJSON    `json:"window"`
+	Pods       []rowJSON     `json:"pods"`
+	NodeEvents []eventJSON   `json:"node_events"`
+	Warnings   []string      `json:"warnings"`
+	Hidden     access.Hidden `json:"hidden"`
 }
 
 type podJSON struct {
-	Cluster    string     `json:"cluster,omitempty"`
-	Pod        string     `json:"pod"`
-	Window     windowJSON `json:"window"`
-	Placements []rowJSON  `json:"placements"`
-	Warnings   []string   `json:"warnings"`
+	Cluster    string        `json:"cluster,omitempty"`
+	Pod        string        `json:"pod"`
+	Window     windowJSON    `json:"window"`
+	Placements []rowJSON     `json:"placements"`
+	Warnings   []string      `json:"warnings"`
+	Hidden     access.Hidden `json:"hidden"`
+	// HiddenText says why a pod is not shown at all.
+	HiddenText string `json:"hidden_text,omitempty"`
 }
 
 type homeJSON struct {
@@ -98,6 +104,7 @@ type homeJSON struct {
 	Until    string          `json:"until"`
 	Nodes    []nodeJSONCount `json:"nodes"`
 	Warnings []string        `json:"warnings"`
+	Hidden   access.Hidden   `json:"hidden"`
 }
 
 type nodeJSONCount struct {
@@ -108,4 +115,11 @@ type nodeJSONCount struct {
 type errorJSON struct {
 	Error    string   `json:"error"`
 	Clusters []string `json:"clusters,omitempty"`
+}
+
+// incidentJSON is view's incident document and what the viewer did not see
+// (the counts in it cover the visible pods only).
+type incidentJSON struct {
+	view.IncidentJSON
+	Hidden access.Hidden `json:"hidden"`
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/pod-ashiato/ashiato/src/access"
 )
 
 // TestReadsBeyondTheLimitGet503: with MaxReads reads under way (held in the
@@ -17,7 +19,7 @@ import (
 func TestReadsBeyondTheLimitGet503(t *testing.T) {
 	st := newStore()
 	st.entered, st.block = make(chan struct{}), make(chan struct{})
-	s := &Server{Store: st, MaxReads: 2, Clock: clocktesting.NewFakePassiveClock(at(90))}
+	s := &Server{Store: st, MaxReads: 2, Clock: clocktesting.NewFakePassiveClock(at(90)), Auth: access.Open().Wrap}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	var wg sync.WaitGroup
@@ -51,7 +53,7 @@ func TestReadsBeyondTheLimitGet503(t *testing.T) {
 // TestBudget: a page whose window holds more stored bytes than the budget
 // answers 422 and asks for a narrower window.
 func TestBudget(t *testing.T) {
-	s := &Server{Store: newStore(), Budget: 100, Clock: clocktesting.NewFakePassiveClock(at(90))}
+	s := &Server{Store: newStore(), Budget: 100, Clock: clocktesting.NewFakePassiveClock(at(90)), Auth: access.Open().Wrap}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	for _, path := range []string{"/node?node=n1&since=2h", "/pod?pod=shop/web-0", "/", "/incident?node=n1&at=2026-11-26T14:02:00Z"} {
@@ -121,7 +123,7 @@ func TestClusterPicker(t *testing.T) {
 		t.Errorf("one cluster: %d, picker or cluster links shown", code)
 	}
 
-	pinned := &Server{Store: east, Cluster: "east", Clock: clocktesting.NewFakePassiveClock(at(90))}
+	pinned := &Server{Store: east, Cluster: "east", Clock: clocktesting.NewFakePassiveClock(at(90)), Auth: access.Open().Wrap}
 	srv2 := httptest.NewServer(pinned.Handler())
 	defer srv2.Close()
 	resp, err := srv2.Client().Get(srv2.URL + "/?format=json")
@@ -138,7 +140,7 @@ func TestClusterPicker(t *testing.T) {
 // TestOneClientAfterAnother: the slot is free again before a page's answer
 // reaches its client, so a client asking again at once is not refused.
 func TestOneClientAfterAnother(t *testing.T) {
-	s := &Server{Store: newStore(), MaxReads: 1, Clock: clocktesting.NewFakePassiveClock(at(90))}
+	s := &Server{Store: newStore(), MaxReads: 1, Clock: clocktesting.NewFakePassiveClock(at(90)), Auth: access.Open().Wrap}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	for i := range 50 {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/timeline"
@@ -47,6 +48,8 @@ type page struct {
 	NodePage  string // the incident's node page
 	Summary   []stat
 	Empty     string
+	Viewer    string // who is looking, as the API server knows them
+	Hidden    string // what the page left out, as a sentence
 }
 
 type tableRow struct {
@@ -114,16 +117,34 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.readFailed(w, r, src, err)
 		return
 	}
+	filter, ok := s.filter(ctx, w, r, src)
+	if !ok {
+		return
+	}
 	lk := linker{src.clusterArg()}
 	now := s.now()
 	win := history.Window{Since: now.Add(-time.Hour), Until: now}
-	counts, warnings, err := src.reader.PodsPerNode(ctx, win)
+	var askErr error
+	res, err := src.reader.PodsPerNodeVisible(ctx, win, func(ns string) (bool, error) {
+		ok, err := filter.Namespace(ctx, ns)
+		if err != nil {
+			askErr = err
+		}
+		return ok, err
+	})
+	if askErr != nil {
+		s.accessFailed(w, r, src, askErr)
+		return
+	}
 	if err != nil {
 		s.readFailed(w, r, src, err)
 		return
 	}
-	warns := warningsOf(src.reader.Store, warnings)
+	counts := res.PerNode
+	hidden := access.Hidden{Pods: res.HiddenPods, Namespaces: res.HiddenNamespaces}
+	warns := warningsOf(src.reader.Store, res.Warnings)
 	p := page{Title: "Pod Ashiato", Query: q, Where: s.where(src), Clusters: picker(src), Warnings: warns, JSON: lk.link("/", "format", "json"),
+		Viewer: filter.Viewer().Name(), Hidden: hiddenText(hidden),
 		NodesNote: "Nodes with pods recorded in the last hour (" + stamp(win.Since) + " to " + stamp(win.Until) + ")."}
 	if len(counts) == 0 {
 		p.NodesNote = "No pods recorded in the last hour in " + s.where(src) + ". Search a node or a pod above."
@@ -132,7 +153,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		p.Nodes = append(p.Nodes, nodeCount{Node: n, Pods: counts[n], Link: lk.link("/node", "node", n, "since", "6h")})
 	}
 	if f == "json" {
-		out := homeJSON{Cluster: src.cluster, Clusters: src.clusters, Since: stamp(win.Since), Until: stamp(win.Until), Nodes: []nodeJSONCount{}, Warnings: orEmpty(warns)}
+		out := homeJSON{Cluster: src.cluster, Clusters: src.clusters, Since: stamp(win.Since), Until: stamp(win.Until), Nodes: []nodeJSONCount{}, Warnings: orEmpty(warns), Hidden: hidden}
 		for _, n := range p.Nodes {
 			out.Nodes = append(out.Nodes, nodeJSONCount{Node: n.Node, Pods: n.Pods})
 		}
@@ -175,13 +196,26 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
+	filter, ok := s.filter(ctx, w, r, src)
+	if !ok {
+		return
+	}
 	res, err := src.reader.Node(ctx, node, win)
 	if err != nil {
 		s.readFailed(w, r, src, err)
 		return
 	}
 	lk := linker{src.clusterArg()}
-	hours, rows, warns := res.Hours, res.Rows, warningsOf(src.reader.Store, res.Warnings)
+	rows, err := visibleRows(ctx, filter, res.Rows)
+	var hours []*store.Hour
+	if err == nil {
+		hours, err = visibleHours(ctx, filter, res.Hours)
+	}
+	if err != nil {
+		s.accessFailed(w, r, src, err)
+		return
+	}
+	warns := warningsOf(src.reader.Store, res.Warnings)
 	around := s.around(win)
 	links := &view.Links{
 		Pod: func(ref store.PodRef) string {
@@ -190,16 +224,22 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 		Node: func(n string) string { return lk.link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
 	}
 	chart := view.Node(hours, node, win, rows, links)
-	events := eventsOf(hours, node, chart.From, chart.To)
+	events, err := visibleEvents(ctx, filter, eventsOf(res.Hours, node, chart.From, chart.To))
+	if err != nil {
+		s.accessFailed(w, r, src, err)
+		return
+	}
+	hidden := filter.Hidden()
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, nodeJSON{Cluster: src.cluster, Node: node, Window: windowOf(win), Pods: rowsJSON(res.Owners, rows), NodeEvents: events, Warnings: orEmpty(warns)})
+		writeJSON(w, http.StatusOK, nodeJSON{Cluster: src.cluster, Node: node, Window: windowOf(win), Pods: rowsJSON(res.Owners, rows), NodeEvents: events, Warnings: orEmpty(warns), Hidden: hidden})
 		return
 	case "svg":
 		s.svg(w, chart)
 		return
 	}
 	p := page{Title: "Node " + node, Query: q, Where: s.where(src), Clusters: picker(src), Window: windowText(win), Warnings: warns, Events: events,
+		Viewer: filter.Viewer().Name(), Hidden: hiddenText(hidden),
 		Columns: []string{"Namespace", "Pod", "Owner", "Hour", "First seen", "Last seen"},
 		JSON:    lk.link("/node", append([]string{"node", node, "format", "json"}, windowArgs(win)...)...),
 		Pic:     lk.link("/node", append([]string{"node", node, "format", "svg"}, windowArgs(win)...)...),
@@ -241,13 +281,31 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
+	filter, ok := s.filter(ctx, w, r, src)
+	if !ok {
+		return
+	}
+	lk := linker{src.clusterArg()}
+	// A pod of a namespace the viewer may not list is not read at all.
+	if ok, err := filter.Pod(ctx, ref.Namespace, ref.Name); err != nil || !ok {
+		if err != nil {
+			s.accessFailed(w, r, src, err)
+		} else {
+			s.podHidden(w, f, q, src, lk, ref, win, filter)
+		}
+		return
+	}
 	res, err := src.reader.Pod(ctx, ref, win)
 	if err != nil {
 		s.readFailed(w, r, src, err)
 		return
 	}
-	lk := linker{src.clusterArg()}
-	hours, rows, warns := res.Hours, res.Rows, warningsOf(src.reader.Store, res.Warnings)
+	hours, err := visibleHours(ctx, filter, res.Hours)
+	if err != nil {
+		s.accessFailed(w, r, src, err)
+		return
+	}
+	rows, warns := res.Rows, warningsOf(src.reader.Store, res.Warnings)
 	links := &view.Links{
 		Pod: func(p store.PodRef) string {
 			return lk.link("/pod", append([]string{"pod", p.String()}, windowArgs(win)...)...)
@@ -257,13 +315,14 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 	chart := view.Pod(hours, ref, win, rows, links)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, podJSON{Cluster: src.cluster, Pod: ref.String(), Window: windowOf(win), Placements: rowsJSON(res.Owners, rows), Warnings: orEmpty(warns)})
+		writeJSON(w, http.StatusOK, podJSON{Cluster: src.cluster, Pod: ref.String(), Window: windowOf(win), Placements: rowsJSON(res.Owners, rows), Warnings: orEmpty(warns), Hidden: filter.Hidden()})
 		return
 	case "svg":
 		s.svg(w, chart)
 		return
 	}
 	p := page{Title: "Pod " + ref.String(), Query: q, Where: s.where(src), Clusters: picker(src), Window: windowText(win), Warnings: warns,
+		Viewer:  filter.Viewer().Name(),
 		Columns: []string{"Hour", "Node", "Owner", "First seen", "Last seen"},
 		JSON:    lk.link("/pod", append([]string{"pod", ref.String(), "format", "json"}, windowArgs(win)...)...),
 		Pic:     lk.link("/pod", append([]string{"pod", ref.String(), "format", "svg"}, windowArgs(win)...)...),
@@ -278,6 +337,23 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 		p.Empty = "No placements of pod " + ref.String() + " " + windowText(win) + " in the history in " + s.where(src) + "."
 	}
 	s.page(w, p, chart)
+}
+
+// podHidden is the pod page of a pod the viewer may not see: it says so,
+// and shows nothing of it.
+func (s *Server) podHidden(w http.ResponseWriter, f string, q query, src source, lk linker, ref store.PodRef, win history.Window, filter *access.Filter) {
+	text := access.PodHiddenText(ref.Namespace, ref.Name)
+	switch f {
+	case "json":
+		writeJSON(w, http.StatusOK, podJSON{Cluster: src.cluster, Pod: ref.String(), Window: windowOf(win), Placements: []rowJSON{}, Warnings: []string{}, Hidden: filter.Hidden(), HiddenText: text})
+		return
+	case "svg":
+		http.Error(w, text, http.StatusForbidden)
+		return
+	}
+	s.html(w, http.StatusOK, page{Title: "Pod " + ref.String(), Query: q, Where: s.where(src), Clusters: picker(src), Window: windowText(win),
+		JSON:   lk.link("/pod", append([]string{"pod", ref.String(), "format", "json"}, windowArgs(win)...)...),
+		Viewer: filter.Viewer().Name(), Hidden: text + ".", Empty: text + "."})
 }
 
 // incidentLink is the incident view from a node page: at the page's instant,

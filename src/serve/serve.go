@@ -3,6 +3,10 @@
 // the timeline SVG inline), so it needs nothing from the internet; every page
 // has a JSON twin (?format=json) and a picture twin (?format=svg).
 //
+// Each page shows only what the request's viewer may see (Auth, package
+// access: the pods of the namespaces it may list, the node events if it may
+// get nodes) and says what it left out (visible.go).
+//
 // It is safe by construction: it answers GET and HEAD only (405 otherwise),
 // escapes everything it echoes, sends a Content-Security-Policy that allows
 // no script at all, bounds every request in time and size, and reads the
@@ -60,11 +64,18 @@ type Server struct {
 	Budget   int64
 	Clock    clock.PassiveClock
 	Log      logrus.FieldLogger
+	// Auth finds out who sent a request and puts its access.Viewer in the
+	// request's context (access.Access.Wrap); the pages show only what that
+	// viewer may see. nil: no viewer, and the pages show nothing
+	// (access.Nobody).
+	Auth func(http.Handler) http.Handler
 
 	slots chan struct{} // one per read under way
 }
 
-// Handler is every page, behind the method check and the security headers.
+// Handler is every page, behind Auth, behind the method check and the
+// security headers: a POST is 405 whoever sends it, before any token is
+// looked at.
 func (s *Server) Handler() http.Handler {
 	s.slots = make(chan struct{}, cmpOr(s.MaxReads, DefaultMaxReads))
 	mux := http.NewServeMux()
@@ -79,7 +90,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "no such page: "+r.URL.Path)
 	})
-	return guard(mux)
+	if s.Auth == nil {
+		return guard(mux)
+	}
+	return guard(s.Auth(mux))
 }
 
 // guard refuses every method but GET and HEAD and sets the headers every

@@ -13,6 +13,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
@@ -38,7 +39,7 @@ func newStore() *fakeStore {
 }
 
 func newServer(st storeio.Store) *httptest.Server {
-	s := &Server{Store: st, Clock: clocktesting.NewFakePassiveClock(at(90))}
+	s := &Server{Store: st, Clock: clocktesting.NewFakePassiveClock(at(90)), Auth: access.Open().Wrap}
 	return httptest.NewServer(s.Handler())
 }
 

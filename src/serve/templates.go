@@ -42,6 +42,8 @@ var pages = template.Must(template.New("page").Parse(`<!doctype html>
 {{if .Error}}
 <div class="error" role="alert" id="error"><b>{{.Status}}</b> {{.Error}}</div>
 {{end}}
+{{if .Viewer}}<p class="muted" id="viewer">Showing what {{.Viewer}} may see.</p>{{end}}
+{{if .Hidden}}<div class="error" role="status" id="hidden">{{.Hidden}}</div>{{end}}
 {{if .Window}}
 <section class="card">
   <div class="heading">

@@ -26,7 +26,13 @@ import (
 // but --addr and --cm-namespace, which the bench sets; deployedServeMemory
 // its memory limit, passed on as GOMEMLIMIT. TestServeMatchesTheDeployment
 // keeps both in step with k8s/components/serve/deployment.yaml.
-var deployedServeArgs = []string{"serve"}
+//
+// As deployed, serve authenticates every request (--authentication=
+// kubernetes): here it asks the control plane with the admin kubeconfig, and
+// the clients send the bench ServiceAccount's token (cluster-admin: every pod
+// is shown), so the figures include the TokenReview and SubjectAccessReviews
+// of each cache period (10 s), as in a cluster.
+var deployedServeArgs = []string{"serve", "--authentication=kubernetes"}
 
 const deployedServeMemory = "512Mi"
 
@@ -264,6 +270,9 @@ func (b *bench) serveLoad(ctx context.Context, storeFlags []string, questions []
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	argv := append(append(append([]string{b.ashiato}, deployedServeArgs...), "--addr", fmt.Sprintf("127.0.0.1:%d", port)), storeFlags...)
+	if !slices.Contains(storeFlags, "--kubeconfig") { // S3: the reviews still go to the control plane
+		argv = append(argv, "--kubeconfig", b.admin)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%d", limit))
 	stderr := &tailBuffer{max: 32 << 10}
@@ -289,7 +298,7 @@ func (b *bench) serveLoad(ctx context.Context, storeFlags []string, questions []
 		}
 	}()
 
-	client := &http.Client{Timeout: serveRequestTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: serveClients}}
+	client := &http.Client{Timeout: serveRequestTimeout, Transport: bearer{token: b.saToken, next: &http.Transport{MaxIdleConnsPerHost: serveClients}}}
 	for deadline := time.Now().Add(time.Minute); ; {
 		resp, err := client.Get(base + "/healthz")
 		if err == nil {
@@ -541,4 +550,17 @@ func serveTable(r *serveResult, pods int) string {
 	}
 	b.WriteString("\n" + targetsTable(ts))
 	return b.String()
+}
+
+// bearer sends every request with the token, as a client of the deployed
+// serve does.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(req)
 }

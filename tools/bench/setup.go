@@ -37,6 +37,7 @@ type bench struct {
 	client   kubernetes.Interface
 	admin    string    // admin kubeconfig
 	sa       string    // the service account's kubeconfig, for continuous mode
+	saToken  string    // its token, which the serve parts' clients send
 	hasWatch bool      // ashiato has --source
 	viaTime  bool      // peak RSS from GNU time
 	busy     []float64 // the machine's CPU use just before each timed run of a size
@@ -180,6 +181,7 @@ func (b *bench) setup(ctx context.Context) error {
 	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("bind the service account: %w", err)
 	}
+	b.saToken = token
 	b.sa = filepath.Join(b.tmp, "sa-kubeconfig")
 	if err := b.cp.KubeconfigForToken(b.sa, token); err != nil {
 		return err
