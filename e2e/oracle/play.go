@@ -2,7 +2,6 @@ package oracle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,9 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
-	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // play runs the scenario: about four hours of fake time from ten minutes
@@ -339,10 +336,10 @@ func (r *runner) ticks(_ context.Context, rec *recorder, t time.Time) error {
 				rec.mu.Unlock()
 				break
 			}
+			// A failed flush, an outage's or a refusal's, keeps what is
+			// pending and the process goes on (issue 23): its snapshot
+			// still comes.
 			r.logf("%s: flush failed: %.300v", rec.name, f.err)
-			if !retry.Retryable(f.err) {
-				return nil // the process ends: no snapshot to wait for
-			}
 		case <-time.After(waitTimeout):
 			return fmt.Errorf("%s: no flush after the tick at %s", rec.name, t)
 		}
@@ -455,8 +452,8 @@ func (r *runner) died(ctx context.Context, rec *recorder) (*recorder, error) {
 
 // burst grows the current hour from one shard to four with long-named pods,
 // while a ResourceQuota lets only one more ConfigMap be created: the flush
-// that grows the hour is refused midway and the process fails (a refused
-// write is permanent); the quota is lifted and the process restarted. Then
+// that grows the hour is refused midway; the process keeps what is pending
+// and goes on, the quota is lifted, and the next flush stores it all. Then
 // the burst's pods go away again.
 func (r *runner) burst(ctx context.Context, rec *recorder) (*recorder, error) {
 	r.figs.Scenarios["burst-to-4-shards"]++
@@ -503,21 +500,33 @@ func (r *runner) burst(ctx context.Context, rec *recorder) (*recorder, error) {
 	if err := r.advanceTo(ctx, tick); err != nil {
 		return nil, err
 	}
-	var ended error
-	select {
-	case ended = <-rec.done:
-	case <-time.After(waitTimeout):
-		return nil, fmt.Errorf("%s went on after its growth was refused", rec.name)
+	rec.mu.Lock()
+	refused := rec.goodTick.Before(tick)
+	rec.mu.Unlock()
+	if !refused {
+		return nil, fmt.Errorf("%s stored the growth the store was to refuse", rec.name)
 	}
-	if !errors.Is(ended, storeio.ErrForbidden) && !strings.Contains(fmt.Sprint(ended), "exceeded quota") {
-		return nil, fmt.Errorf("%s ended with %v, want the quota's refusal", rec.name, ended)
-	}
+	// A refused write is kept, not dropped (issue 23): the process goes on,
+	// and once the refusal is lifted its next flush stores everything.
 	if err := lift(ctx); err != nil {
 		return nil, err
 	}
-	rec, err = r.died(ctx, rec)
-	if err != nil {
+	rec.mu.Lock()
+	next := rec.nextTick
+	rec.mu.Unlock()
+	if err := r.advanceTo(ctx, next); err != nil {
 		return nil, err
+	}
+	select {
+	case ended := <-rec.done:
+		return nil, fmt.Errorf("%s ended after its growth was refused (%v): it must keep what is pending and go on", rec.name, ended)
+	default:
+	}
+	rec.mu.Lock()
+	stored := rec.goodTick.Equal(next)
+	rec.mu.Unlock()
+	if !stored {
+		return nil, fmt.Errorf("%s did not store what the store had refused once the refusal was lifted (flush at %s)", rec.name, next.Format("15:04:05"))
 	}
 
 	// The burst leaves four minutes later.

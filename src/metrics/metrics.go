@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Metrics holds every ashiato_ metric in its own registry (never the global
@@ -138,17 +140,38 @@ func (m *Metrics) StoreWrite(backend string, bytes int, err error) {
 // APIError counts one failed API request by its reason (Conflict,
 // TooManyRequests, ...), or "network" when the server was not reached.
 func (m *Metrics) APIError(err error) {
-	reason := string(apierrors.ReasonForError(err))
-	if reason == string(metav1.StatusReasonUnknown) {
-		var status apierrors.APIStatus
-		if !errors.As(err, &status) {
-			reason = "network"
+	m.apiErrors.WithLabelValues(reasonOf(err)).Inc()
+}
+
+// storeReasons name the store's answers that carry no API status (the S3
+// store's) by the API server's reasons for the same answers, so that one
+// label value means one thing whatever the backend.
+var storeReasons = []struct {
+	err    error
+	reason metav1.StatusReason
+}{
+	{storeio.ErrConflict, metav1.StatusReasonConflict},
+	{storeio.ErrAlreadyExists, metav1.StatusReasonAlreadyExists},
+	{storeio.ErrNotFound, metav1.StatusReasonNotFound},
+	{storeio.ErrForbidden, metav1.StatusReasonForbidden},
+	{storeio.ErrTooLarge, metav1.StatusReasonRequestEntityTooLarge},
+	{retry.ErrTransient, metav1.StatusReasonServiceUnavailable},
+}
+
+func reasonOf(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		if reason := apierrors.ReasonForError(err); reason != "" {
+			return string(reason)
+		}
+		return string(metav1.StatusReasonUnknown)
+	}
+	for _, r := range storeReasons {
+		if errors.Is(err, r.err) {
+			return string(r.reason)
 		}
 	}
-	if reason == "" {
-		reason = "Unknown"
-	}
-	m.apiErrors.WithLabelValues(reason).Inc()
+	return "network"
 }
 
 // Count is a pipeline stage that counts the records to be printed by event

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/pod-ashiato/ashiato/src/record"
+	"github.com/pod-ashiato/ashiato/src/retry"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -106,5 +109,32 @@ func TestServerTimeouts(t *testing.T) {
 	}
 	if srv.MaxHeaderBytes <= 0 || srv.MaxHeaderBytes > 64<<10 {
 		t.Errorf("MaxHeaderBytes %d, want a small bound", srv.MaxHeaderBytes)
+	}
+}
+
+// TestAPIErrorReasons: an answer of either store is counted under the API
+// server's reason for it; the S3 store's carry no API status, only the
+// store's sentinels (they were all counted as "network").
+func TestAPIErrorReasons(t *testing.T) {
+	cmConflict := apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("c"))
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"API server conflict", cmConflict, "Conflict"},
+		{"ConfigMap store conflict (sentinel and status)", errors.Join(storeio.ErrConflict, cmConflict), "Conflict"},
+		{"API server, too long", apierrors.NewRequestEntityTooLargeError("x"), "RequestEntityTooLarge"},
+		{"S3 precondition failed", fmt.Errorf("s3: x: HTTP 412: %w", storeio.ErrConflict), "Conflict"},
+		{"S3 create refused", fmt.Errorf("s3: x: HTTP 412: %w", storeio.ErrAlreadyExists), "AlreadyExists"},
+		{"S3 gone", fmt.Errorf("s3: %w", storeio.ErrNotFound), "NotFound"},
+		{"S3 denied", fmt.Errorf("s3: %w", storeio.ErrForbidden), "Forbidden"},
+		{"S3 too large", fmt.Errorf("s3: %w", storeio.ErrTooLarge), "RequestEntityTooLarge"},
+		{"S3 slow down", fmt.Errorf("s3: HTTP 503: %w", retry.ErrTransient), "ServiceUnavailable"},
+		{"connection refused", syscall.ECONNREFUSED, "network"},
+	} {
+		if got := reasonOf(tt.err); got != tt.want {
+			t.Errorf("%s: reason %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
