@@ -337,18 +337,7 @@ func TestMergeResults(t *testing.T) {
 // The soak runs ashiato as k8s/base deploys it: the Deployment's arguments
 // (no flag that would change the defaults the soak claims), its memory limit.
 func TestSoakMatchesTheDeployment(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "k8s", "base", "deployment.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(data)
-	args, _, _ := strings.Cut(text[strings.Index(text, "args:"):], "env:")
-	var got []string
-	for _, l := range strings.Split(args, "\n") {
-		if a, ok := strings.CutPrefix(strings.TrimSpace(l), "- "); ok {
-			got = append(got, a)
-		}
-	}
+	text, got := deploymentArgs(t, filepath.Join("..", "..", "k8s", "base", "deployment.yaml"))
 	want := append(slices.Clone(deployedArgs), "--cm-namespace=pod-ashiato", "--metrics-addr=:8080")
 	if !slices.Equal(got, want) {
 		t.Errorf("k8s/base args %q, the soak runs %q plus --cm-namespace and --metrics-addr", got, deployedArgs)
@@ -437,18 +426,7 @@ func TestHourTurns(t *testing.T) {
 // Deployment's arguments but the address and namespace the bench sets, its
 // memory limit as GOMEMLIMIT.
 func TestServeMatchesTheDeployment(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "k8s", "components", "serve", "deployment.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(data)
-	args, _, _ := strings.Cut(text[strings.Index(text, "args:"):], "env:")
-	var got []string
-	for _, l := range strings.Split(args, "\n") {
-		if a, ok := strings.CutPrefix(strings.TrimSpace(l), "- "); ok {
-			got = append(got, a)
-		}
-	}
+	text, got := deploymentArgs(t, filepath.Join("..", "..", "k8s", "components", "serve", "deployment.yaml"))
 	want := append(slices.Clone(deployedServeArgs), "--addr=:8080", "--cm-namespace=pod-ashiato")
 	if !slices.Equal(got, want) {
 		t.Errorf("k8s/components/serve args %q, the serve parts run %q plus --addr and --cm-namespace", got, deployedServeArgs)
@@ -503,4 +481,22 @@ func TestPercentile(t *testing.T) {
 	if p := percentile(nil, 0.5); p != 0 {
 		t.Errorf("no latencies: %v, want 0", p)
 	}
+}
+
+// deploymentArgs reads a Deployment manifest: its text, and the container
+// arguments listed between "args:" and "env:".
+func deploymentArgs(t *testing.T, path string) (text string, args []string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = string(data)
+	list, _, _ := strings.Cut(text[strings.Index(text, "args:"):], "env:")
+	for _, l := range strings.Split(list, "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(l), "- "); ok {
+			args = append(args, a)
+		}
+	}
+	return text, args
 }
