@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Version is the layout's version, a folder in every key.
@@ -22,9 +23,9 @@ const (
 // Tables are the tables every hour has, in the order a writer writes them.
 var Tables = []string{Placements, NodeEvents}
 
-// Root is the folder under a prefix that holds every table: also the name
-// the S3 store keeps from clusters.
-const Root = "tables"
+// Root is the folder under a prefix that holds every table: the folder the
+// S3 store keeps beside its clusters for files.
+const Root = storeio.FilesFolder
 
 // FileName is the name of an hour's one file of a table.
 const FileName = "part-0.parquet"
