@@ -37,6 +37,9 @@ type stay struct {
 	node string
 }
 
+// Hour is the hour the edge was taken from.
+func (e *Edge) Hour() time.Time { return e.hour }
+
 // EdgeOf is h's Edge.
 func EdgeOf(h *store.Hour) *Edge {
 	e := &Edge{hour: h.Start, stays: map[stay]struct{}{}}
