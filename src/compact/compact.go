@@ -85,8 +85,12 @@ var ErrNoFiles = errors.New("the store keeps no files beside its hours")
 
 // Options configure a Compactor.
 type Options struct {
-	// Store holds the hours, and the tables beside them (storeio.Files).
+	// Store holds the hours, and, unless Files is set, the tables beside
+	// them (storeio.Files).
 	Store storeio.Store
+	// Files, when set, is where the tables go instead of Store (an export
+	// into a folder or another bucket).
+	Files storeio.Files
 	// Cluster is the name the tables file the hours under; empty is the
 	// store's own (an S3 store's Cluster()).
 	Cluster string
@@ -127,9 +131,13 @@ type Compactor struct {
 
 // New checks opts: ErrNoFiles when the store cannot keep the tables.
 func New(opts Options) (*Compactor, error) {
-	files, ok := opts.Store.(storeio.Files)
-	if !ok {
-		return nil, fmt.Errorf("compacting %s: %w", opts.Store, ErrNoFiles)
+	files := opts.Files
+	if files == nil {
+		f, ok := opts.Store.(storeio.Files)
+		if !ok {
+			return nil, fmt.Errorf("compacting %s: %w", opts.Store, ErrNoFiles)
+		}
+		files = f
 	}
 	cluster := opts.Cluster
 	if c, ok := opts.Store.(interface{ Cluster() string }); ok && cluster == "" {
@@ -198,6 +206,23 @@ func (c *Compactor) Once(ctx context.Context) (Result, error) {
 			last = l
 		}
 	}
+	return c.window(ctx, first, last, done, res)
+}
+
+// Window writes the tables of the stored hours first..last (a zero first
+// is the oldest) that do not have them yet, oldest first, at most MaxHours:
+// Result.Left says how many remain. It stops at the first error, keeping
+// what it did. Unlike Once it takes the hours as given, closed or not, and
+// expires nothing: what an export asks for.
+func (c *Compactor) Window(ctx context.Context, first, last time.Time) (Result, error) {
+	done, err := c.done(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	return c.window(ctx, store.HourOf(first), store.HourOf(last), done, Result{})
+}
+
+func (c *Compactor) window(ctx context.Context, first, last time.Time, done map[time.Time]map[string]bool, res Result) (Result, error) {
 	if !first.IsZero() && last.Before(first) {
 		return res, nil
 	}
@@ -246,11 +271,16 @@ func (c *Compactor) done(ctx context.Context) (map[time.Time]map[string]bool, er
 // oldest first.
 func (c *Compactor) todo(ctx context.Context, first, last time.Time, done map[time.Time]map[string]bool) ([]time.Time, error) {
 	stored := map[time.Time]bool{}
-	err := c.opts.Store.ListRefs(ctx, first, last, c.opts.Retry, "listing the store", func(ref storeio.Ref) {
-		if hour, _, ok := store.ParseName(ref.Name); ok && !hour.After(last) && (first.IsZero() || !hour.Before(first)) {
+	add := func(name string) {
+		if hour, _, ok := store.ParseName(name); ok && !hour.After(last) && (first.IsZero() || !hour.Before(first)) {
 			stored[hour] = true
 		}
-	})
+	}
+	err := c.opts.Store.ListRefs(ctx, first, last, c.opts.Retry, "listing the store", func(ref storeio.Ref) { add(ref.Name) })
+	if u, ok := c.opts.Store.(storeio.Unlabelled); ok && err == nil {
+		// The original tool's hours (the ConfigMap store): no hour label.
+		err = u.ListUnlabelled(ctx, 0, c.opts.Retry, "listing the store", func(s *storeio.Shard) { add(s.Name) })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("listing the hours in %s: %w", c.opts.Store, err)
 	}

@@ -191,7 +191,7 @@ func TestEdgeKeptOrRead(t *testing.T) {
 		}
 	}
 	raw := one.srv.Object(bucket, key(table.Placements, h10.Add(time.Hour)))
-	rows, err := readPlacements(raw)
+	rows, err := table.Read[table.Placement](raw)
 	if err != nil || len(rows) != 2 || !rows[0].Continued {
 		t.Errorf("second hour's rows %+v, %v: want 2, continued", rows, err)
 	}

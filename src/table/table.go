@@ -1,11 +1,15 @@
 package table
 
 import (
+	"bytes"
 	"cmp"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
@@ -94,4 +98,14 @@ func sortNodeEvents(rows []NodeEvent) {
 	slices.SortFunc(rows, func(a, b NodeEvent) int {
 		return cmp.Or(strings.Compare(a.Node, b.Node), a.Timestamp.Compare(b.Timestamp), cmp.Compare(a.Seq, b.Seq))
 	})
+}
+
+// Read decodes a file of one of the tables: T is Placement or NodeEvent.
+// Times come back in UTC.
+func Read[T Placement | NodeEvent](raw []byte) ([]T, error) {
+	rows, err := parquet.Read[T](bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("reading a table file: %w", err)
+	}
+	return rows, nil
 }
