@@ -28,7 +28,7 @@ import (
 )
 
 // historyRow is one element of `ashiato history -o json`, decoded strictly:
-// the schema README documents.
+// the schema docs/history.md documents.
 type historyRow struct {
 	Namespace string  `json:"namespace"`
 	Pod       string  `json:"pod_name"`

@@ -11,7 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// The -o json answer of history incident, as README documents it.
+// The -o json answer of history incident, as docs/history.md documents it.
 type incidentJSON struct {
 	Node          string              `json:"node_name"`
 	Selector      string              `json:"node_selector,omitempty"`
@@ -87,7 +87,7 @@ type incidentQuery struct {
 }
 
 // expectIncident builds, from what the recorder printed alone, the answer
-// history incident must give, by the rule README documents:
+// history incident must give, by the rule docs/history.md documents:
 //   - the nodes' records within 30 minutes of T, in time order (a second's
 //     in the order printed; an exact repeat within a second once);
 //   - every pod whose records put it on one of the nodes at T: from its first

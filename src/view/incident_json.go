@@ -7,7 +7,7 @@ import (
 )
 
 // IncidentJSON is `history incident -o json` and the incident page's JSON
-// twin, the schema README documents. Times are RFC 3339 UTC; durations are
+// twin, the schema docs/history.md documents. Times are RFC 3339 UTC; durations are
 // whole seconds.
 type IncidentJSON struct {
 	Node          string              `json:"node_name"`               // "" for a node selector's incident
