@@ -1,4 +1,4 @@
-package main
+package answer
 
 import (
 	"strings"
@@ -28,7 +28,7 @@ func TestIncidentNodeBound(t *testing.T) {
 	h.AddNodeEvent(store.NodeEvent{Node: "node-z1a", At: at.Add(11 * time.Second), Event: "node_ready", Reason: "KubeletReady"})
 
 	var b strings.Builder
-	if err := writeIncidentTable(&b, history.Investigate([]*store.Hour{h}, "node-z1a", at, 30*time.Minute)); err != nil {
+	if err := WriteIncidentTable(&b, history.Investigate([]*store.Hour{h}, "node-z1a", at, 30*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	table := b.String()

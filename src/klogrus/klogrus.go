@@ -1,4 +1,6 @@
-package main
+// Package klogrus routes what client-go logs through klog to a logrus
+// logger.
+package klogrus
 
 import (
 	"fmt"
@@ -8,10 +10,10 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// routeKlog sends what client-go logs through klog (watch restarts, request
+// Route sends what client-go logs through klog (watch restarts, request
 // throttling, leader-election notes) to the diagnostics logger, so that stderr
 // stays one JSON object a line.
-func routeKlog(log logrus.FieldLogger) {
+func Route(log logrus.FieldLogger) {
 	klog.SetLogger(logr.New(&klogSink{log: log.WithField("component", "client-go")}))
 }
 

@@ -1,4 +1,4 @@
-package main
+package recorder
 
 import (
 	"sync"
@@ -16,7 +16,7 @@ import (
 
 // newSource builds the source the flags ask for: one reader per namespace of
 // the plan, run together, or one cluster-wide reader.
-func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, policy retry.Policy, log logrus.FieldLogger, m *metrics.Metrics) pipeline.Source {
+func newSource(cfg *Config, client kubernetes.Interface, plan filter.Plan, policy retry.Policy, log logrus.FieldLogger, m *metrics.Metrics) pipeline.Source {
 	namespaces := plan.Namespaces
 	if len(namespaces) == 0 {
 		namespaces = []string{""} // every namespace
@@ -27,21 +27,21 @@ func newSource(cfg *config, client kubernetes.Interface, plan filter.Plan, polic
 		sel := source.Selection{Namespace: ns, LabelSelector: plan.LabelSelector, FieldSelector: plan.FieldSelector}
 		synced := func(n int) { counter.synced(i, n) }
 		switch {
-		case cfg.oneshot:
+		case cfg.Oneshot:
 			sources[i] = (&source.Stream{Client: client, Selection: sel, Retry: policy, Log: log, OnCycle: synced}).Run
-		case cfg.source == "list":
-			sources[i] = (&source.List{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval, Retry: policy, Log: log, OnCycle: synced}).Run
+		case cfg.Source == "list":
+			sources[i] = (&source.List{Client: client, Selection: sel, PageSize: cfg.PageSize, Interval: cfg.Interval, Retry: policy, Log: log, OnCycle: synced}).Run
 		default:
-			w := &source.Watch{Client: client, Selection: sel, PageSize: cfg.pageSize, Interval: cfg.interval,
-				Snapshots: source.Snapshots(cfg.snapshot), StoreSeen: cfg.storeInCM, Log: log, OnError: m.APIError, OnSnapshot: synced}
+			w := &source.Watch{Client: client, Selection: sel, PageSize: cfg.PageSize, Interval: cfg.Interval,
+				Snapshots: source.Snapshots(cfg.Snapshot), StoreSeen: cfg.Store != nil, Log: log, OnError: m.APIError, OnSnapshot: synced}
 			counter.tracked[i] = w.Tracked
 			counter.podsOn[i] = w.PodsOn
 			sources[i] = w.Run
 		}
 	}
-	if !cfg.oneshot && cfg.source != "list" {
+	if !cfg.Oneshot && cfg.Source != "list" {
 		// Node lifecycle: only a watch sees a node change.
-		sources = append(sources, (&source.Nodes{Client: client, Name: cfg.filter.Node, Log: log, OnError: m.APIError, Labels: cfg.nodeLabels.keys}).Run)
+		sources = append(sources, (&source.Nodes{Client: client, Name: cfg.Filter.Node, Log: log, OnError: m.APIError, Labels: cfg.NodeLabels}).Run)
 		m.SetPodsOnNodes(counter.podsOnNodes)
 	}
 	return pipeline.Merge(sources...)

@@ -1,4 +1,4 @@
-package main
+package recorder
 
 import (
 	"context"
@@ -18,7 +18,6 @@ import (
 	"github.com/pod-ashiato/ashiato/src/configmapstore"
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/store"
-	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
 
 // expiredHour is an hour far older than any retention, as the store holds it.
@@ -39,8 +38,8 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("oneshot deletes after the work", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error {
+		cfg := &Config{Oneshot: true, Store: configmapstore.New(client.CoreV1(), "hist"), Retention: time.Hour, RetentionFlag: "retention"}
+		err := withRetention(t.Context(), cfg, log, metrics.New(), func(context.Context) error {
 			if gone(client) {
 				t.Error("deleted before the work was done")
 			}
@@ -52,13 +51,16 @@ func TestWithRetention(t *testing.T) {
 	})
 
 	t.Run("nothing without the store or with retention 0", func(t *testing.T) {
-		for _, cfg := range []*config{
-			{oneshot: true, storeInCM: false, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour},
-			{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: 0},
-			{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: 0},
-		} {
+		for _, tt := range []struct {
+			oneshot, storing bool
+			keep             time.Duration
+		}{{true, false, time.Hour}, {true, true, 0}, {false, true, 0}} {
 			client := fake.NewClientset(expiredHour())
-			if err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return nil }); err != nil {
+			cfg := &Config{Oneshot: tt.oneshot, Retention: tt.keep, RetentionFlag: "retention"}
+			if tt.storing {
+				cfg.Store = configmapstore.New(client.CoreV1(), "hist")
+			}
+			if err := withRetention(t.Context(), cfg, log, metrics.New(), func(context.Context) error { return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if len(client.Actions()) != 0 {
@@ -69,8 +71,8 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("continuous deletes while the work runs and stops with it", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
+		cfg := &Config{Store: configmapstore.New(client.CoreV1(), "hist"), Retention: time.Hour, RetentionFlag: "retention"}
+		err := withRetention(t.Context(), cfg, log, metrics.New(), func(ctx context.Context) error {
 			for !gone(client) {
 				select {
 				case <-ctx.Done():
@@ -91,9 +93,9 @@ func TestWithRetention(t *testing.T) {
 		client.PrependReactor("delete", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("RBAC"))
 		})
-		cfg := &config{storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
+		cfg := &Config{Store: configmapstore.New(client.CoreV1(), "hist"), Retention: time.Hour, RetentionFlag: "retention"}
 		stopped := false
-		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(ctx context.Context) error {
+		err := withRetention(t.Context(), cfg, log, metrics.New(), func(ctx context.Context) error {
 			<-ctx.Done() // as the pipeline: drain and return nil
 			stopped = true
 			return nil
@@ -105,8 +107,8 @@ func TestWithRetention(t *testing.T) {
 
 	t.Run("oneshot: a failed work is not followed by retention", func(t *testing.T) {
 		client := fake.NewClientset(expiredHour())
-		cfg := &config{oneshot: true, storeInCM: true, store: storeopen.Flags{Namespace: "hist"}, cmRetention: time.Hour}
-		err := withRetention(t.Context(), cfg, configmapstore.New(client.CoreV1(), "hist"), log, metrics.New(), func(context.Context) error { return errors.New("boom") })
+		cfg := &Config{Oneshot: true, Store: configmapstore.New(client.CoreV1(), "hist"), Retention: time.Hour, RetentionFlag: "retention"}
+		err := withRetention(t.Context(), cfg, log, metrics.New(), func(context.Context) error { return errors.New("boom") })
 		if err == nil || gone(client) {
 			t.Fatalf("err %v, deleted %v", err, gone(client))
 		}

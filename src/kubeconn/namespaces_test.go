@@ -1,4 +1,4 @@
-package main
+package kubeconn
 
 import (
 	"fmt"
@@ -49,7 +49,7 @@ func TestCheckNamespaces(t *testing.T) {
 				})
 			}
 			log, _ := test.NewNullLogger()
-			err := checkNamespaces(t.Context(), client, log, tt.names)
+			err := CheckNamespaces(t.Context(), client, log, tt.names)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)

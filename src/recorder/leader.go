@@ -1,4 +1,4 @@
-package main
+package recorder
 
 import (
 	"context"
@@ -18,13 +18,13 @@ import (
 // the lease duration, and never while this instance still writes; nothing is
 // lost in between because the new leader starts with a full snapshot and the
 // sink merges into the hour.
-func lead(ctx context.Context, cfg *config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
+func lead(ctx context.Context, cfg *Config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
 	host, _ := os.Hostname()
 	m.SetReady(true) // a standby is ready: it has nothing to sync
 	e := &leader.Elector{
 		Client:    client,
-		Namespace: cfg.store.Namespace,
-		Name:      cfg.leaseName,
+		Namespace: cfg.LeaseNamespace,
+		Name:      cfg.LeaseName,
 		Identity:  host + "_" + rand.String(8),
 		Log:       log,
 		OnLeading: m.SetLeader,

@@ -1,54 +1,50 @@
-package view
+package report
 
-import (
-	"time"
+import "github.com/pod-ashiato/ashiato/src/history"
 
-	"github.com/pod-ashiato/ashiato/src/history"
-)
-
-// IncidentJSON is `history incident -o json` and the incident page's JSON
+// Incident is `history incident -o json` and the incident page's JSON
 // twin, the schema README documents. Times are RFC 3339 UTC; durations are
 // whole seconds.
-type IncidentJSON struct {
-	Node          string              `json:"node_name"`               // "" for a node selector's incident
-	Selector      string              `json:"node_selector,omitempty"` // the selector asked about
-	Nodes         []string            `json:"nodes"`                   // the nodes investigated
-	At            string              `json:"at"`
-	WindowSeconds int64               `json:"window_seconds"`
-	Timeline      []NodeEventJSON     `json:"timeline"`
-	Pods          []IncidentPodJSON   `json:"pods"`
-	Workloads     []WorkloadJSON      `json:"workloads"`
-	Summary       IncidentSummaryJSON `json:"summary"`
+type Incident struct {
+	Node          string          `json:"node_name"`               // "" for a node selector's incident
+	Selector      string          `json:"node_selector,omitempty"` // the selector asked about
+	Nodes         []string        `json:"nodes"`                   // the nodes investigated
+	At            string          `json:"at"`
+	WindowSeconds int64           `json:"window_seconds"`
+	Timeline      []IncidentEvent `json:"timeline"`
+	Pods          []IncidentPod   `json:"pods"`
+	Workloads     []Workload      `json:"workloads"`
+	Summary       IncidentSummary `json:"summary"`
 }
 
-// NodeEventJSON is one node lifecycle change.
-type NodeEventJSON struct {
+// IncidentEvent is one node lifecycle change.
+type IncidentEvent struct {
 	Node      string `json:"node_name,omitempty"` // with a node selector only
 	Timestamp string `json:"timestamp"`
 	Event     string `json:"event"`
 	Reason    string `json:"reason"`
 }
 
-// IncidentPodJSON is a pod on the node at the incident; Next is null when
+// IncidentPod is a pod on the node at the incident; Next is null when
 // nothing took its place (or came back on its node, for a node-bound pod).
 // Outcome is one of history's outcomes: rescheduled, not_rescheduled,
 // stayed, node_bound_stayed, node_bound_back, node_bound_not_back.
-type IncidentPodJSON struct {
-	Namespace string           `json:"namespace"`
-	Pod       string           `json:"pod_name"`
-	Node      string           `json:"node_name"`
-	OwnerKind string           `json:"owner_kind"`
-	OwnerName string           `json:"owner_name"`
-	FirstSeen *string          `json:"first_seen"`
-	LastSeen  *string          `json:"last_seen"`
-	Next      *ReplacementJSON `json:"next"`
-	Outcome   string           `json:"outcome"`
-	NodeBack  *string          `json:"node_back"` // its node Ready again; null when not lost or not back
+type IncidentPod struct {
+	Namespace string       `json:"namespace"`
+	Pod       string       `json:"pod_name"`
+	Node      string       `json:"node_name"`
+	OwnerKind string       `json:"owner_kind"`
+	OwnerName string       `json:"owner_name"`
+	FirstSeen *string      `json:"first_seen"`
+	LastSeen  *string      `json:"last_seen"`
+	Next      *Replacement `json:"next"`
+	Outcome   string       `json:"outcome"`
+	NodeBack  *string      `json:"node_back"` // its node Ready again; null when not lost or not back
 }
 
-// WorkloadJSON is one owner's share of the incident (a bare pod: owner_kind
+// Workload is one owner's share of the incident (a bare pod: owner_kind
 // and owner_name empty, pod_name set).
-type WorkloadJSON struct {
+type Workload struct {
 	Namespace      string  `json:"namespace"`
 	OwnerKind      string  `json:"owner_kind"`
 	OwnerName      string  `json:"owner_name"`
@@ -62,8 +58,8 @@ type WorkloadJSON struct {
 	NoneUntil      *string `json:"none_until"` // null: not within the window
 }
 
-// ReplacementJSON is the pod that took a lost pod's place.
-type ReplacementJSON struct {
+// Replacement is the pod that took a lost pod's place.
+type Replacement struct {
 	Namespace    string `json:"namespace"`
 	Pod          string `json:"pod_name"`
 	Node         string `json:"node_name"`
@@ -71,8 +67,8 @@ type ReplacementJSON struct {
 	AfterSeconds int64  `json:"after_seconds"`
 }
 
-// IncidentSummaryJSON counts; the times are null when nothing was rescheduled.
-type IncidentSummaryJSON struct {
+// IncidentSummary counts; the times are null when nothing was rescheduled.
+type IncidentSummary struct {
 	Pods             int    `json:"pods"`
 	Rescheduled      int    `json:"rescheduled"`
 	NotRescheduled   int    `json:"not_rescheduled"`
@@ -85,24 +81,24 @@ type IncidentSummaryJSON struct {
 	SlowestSeconds   *int64 `json:"slowest_seconds"`
 }
 
-// IncidentDoc is inc in the JSON schema.
-func IncidentDoc(inc history.Incident) IncidentJSON {
-	out := IncidentJSON{
+// IncidentOf is inc in the JSON schema.
+func IncidentOf(inc history.Incident) Incident {
+	out := Incident{
 		Node: inc.Node, Selector: inc.Selector, Nodes: append([]string{}, inc.Nodes...), At: stamp(inc.At), WindowSeconds: seconds(inc.Window),
-		Timeline: []NodeEventJSON{}, Pods: []IncidentPodJSON{}, Workloads: []WorkloadJSON{},
-		Summary: IncidentSummaryJSON{Pods: inc.Summary.Pods, Rescheduled: inc.Summary.Rescheduled, NotRescheduled: inc.Summary.NotRescheduled,
+		Timeline: []IncidentEvent{}, Pods: []IncidentPod{}, Workloads: []Workload{},
+		Summary: IncidentSummary{Pods: inc.Summary.Pods, Rescheduled: inc.Summary.Rescheduled, NotRescheduled: inc.Summary.NotRescheduled,
 			Stayed: inc.Summary.Stayed, NodeBound: inc.Summary.NodeBound, NodeBoundStayed: inc.Summary.NodeBoundStayed,
 			NodeBoundBack: inc.Summary.NodeBoundBack, NodeBoundNotBack: inc.Summary.NodeBoundNotBack},
 	}
 	for _, e := range inc.Timeline {
-		je := NodeEventJSON{Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason}
+		je := IncidentEvent{Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason}
 		if inc.Node == "" {
 			je.Node = e.Node
 		}
 		out.Timeline = append(out.Timeline, je)
 	}
 	for _, w := range inc.Workloads {
-		jw := WorkloadJSON{Namespace: w.Namespace, OwnerKind: w.Owner.Kind, OwnerName: w.Owner.Name, Pod: w.Pod,
+		jw := Workload{Namespace: w.Namespace, OwnerKind: w.Owner.Kind, OwnerName: w.Owner.Name, Pod: w.Pod,
 			Lost: w.Lost, Total: w.Total, Back: w.Back, Outage: w.Outage, NoneFrom: optionalStamp(w.NoneFrom), NoneUntil: optionalStamp(w.NoneUntil)}
 		if w.Back == w.Lost {
 			all := seconds(w.AllBack)
@@ -118,10 +114,10 @@ func IncidentDoc(inc history.Incident) IncidentJSON {
 				outcome = string(history.Rescheduled)
 			}
 		}
-		jp := IncidentPodJSON{Namespace: p.Pod.Namespace, Pod: p.Pod.Name, Node: p.Node, OwnerKind: p.Owner.Kind, OwnerName: p.Owner.Name,
+		jp := IncidentPod{Namespace: p.Pod.Namespace, Pod: p.Pod.Name, Node: p.Node, OwnerKind: p.Owner.Kind, OwnerName: p.Owner.Name,
 			FirstSeen: optionalStamp(p.First), LastSeen: optionalStamp(p.Last), Outcome: outcome, NodeBack: optionalStamp(p.NodeBack)}
 		if r := p.Next; r != nil {
-			jp.Next = &ReplacementJSON{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, FirstSeen: stamp(r.First), AfterSeconds: seconds(r.After)}
+			jp.Next = &Replacement{Namespace: r.Pod.Namespace, Pod: r.Pod.Name, Node: r.Node, FirstSeen: stamp(r.First), AfterSeconds: seconds(r.After)}
 		}
 		out.Pods = append(out.Pods, jp)
 	}
@@ -130,16 +126,4 @@ func IncidentDoc(inc history.Incident) IncidentJSON {
 		out.Summary.MedianSeconds, out.Summary.SlowestSeconds = &median, &slowest
 	}
 	return out
-}
-
-func seconds(d time.Duration) int64 { return int64(d / time.Second) }
-
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func optionalStamp(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := stamp(t)
-	return &s
 }

@@ -1,4 +1,6 @@
-package main
+// Package heap sets the collector's defaults for a long-running recorder
+// and returns a transient's leftover heap to the system.
+package heap
 
 import (
 	"context"
@@ -20,9 +22,9 @@ import (
 // for a ceiling, still apply when set.
 const defaultGCPercent = 25
 
-// setGCDefaults applies defaultGCPercent unless GOGC is set, and returns the
+// SetGCDefaults applies defaultGCPercent unless GOGC is set, and returns the
 // growth in effect.
-func setGCDefaults(getenv func(string) string) int {
+func SetGCDefaults(getenv func(string) string) int {
 	if v := getenv("GOGC"); v != "" {
 		if v == "off" {
 			return -1
@@ -37,19 +39,19 @@ func setGCDefaults(getenv func(string) string) int {
 	return defaultGCPercent
 }
 
-// releaseEvery is how often releaseMemory looks at the heap.
+// releaseEvery is how often ReleaseMemory looks at the heap.
 const releaseEvery = 30 * time.Second
 
-// heapState is what releaseMemory reads of the runtime.
-type heapState struct {
+// State is what ReleaseMemory reads of the runtime.
+type State struct {
 	live uint64 // the live heap, as of the last collection
 	free uint64 // heap memory free but still held from the system
 }
 
-func readHeap() heapState {
+func ReadHeap() State {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
 	metrics.Read(s)
-	var h heapState
+	var h State
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		h.live = s[0].Value.Uint64()
 	}
@@ -63,17 +65,17 @@ func readHeap() heapState {
 // collection cycle leaves (up to GOGC percent of the live heap): what is
 // left of a transient such as the initial listing or the hourly snapshot
 // and the writing of a new hour.
-func tooMuchFree(h heapState) bool {
+func tooMuchFree(h State) bool {
 	return h.free > 16<<20 && h.free > h.live/2
 }
 
-// releaseMemory returns a transient's leftover heap to the system until ctx
+// ReleaseMemory returns a transient's leftover heap to the system until ctx
 // ends. The runtime's own scavenger gives it back too, but slowly and only
 // down to a bound above the collector's target, which a past peak keeps high
 // until later collections: minutes after the peak, RSS still carries much of
 // it (docs/benchmarks.md). Releasing costs a collection, so it happens only
 // when a transient left that much free.
-func releaseMemory(ctx context.Context, clk clock.WithTicker, read func() heapState, release func()) {
+func ReleaseMemory(ctx context.Context, clk clock.WithTicker, read func() State, release func()) {
 	t := clk.NewTicker(releaseEvery)
 	defer t.Stop()
 	for {

@@ -1,10 +1,9 @@
-package main
+package kubeconn
 
 import (
 	"context"
 	"errors"
 	"maps"
-	"os"
 	"slices"
 	"time"
 
@@ -13,48 +12,22 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/pod-ashiato/ashiato/src/usage"
 )
 
-// restConfig resolves the cluster to talk to the way kubectl does: --kubeconfig,
-// else $KUBECONFIG, else ~/.kube/config; when none of those exists and the
-// process runs in a pod, the in-cluster config. It reads files only: a wrong
-// path, an unreadable file or an unknown context is a usage error.
-func restConfig(c *config) (*rest.Config, error) {
-	if c.kubeconfig != "" {
-		if _, err := os.Stat(c.kubeconfig); err != nil {
-			return nil, usagef("invalid --kubeconfig: %w", err)
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = c.kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.context}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if err != nil {
-		if clientcmd.IsEmptyConfig(err) {
-			return nil, usagef("no cluster to talk to: give --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod")
-		}
-		return nil, usagef("invalid kubeconfig: %w", firstLine(err))
-	}
-	// Protobuf is several times cheaper than JSON for the API server to encode
-	// and for us to decode, which matters when a LIST returns 150,000 pods.
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	cfg.QPS = float32(c.kubeQPS)
-	cfg.Burst = c.kubeBurst
-	cfg.UserAgent = "pod-ashiato/" + version
-	return cfg, nil
-}
+// maxNamespaceGets is the most namespaces checked one GET each; more are
+// checked with one LIST.
+const maxNamespaceGets = 10
 
-// checkNamespaces tells the user at start-up that a namespace they named does
+// CheckNamespaces tells the user at start-up that a namespace they named does
 // not exist, instead of printing nothing forever. It needs `get namespaces`
 // (one GET each) or, for more than maxNamespaceGets names, `list namespaces`
 // (one LIST), which a least-privilege deployment does not grant: without it,
 // or when the API server cannot be reached yet, it says nothing and the run
 // goes on (the source retries an unreachable server with backoff). names maps
 // a flag to the namespaces it names.
-func checkNamespaces(ctx context.Context, client kubernetes.Interface, log logrus.FieldLogger, names map[string][]string) error {
+func CheckNamespaces(ctx context.Context, client kubernetes.Interface, log logrus.FieldLogger, names map[string][]string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	flags := slices.Sorted(maps.Keys(names))
@@ -87,7 +60,7 @@ func checkNamespaces(ctx context.Context, client kubernetes.Interface, log logru
 		for _, ns := range names[flagName] {
 			err := exists(ns)
 			if apierrors.IsNotFound(err) {
-				return usagef("invalid --%s %q: namespace not found", flagName, ns)
+				return usage.Errorf("invalid --%s %q: namespace not found", flagName, ns)
 			}
 			if err != nil {
 				logCheckError(log, ns, err)
@@ -96,10 +69,6 @@ func checkNamespaces(ctx context.Context, client kubernetes.Interface, log logru
 	}
 	return nil
 }
-
-// maxNamespaceGets is the most namespaces checked one GET each; more are
-// checked with one LIST.
-const maxNamespaceGets = 10
 
 func logCheckError(log logrus.FieldLogger, ns string, err error) {
 	l := log.WithField("namespace", ns)

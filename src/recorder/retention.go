@@ -1,4 +1,4 @@
-package main
+package recorder
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/pod-ashiato/ashiato/src/metrics"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/sink"
-	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 const (
@@ -27,25 +26,25 @@ const (
 // mode, for as long as work runs (so under --leader-elect only the leader
 // deletes), and once after work in --oneshot mode. A retention error that no
 // later round can fix (Forbidden) stops work and is returned.
-func withRetention(ctx context.Context, cfg *config, st storeio.Store, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
-	if !cfg.storeInCM || cfg.cmRetention <= 0 {
+func withRetention(ctx context.Context, cfg *Config, log logrus.FieldLogger, m *metrics.Metrics, work func(context.Context) error) error {
+	if cfg.Store == nil || cfg.Retention <= 0 {
 		return work(ctx)
 	}
 	r := &sink.Retention{
-		Store: st,
-		Keep:  cfg.cmRetention,
+		Store: cfg.Store,
+		Keep:  cfg.Retention,
 		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
 		Log:   log,
-		Flag:  "--" + cfg.retentionFlag,
+		Flag:  "--" + cfg.RetentionFlag,
 	}
-	if cfg.oneshot {
+	if cfg.Oneshot {
 		if err := work(ctx); err != nil || ctx.Err() != nil {
 			return err
 		}
-		r.Retry.MaxElapsed = oneshotRetry
+		r.Retry.MaxElapsed = OneshotRetry
 		deleted, err := r.Once(ctx)
 		if len(deleted) > 0 {
-			log.WithFields(logrus.Fields{"deleted": deleted, "keep": cfg.cmRetention.String()}).Info("retention: deleted hours older than --" + cfg.retentionFlag)
+			log.WithFields(logrus.Fields{"deleted": deleted, "keep": cfg.Retention.String()}).Info("retention: deleted hours older than --" + cfg.RetentionFlag)
 		}
 		if err != nil {
 			return fmt.Errorf("retention: %w", err)

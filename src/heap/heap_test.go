@@ -1,4 +1,4 @@
-package main
+package heap
 
 import (
 	"context"
@@ -24,14 +24,14 @@ func TestSetGCDefaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			was := debug.SetGCPercent(100) // as the runtime starts without GOGC
 			defer debug.SetGCPercent(was)
-			got := setGCDefaults(func(k string) string {
+			got := SetGCDefaults(func(k string) string {
 				if k == "GOGC" {
 					return tt.gogc
 				}
 				return ""
 			})
 			if got != tt.want {
-				t.Errorf("setGCDefaults = %d, want %d", got, tt.want)
+				t.Errorf("SetGCDefaults = %d, want %d", got, tt.want)
 			}
 			inEffect := debug.SetGCPercent(100)
 			wantInEffect := tt.want
@@ -49,13 +49,13 @@ func TestTooMuchFree(t *testing.T) {
 	const mib = 1 << 20
 	tests := []struct {
 		name string
-		h    heapState
+		h    State
 		want bool
 	}{
-		{name: "a collection cycle's garbage (GOGC 25)", h: heapState{live: 80 * mib, free: 20 * mib}, want: false},
-		{name: "the sync's leftover", h: heapState{live: 80 * mib, free: 94 * mib}, want: true},
-		{name: "a small process", h: heapState{live: 8 * mib, free: 12 * mib}, want: false},
-		{name: "just over half the live heap", h: heapState{live: 80 * mib, free: 41 * mib}, want: true},
+		{name: "a collection cycle's garbage (GOGC 25)", h: State{live: 80 * mib, free: 20 * mib}, want: false},
+		{name: "the sync's leftover", h: State{live: 80 * mib, free: 94 * mib}, want: true},
+		{name: "a small process", h: State{live: 8 * mib, free: 12 * mib}, want: false},
+		{name: "just over half the live heap", h: State{live: 80 * mib, free: 41 * mib}, want: true},
 	}
 	for _, tt := range tests {
 		if got := tooMuchFree(tt.h); got != tt.want {
@@ -71,31 +71,31 @@ func TestReleaseMemory(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	next := make(chan heapState) // unbuffered: a look is over once the next one reads
-	releases := make(chan heapState, 10)
-	var looking heapState
-	read := func() heapState {
+	next := make(chan State) // unbuffered: a look is over once the next one reads
+	releases := make(chan State, 10)
+	var looking State
+	read := func() State {
 		select {
 		case looking = <-next:
 		case <-ctx.Done():
 		}
 		return looking
 	}
-	go releaseMemory(ctx, clk, read, func() { releases <- looking })
-	states := []heapState{{live: 80 * mib, free: 94 * mib}, {live: 80 * mib, free: 2 * mib}, {live: 80 * mib, free: 20 * mib}, {live: 90 * mib, free: 60 * mib}}
+	go ReleaseMemory(ctx, clk, read, func() { releases <- looking })
+	states := []State{{live: 80 * mib, free: 94 * mib}, {live: 80 * mib, free: 2 * mib}, {live: 80 * mib, free: 20 * mib}, {live: 90 * mib, free: 60 * mib}}
 	for !clk.HasWaiters() { // the ticker is set
 		time.Sleep(time.Millisecond)
 	}
-	for _, s := range append(states, heapState{}) { // the last one only ends the look before it
+	for _, s := range append(states, State{}) { // the last one only ends the look before it
 		clk.Step(releaseEvery)
 		next <- s
 	}
 	close(releases)
-	var got []heapState
+	var got []State
 	for s := range releases {
 		got = append(got, s)
 	}
-	if want := []heapState{states[0], states[3]}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if want := []State{states[0], states[3]}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("released at %v, want at %v (the two with too much free)", got, want)
 	}
 }
