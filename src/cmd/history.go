@@ -12,11 +12,9 @@ import (
 	"github.com/pod-ashiato/ashiato/src/readers"
 )
 
-const (
-	// historyRetry bounds how long a query waits for an unreachable API
-	// server: a person is waiting.
-	historyRetry = 15 * time.Second
-)
+// historyRetry bounds how long a query waits for an unreachable API
+// server: a person is waiting.
+const historyRetry = 15 * time.Second
 
 // historyFlags are the flags of `history` and its subcommands.
 type historyFlags struct {

@@ -88,7 +88,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.Wrap(err) })
-	root.AddCommand(a.historyCommand(), a.serveCommand(), a.storeCommand(), a.versionCommand())
+	root.AddCommand(a.historyCommand(), a.serveCommand(), a.storeCommand())
 	defaultHelp := root.HelpFunc()
 	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
 		if cmd != root {
@@ -99,19 +99,6 @@ func (a *app) rootCommand() *cobra.Command {
 		_, _ = parseFlags([]string{"--help"}, a.stderr)
 	})
 	return root
-}
-
-func (a *app) versionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:     "version",
-		Short:   "Print the version",
-		Example: "  ashiato version",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(a.stdout, version)
-			return err
-		},
-	}
 }
 
 // sharedFlags are the cluster and store flags every command that reads or
@@ -134,6 +121,9 @@ func (s *sharedFlags) register(to *pflag.FlagSet, nsHelp, clusterFlag, clusterHe
 	s.conn.Register(fs)
 	s.store.Register(fs, nsHelp, clusterFlag, clusterHelp)
 	to.AddGoFlagSet(fs)
+	if clusterFlag == "cluster" { // a reader: the namespace is found (readers.Open)
+		to.Lookup("cm-namespace").DefValue = ""
+	}
 }
 
 // parsed notes which shared flags were given and validates them.
@@ -153,6 +143,17 @@ func openStore(ctx context.Context, f *storeopen.Flags, cluster string, kube fun
 	}
 	st, err := f.Open(ctx, cluster, kube)
 	return st, usage.Wrap(err)
+}
+
+// noArgs refuses arguments to a command that takes none; hint follows the
+// message.
+func noArgs(hint string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unexpected argument %q%s", args[0], hint)
+		}
+		return nil
+	}
 }
 
 // isHelp is flag's answer to -h, --help.

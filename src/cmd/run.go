@@ -50,7 +50,7 @@ func (a *app) runRecorder(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
-	cfg.Cluster, cfg.StoreKind, cfg.LeaseNamespace = clusterName(cfg), cfg.store.Kind, cfg.store.Namespace
+	cfg.Cluster, cfg.StoreKind, cfg.LeaseNamespace = cfg.kube.ClusterName(cfg.store.Cluster), cfg.store.Kind, cfg.store.Namespace
 	if cfg.storeInCM {
 		cfg.store.Warn = func(msg string) { log.Warn(msg) }
 		cfg.Store, err = openStore(ctx, &cfg.store, cfg.Cluster, func() (storeopen.Kube, error) {
@@ -76,15 +76,6 @@ func (a *app) runRecorder(ctx context.Context, cfg *config) error {
 		started["store"] = cfg.Store.String()
 	}
 	return recorder.Run(ctx, &cfg.Config, client, log, started, a.stdout)
-}
-
-// clusterName is --cluster-name, or the kubeconfig's context made a valid
-// name, or "default" when there is no context (in a pod).
-func clusterName(c *config) string {
-	if c.store.Cluster != "" {
-		return c.store.Cluster
-	}
-	return c.kube.ClusterName()
 }
 
 // newDiagnostics is the stderr logger, JSON like the records so one log

@@ -28,12 +28,7 @@ func (a *app) serveCommand() *cobra.Command {
   ashiato serve --addr 127.0.0.1:8080
   # the history in S3, every cluster under the prefix
   ashiato serve --addr 127.0.0.1:8080 --store s3 --s3-bucket my-history`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("unexpected argument %q (see ashiato serve --help)", args[0])
-			}
-			return nil
-		},
+		Args: noArgs(" (see ashiato serve --help)"),
 	}
 	c.kube.register(cmd.Flags(), "namespace of the history ConfigMaps (--store configmap; default: found, see --help)", "cluster", "with --store s3: the cluster whose history to show (default: the only cluster under --s3-prefix)", 20, 40)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/kubeconn"
 	"github.com/pod-ashiato/ashiato/src/retry"
-	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storecopy"
 	"github.com/pod-ashiato/ashiato/src/storeopen"
 )
@@ -50,12 +48,7 @@ func (a *app) storeCopyCommand() *cobra.Command {
 		Long:  storeCopyLong,
 		Example: `  ashiato store copy --cm-namespace pod-ashiato --s3-bucket my-history
   ashiato store copy --s3-endpoint https://s3.example.com --s3-bucket my-history --cluster-name prod`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("unexpected argument %q", args[0])
-			}
-			return nil
-		},
+		Args: noArgs(""),
 	}
 	c.kube.register(cmd.Flags(), "namespace of the history ConfigMaps to copy", "cluster-name", "the cluster the copied hours are filed under (default: as the recorder's --cluster-name)", 20, 40)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -84,11 +77,7 @@ func (a *app) runStoreCopy(ctx context.Context, cfg *storeCopyConfig) error {
 	}
 	kube := func() (storeopen.Kube, error) { return storeopen.Kube{ConfigMaps: client.CoreV1()}, nil }
 	cfg.kube.store.Warn = func(msg string) { log.Warn(msg) }
-	cluster := cfg.kube.store.Cluster
-	if cluster == "" {
-		cluster = cfg.kube.conn.ClusterName()
-	}
-	target, err := openStore(ctx, &cfg.kube.store, cluster, kube, a.stderr)
+	target, err := openStore(ctx, &cfg.kube.store, cfg.kube.conn.ClusterName(cfg.kube.store.Cluster), kube, a.stderr)
 	if err != nil {
 		return err
 	}
@@ -98,17 +87,5 @@ func (a *app) runStoreCopy(ctx context.Context, cfg *storeCopyConfig) error {
 	if err != nil {
 		return err
 	}
-	c := &storecopy.Copier{
-		From: from, To: target,
-		Retry: retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: 2 * time.Minute, Log: log},
-		Warn: func(w store.Warning) {
-			fmt.Fprintf(a.stderr, "ashiato: warning: %s: %s (left out)\n", from.Location(w.Object), w.Reason)
-		},
-		Hour: func(hour time.Time, outcome string) {
-			fmt.Fprintf(a.stderr, "ashiato: %s %s\n", store.NameFor(hour), outcome)
-		},
-	}
-	sum, err := c.Run(ctx)
-	fmt.Fprintf(a.stdout, "store copy from %s to %s: %s\n", from, target, sum)
-	return err
+	return storecopy.Report(ctx, from, target, retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: 2 * time.Minute, Log: log}, a.stdout, a.stderr)
 }

@@ -98,10 +98,14 @@ func (f *Flags) InCluster() bool {
 	return f.Kubeconfig == "" && os.Getenv("KUBECONFIG") == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != ""
 }
 
-// ClusterName is the kubeconfig's context made a valid cluster name
-// (lowercase; other characters than letters, digits, '-' and '.' become
-// '-'), or storeopen.DefaultCluster when there is no context (in a pod).
-func (f *Flags) ClusterName() string {
+// ClusterName is the cluster's name: given (--cluster-name) when set, else
+// the kubeconfig's context made a valid cluster name (lowercase; other
+// characters than letters, digits, '-' and '.' become '-'), or
+// storeopen.DefaultCluster when there is no context (in a pod).
+func (f *Flags) ClusterName(given string) string {
+	if given != "" {
+		return given
+	}
 	raw, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(f.rules(), &clientcmd.ConfigOverrides{CurrentContext: f.Context}).RawConfig()
 	name := f.Context
 	if err == nil && name == "" {

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestCompletion: completion bash|zsh|fish prints cobra's script on
+// stdout, and the script completes the subcommands.
+func TestCompletion(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "__start_ashiato", "zsh": "#compdef ashiato", "fish": "complete -c ashiato"} {
+		var stdout, stderr bytes.Buffer
+		if err := run(t.Context(), []string{"completion", shell}, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), want) {
+			t.Errorf("completion %s: %v, stdout lacks %q (%d bytes)", shell, err, want, stdout.Len())
+		}
+	}
+	var stdout bytes.Buffer
+	if err := run(t.Context(), []string{"__complete", "history", "n"}, &stdout, &bytes.Buffer{}); err != nil || !strings.Contains(stdout.String(), "node") {
+		t.Errorf("completing history n: %v, %q", err, stdout.String())
+	}
+}
+
+// TestHelpHasExamples: every command's --help shows examples, on stderr
+// as the recorder's help always was, and each example parses.
+func TestHelpHasExamples(t *testing.T) {
+	a := &app{}
+	var walk func(cmd *cobra.Command, path []string)
+	walk = func(cmd *cobra.Command, path []string) {
+		for _, sub := range cmd.Commands() {
+			walk(sub, append(path, sub.Name()))
+		}
+		for _, line := range strings.Split(cmd.Example, "\n") {
+			line, _, _ = strings.Cut(strings.TrimSpace(line), " >")
+			if args, ok := strings.CutPrefix(line, "ashiato "); ok {
+				if _, err := parseCommand[any](strings.Fields(args), historyNow, &bytes.Buffer{}); err != nil {
+					t.Errorf("example %q: %v", line, err)
+				}
+			}
+		}
+		var stdout, stderr bytes.Buffer
+		if err := run(t.Context(), append(path, "--help"), &stdout, &stderr); err != nil {
+			t.Errorf("%q --help: %v", path, err)
+		}
+		if !strings.Contains(stderr.String(), "Examples:") || stdout.Len() > 0 {
+			t.Errorf("ashiato %s --help: no examples on stderr, or something on stdout:\n%s", strings.Join(path, " "), stderr.String())
+		}
+	}
+	walk(a.rootCommand(), nil)
+}
