@@ -2,10 +2,12 @@ package answer
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -45,5 +47,95 @@ shop        solo   <none>           <never came back>   -          -       never
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// TestIncidentJSON holds the incident answer (package report) to golden
+// text.
+func TestIncidentJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.Encode(&b, report.IncidentAnswer{Incident: report.IncidentOf(sampleIncident())}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "node_name": "worker-2",
+  "nodes": [
+    "worker-2"
+  ],
+  "at": "2026-11-26T14:02:00Z",
+  "window_seconds": 1800,
+  "timeline": [
+    {
+      "timestamp": "2026-11-26T14:01:50Z",
+      "event": "node_unknown",
+      "reason": "NodeStatusUnknown"
+    },
+    {
+      "timestamp": "2026-11-26T14:01:51Z",
+      "event": "node_tainted",
+      "reason": "node.kubernetes.io/unreachable:NoExecute"
+    }
+  ],
+  "pods": [
+    {
+      "namespace": "shop",
+      "pod_name": "db-0",
+      "node_name": "worker-2",
+      "owner_kind": "StatefulSet",
+      "owner_name": "db",
+      "first_seen": "2026-11-26T13:02:00Z",
+      "last_seen": "2026-11-26T14:03:00Z",
+      "next": {
+        "namespace": "shop",
+        "pod_name": "db-0",
+        "node_name": "worker-3",
+        "first_seen": "2026-11-26T14:03:35Z",
+        "after_seconds": 95
+      },
+      "outcome": "rescheduled",
+      "node_back": null
+    },
+    {
+      "namespace": "shop",
+      "pod_name": "solo",
+      "node_name": "worker-2",
+      "owner_kind": "",
+      "owner_name": "",
+      "first_seen": "2026-11-26T13:02:00Z",
+      "last_seen": "2026-11-26T14:03:00Z",
+      "next": null,
+      "outcome": "not_rescheduled",
+      "node_back": null
+    }
+  ],
+  "workloads": [],
+  "summary": {
+    "pods": 2,
+    "rescheduled": 1,
+    "not_rescheduled": 1,
+    "stayed": 0,
+    "node_bound": 0,
+    "node_bound_stayed": 0,
+    "node_bound_back": 0,
+    "node_bound_not_back": 0,
+    "median_seconds": 95,
+    "slowest_seconds": 95
+  },
+  "hidden": {
+    "pods": 0,
+    "namespaces": 0,
+    "node_events": 0
+  }
+}
+`
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	var empty bytes.Buffer
+	if err := report.Encode(&empty, report.IncidentAnswer{Incident: report.IncidentOf(history.Incident{Node: "n", At: sampleIncident().At, Window: time.Minute})}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(empty.String(), `"timeline": [],`) || !strings.Contains(empty.String(), `"pods": [],`) || !strings.Contains(empty.String(), `"median_seconds": null`) {
+		t.Errorf("an empty incident: %s", empty.String())
 	}
 }
