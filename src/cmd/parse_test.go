@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"time"
@@ -19,9 +20,7 @@ func parseCommand[T any](args []string, now time.Time, stderr io.Writer) (T, err
 		got = cfg.(T)
 		return errParsed
 	}
-	root := a.rootCommand()
-	root.SetArgs(longDashes(root, args))
-	err := root.Execute()
+	err := a.execute(context.Background(), args)
 	if errors.Is(err, errParsed) {
 		err = nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,8 +39,17 @@ func do[T any](a *app, cfg T, fn func(T) error) error {
 
 // run is the whole program: the command tree on args.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a := &app{stdout: stdout, stderr: stderr, now: time.Now}
+	return (&app{stdout: stdout, stderr: stderr, now: time.Now}).execute(ctx, args)
+}
+
+// execute runs the command args name. Only a first argument that names a
+// subcommand leaves the recorder, as before cobra: `ashiato -namespace
+// history` records the namespace history.
+func (a *app) execute(ctx context.Context, args []string) error {
 	root := a.rootCommand()
+	if sub, _, _ := root.Find(args[:min(len(args), 1)]); sub == root && !strings.HasPrefix(strings.Join(args, " "), "__complete") {
+		return a.record(ctx, args)
+	}
 	root.SetArgs(longDashes(root, args))
 	return root.ExecuteContext(ctx)
 }
@@ -89,6 +97,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage.Wrap(err) })
 	root.AddCommand(a.historyCommand(), a.serveCommand(), a.storeCommand())
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
 	defaultHelp := root.HelpFunc()
 	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
 		if cmd != root {
@@ -155,6 +165,3 @@ func noArgs(hint string) cobra.PositionalArgs {
 		return nil
 	}
 }
-
-// isHelp is flag's answer to -h, --help.
-func isHelp(err error) bool { return errors.Is(err, flag.ErrHelp) }

@@ -30,7 +30,9 @@ func TestHelpHasExamples(t *testing.T) {
 	var walk func(cmd *cobra.Command, path []string)
 	walk = func(cmd *cobra.Command, path []string) {
 		for _, sub := range cmd.Commands() {
-			walk(sub, append(path, sub.Name()))
+			if sub.Name() != "help" && sub.Name() != "completion" { // cobra's
+				walk(sub, append(path, sub.Name()))
+			}
 		}
 		for _, line := range strings.Split(cmd.Example, "\n") {
 			line, _, _ = strings.Cut(strings.TrimSpace(line), " >")
@@ -48,5 +50,28 @@ func TestHelpHasExamples(t *testing.T) {
 			t.Errorf("ashiato %s --help: no examples on stderr, or something on stdout:\n%s", strings.Join(path, " "), stderr.String())
 		}
 	}
-	walk(a.rootCommand(), nil)
+	root := a.rootCommand()
+	walk(root, nil)
+	// The recorder's help (help/root.txt) lists every subcommand.
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"--help"}, &bytes.Buffer{}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range root.Commands() {
+		if !strings.Contains(stderr.String(), "\n  "+sub.Name()+" ") {
+			t.Errorf("ashiato --help does not list %s (help/root.txt)", sub.Name())
+		}
+	}
+}
+
+// TestRecorderFirst: only a first argument that names a subcommand leaves
+// the recorder; a flag's value that does (-namespace history) is the
+// recorder's, as before the subcommands moved to cobra.
+func TestRecorderFirst(t *testing.T) {
+	for _, args := range [][]string{{"-namespace", "history"}, {"-oneshot", "-namespace", "serve"}} {
+		c, err := parseCommand[*config](args, historyNow, &bytes.Buffer{})
+		if err != nil || c == nil || c.Filter.String() != `--namespace="`+args[len(args)-1]+`"` {
+			t.Errorf("%q: %+v, %v; want the recorder", args, c, err)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -21,7 +23,7 @@ import (
 // nothing else does; diagnostics go to stderr as JSON.
 func (a *app) record(ctx context.Context, args []string) error {
 	cfg, err := parseFlags(args, a.stderr)
-	if isHelp(err) {
+	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {

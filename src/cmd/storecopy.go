@@ -19,7 +19,7 @@ import (
 func (a *app) storeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "store copy",
-		Short:   "Copy the ConfigMap history into S3",
+		Short:   "Move the history between stores (copy: the ConfigMap history into S3)",
 		Example: "  ashiato store copy --s3-bucket my-history --cm-namespace pod-ashiato",
 		Args:    cobra.ArbitraryArgs,
 		// the subcommands' flags, given with a wrong subcommand, are no error
@@ -52,8 +52,7 @@ func (a *app) storeCopyCommand() *cobra.Command {
 	}
 	c.kube.register(cmd.Flags(), "namespace of the history ConfigMaps to copy", "cluster-name", "the cluster the copied hours are filed under (default: as the recorder's --cluster-name)", 20, 40)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c.kube.store.Explicit = cmd.Flags().Changed("store")
-		if c.kube.store.Explicit && !c.kube.store.S3() {
+		if cmd.Flags().Changed("store") && !c.kube.store.S3() {
 			return usagef("store copy copies ConfigMaps into S3: --store must be s3 (or left out)")
 		}
 		c.kube.store.Kind = storeopen.S3
