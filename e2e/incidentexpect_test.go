@@ -11,8 +11,10 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// The -o json answer of history incident, as docs/history.md documents it.
+// The -o json answer of history incident, as docs/history.md documents it
+// (package report: the incident page's twin too).
 type incidentJSON struct {
+	Cluster       string              `json:"cluster,omitempty"` // read from S3
 	Node          string              `json:"node_name"`
 	Selector      string              `json:"node_selector,omitempty"`
 	Nodes         []string            `json:"nodes"`
@@ -33,6 +35,11 @@ type incidentJSON struct {
 		MedianSeconds    *int64 `json:"median_seconds"`
 		SlowestSeconds   *int64 `json:"slowest_seconds"`
 	} `json:"summary"`
+	Hidden struct {
+		Pods       int `json:"pods"`
+		Namespaces int `json:"namespaces"`
+		NodeEvents int `json:"node_events"`
+	} `json:"hidden"` // the web view's access check; none in the CLI
 }
 
 type incidentEventJSON struct {
