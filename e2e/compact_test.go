@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/pod-ashiato/ashiato/e2e/fixture"
 	"github.com/pod-ashiato/ashiato/e2e/s3server"
 	"github.com/pod-ashiato/ashiato/src/compact"
 	"github.com/pod-ashiato/ashiato/src/record"
@@ -19,6 +24,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/s3store"
 	"github.com/pod-ashiato/ashiato/src/sink"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 	"github.com/pod-ashiato/ashiato/src/storeread"
 	"github.com/pod-ashiato/ashiato/src/table"
 )
@@ -37,39 +43,8 @@ func TestCompactS3(t *testing.T) {
 	}
 	policy := retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: 30 * time.Second}
 
-	// Three past hours through the product's writer: pods that stay across
-	// the hours (continued), one that moves, one that leaves, node events
-	// with labels.
 	first := store.HourOf(time.Now()).Add(-5 * time.Hour)
-	in := make(chan record.Placement)
-	w := &sink.Writer{Store: st, Retry: policy, FlushInterval: time.Hour}
-	stored := make(chan error, 1)
-	go func() { stored <- w.Run(context.Background(), in) }()
-	for h := range 3 {
-		start := first.Add(time.Duration(h) * time.Hour)
-		for m := 0; m < 60; m += 5 {
-			at := start.Add(time.Duration(m)*time.Minute + 7*time.Second)
-			for p := range 20 {
-				if p == 19 && (h > 0 || m > 30) {
-					continue // web-19 left at half past the first hour
-				}
-				node := fmt.Sprintf("node-%d", p%4)
-				if p == 0 && h == 2 && m >= 20 {
-					node = "node-9" // web-0 moved
-				}
-				in <- record.Placement{Namespace: "shop", Pod: fmt.Sprintf("web-%d", p), Node: node, Timestamp: at,
-					Event: record.EventSnapshot, OwnerKind: "ReplicaSet", OwnerName: "web-5d8f"}
-			}
-		}
-		in <- record.Placement{Node: "node-1", Timestamp: start.Add(12 * time.Minute), Event: record.EventNodeNotReady,
-			Reason: "KubeletNotReady", NodeLabels: map[string]string{"topology.kubernetes.io/zone": "z1"}}
-		in <- record.Placement{Node: "node-1", Timestamp: start.Add(12 * time.Minute), Event: record.EventNodeReady,
-			NodeLabels: map[string]string{"topology.kubernetes.io/zone": "z1"}}
-	}
-	close(in)
-	if err := <-stored; err != nil {
-		t.Fatalf("sink: %v", err)
-	}
+	writePastHours(t, st, first, policy)
 
 	c, err := compact.New(compact.Options{Store: st, Keep: 7 * 24 * time.Hour, Retry: policy})
 	if err != nil {
@@ -149,6 +124,42 @@ func TestCompactS3(t *testing.T) {
 	}
 }
 
+// writePastHours stores three hours from first through the product's
+// writer: pods that stay across the hours (continued), one that moves, one
+// that leaves, node events with labels.
+func writePastHours(t *testing.T, st storeio.Store, first time.Time, policy retry.Policy) {
+	t.Helper()
+	in := make(chan record.Placement)
+	w := &sink.Writer{Store: st, Retry: policy, FlushInterval: time.Hour}
+	stored := make(chan error, 1)
+	go func() { stored <- w.Run(context.Background(), in) }()
+	for h := range 3 {
+		start := first.Add(time.Duration(h) * time.Hour)
+		for m := 0; m < 60; m += 5 {
+			at := start.Add(time.Duration(m)*time.Minute + 7*time.Second)
+			for p := range 20 {
+				if p == 19 && (h > 0 || m > 30) {
+					continue // web-19 left at half past the first hour
+				}
+				node := fmt.Sprintf("node-%d", p%4)
+				if p == 0 && h == 2 && m >= 20 {
+					node = "node-9" // web-0 moved
+				}
+				in <- record.Placement{Namespace: "shop", Pod: fmt.Sprintf("web-%d", p), Node: node, Timestamp: at,
+					Event: record.EventSnapshot, OwnerKind: "ReplicaSet", OwnerName: "web-5d8f"}
+			}
+		}
+		in <- record.Placement{Node: "node-1", Timestamp: start.Add(12 * time.Minute), Event: record.EventNodeNotReady,
+			Reason: "KubeletNotReady", NodeLabels: map[string]string{"topology.kubernetes.io/zone": "z1"}}
+		in <- record.Placement{Node: "node-1", Timestamp: start.Add(12 * time.Minute), Event: record.EventNodeReady,
+			NodeLabels: map[string]string{"topology.kubernetes.io/zone": "z1"}}
+	}
+	close(in)
+	if err := <-stored; err != nil {
+		t.Fatalf("sink: %v", err)
+	}
+}
+
 func placementLines(rows []table.Placement) string {
 	var b strings.Builder
 	for _, r := range rows {
@@ -192,4 +203,102 @@ func decodedEventLines(h *store.Hour) string {
 		fmt.Fprintf(&b, "%s %s %s %q %v\n", e.Node, e.At.Format(time.TimeOnly), e.Event, e.Reason, h.NodeLabels[e.Node])
 	}
 	return b.String()
+}
+
+// TestRecorderCompacts: the recorder as shipped (--store s3, compaction on
+// by default) writes the tables of the closed hours it finds in the bucket
+// with no user action, at its first pass; `ashiato store export` of the
+// same store into a folder gives the same files byte for byte; with
+// --compact-tables=false nothing is written.
+func TestRecorderCompacts(t *testing.T) {
+	requireCluster(t)
+	srv := s3server.StartT(t, s3server.Options{})
+	s3Env(t, srv)
+	policy := retry.Policy{Backoff: retry.DefaultBackoff(), MaxElapsed: 30 * time.Second}
+	first := store.HourOf(time.Now()).Add(-4 * time.Hour)
+	if err := fixture.CreateNamespaces(t.Context(), client, "recorder-compacts"); err != nil {
+		t.Fatal(err)
+	}
+	s3c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := func(prefix string) map[string][]byte {
+		t.Helper()
+		out := map[string][]byte{}
+		list, err := s3c.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(srv.Bucket), Prefix: aws.String(prefix + "/tables/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range list.Contents {
+			obj, err := s3c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(srv.Bucket), Key: o.Key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[strings.TrimPrefix(*o.Key, prefix+"/")] = b
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, prefix string
+		flags        []string
+		want         int // table files
+	}{
+		{"default", s3Prefix + "-rec", nil, 6},
+		{"off", s3Prefix + "-rec-off", []string{"--compact-tables=false"}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const cluster = "e2e-compact"
+			st, err := s3store.New(t.Context(), s3store.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Prefix: tc.prefix, Cluster: cluster})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writePastHours(t, st, first, policy)
+			args := withKubeconfig(append([]string{"--store", "s3", "--s3-endpoint", srv.Endpoint, "--s3-bucket", srv.Bucket,
+				"--s3-prefix", tc.prefix, "--cluster-name", cluster, "--namespace", "recorder-compacts", "--interval", "2s", "--cm-flush-interval", "1s"}, tc.flags...)...)
+			rec := startAshiato(t, args...)
+			deadline := time.Now().Add(time.Minute)
+			got := tables(tc.prefix)
+			for len(got) < tc.want && time.Now().Before(deadline) {
+				time.Sleep(time.Second)
+				got = tables(tc.prefix)
+			}
+			if tc.want == 0 {
+				time.Sleep(5 * time.Second) // the first pass would have run
+				got = tables(tc.prefix)
+			}
+			if code := rec.stop(time.Minute); code != 0 {
+				t.Fatalf("recorder exit %d; stderr:\n%s", code, rec.stderrText())
+			}
+			if len(got) != tc.want {
+				t.Fatalf("%d table files under %s/tables/ (%v), want %d", len(got), tc.prefix, slices.Sorted(maps.Keys(got)), tc.want)
+			}
+			if tc.want == 0 {
+				return
+			}
+			dir := t.TempDir()
+			out := runAshiato(t, "store", "export", "--format", "parquet", "--store", "s3", "--s3-endpoint", srv.Endpoint, "--s3-bucket", srv.Bucket,
+				"--s3-prefix", tc.prefix, "--cluster", cluster, "--since", rfc3339(first), dir)
+			if out.code != 0 {
+				t.Fatalf("store export: exit %d: %s", out.code, out.stderr)
+			}
+			if !strings.Contains(out.stdout, "cluster "+cluster+": 3 closed hours, 6 files written") {
+				t.Errorf("store export said %q", out.stdout)
+			}
+			for key, b := range got {
+				exported, err := os.ReadFile(filepath.Join(dir, key))
+				if err != nil {
+					t.Fatalf("export has no %s: %v", key, err)
+				}
+				if !bytes.Equal(exported, b) {
+					t.Errorf("%s: the export's %d bytes differ from the recorder's %d", key, len(exported), len(b))
+				}
+			}
+		})
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/pod-ashiato/ashiato/src/history"
 )
 
 // List is a comma-separated list flag; given again, it adds to the list.
@@ -81,3 +83,28 @@ func (n *LabelKeys) Validate(flagName string) error {
 	}
 	return nil
 }
+
+// Time is a time flag: RFC 3339, "now", or a duration before Now
+// (history.ParseTime). Unset, *T stays as it was.
+type Time struct {
+	T   *time.Time
+	Now func() time.Time
+}
+
+func (t Time) String() string {
+	if t.T == nil || t.T.IsZero() {
+		return ""
+	}
+	return t.T.UTC().Format(time.RFC3339)
+}
+
+func (t Time) Set(s string) error {
+	v, err := history.ParseTime(s, t.Now())
+	if err != nil {
+		return err
+	}
+	*t.T = v
+	return nil
+}
+
+func (Time) Type() string { return "time" }

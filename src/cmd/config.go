@@ -62,6 +62,7 @@ func parseFlags(args []string, out io.Writer) (*config, error) {
 	c.Retention, c.RetentionFlag = defaultRetention, "retention"
 	fs.Var(&cliflag.AliasedDuration{D: &c.Retention, Given: &c.RetentionFlag, Name: "retention"}, "retention", "when storing, delete the hours that ended longer ago than this `duration`, at least 1h (checked at start and every hour, or once after a --oneshot run); 0 keeps every hour (with --store s3, an S3 lifecycle rule can expire them instead)")
 	fs.Var(&cliflag.AliasedDuration{D: &c.Retention, Given: &c.RetentionFlag, Name: "cm-retention"}, "cm-retention", "the same `duration` as --retention (its original name)")
+	fs.BoolVar(&c.CompactTables, "compact-tables", true, "with --store s3, write each closed hour's Parquet tables beside it (docs/sql.md); false leaves the hours alone")
 	c.store.Register(fs, "namespace of the history ConfigMaps (--store configmap) and of the --leader-elect Lease", "cluster-name", "with --store s3: the cluster's name, recorded with every hour and part of every key (default: the kubeconfig context's name made a DNS name, or \""+storeopen.DefaultCluster+"\" in a pod)")
 	fs.Int64Var(&c.PageSize, "page-size", source.DefaultPageSize, "pods per LIST request")
 	fs.Float64Var(&c.kube.QPS, "kube-api-qps", 50, "client-side limit of API requests per second")

@@ -14,4 +14,6 @@ var (
 	serveLong string
 	//go:embed help/storecopy.txt
 	storeCopyLong string
+	//go:embed help/storeexport.txt
+	storeExportLong string
 )

@@ -18,7 +18,7 @@ const historyRetry = 15 * time.Second
 
 // historyFlags are the flags of `history` and its subcommands.
 type historyFlags struct {
-	kube         sharedFlags
+	kube         cliflag.Shared
 	output       string
 	at           string
 	since, until string
@@ -29,7 +29,7 @@ type historyFlags struct {
 
 // historyConfig is what `ashiato history pod|node` was asked, validated.
 type historyConfig struct {
-	kube *sharedFlags
+	kube *cliflag.Shared
 	answer.Query
 }
 
@@ -51,7 +51,7 @@ func (a *app) historyCommand() *cobra.Command {
 		},
 	}
 	pf := cmd.PersistentFlags() // for every history command
-	f.kube.register(pf, "namespace of the history ConfigMaps (--store configmap; default: found, see --help)", "cluster",
+	f.kube.Register(pf, "namespace of the history ConfigMaps (--store configmap; default: found, see --help)", "cluster",
 		"with --store s3: read this cluster's history only (default: every cluster under --s3-prefix; each row says its cluster)", 50, 100)
 	pf.StringVarP(&f.output, "output", "o", "table", "output: table, wide (every column; pod and node), json, or svg (a timeline picture)")
 	pf.StringVar(&f.at, "at", "", "a single instant instead of a range (incident: when the node failed)")
@@ -105,20 +105,20 @@ func (a *app) historyRowsCommand(f *historyFlags, what string) *cobra.Command {
 
 // rowsConfig validates the flags of `history pod|node` and its argument.
 func (f *historyFlags) rowsConfig(cmd *cobra.Command, what, arg string, now time.Time) (*historyConfig, error) {
-	c := &historyConfig{kube: &f.kube, Query: answer.Query{Output: f.output, Filter: f.filter, S3: f.kube.store.S3()}}
+	c := &historyConfig{kube: &f.kube, Query: answer.Query{Output: f.output, Filter: f.filter, S3: f.kube.Store.S3()}}
 	if err := c.Parse(what, arg, f.since, f.until, f.at, now); err != nil {
 		return nil, err
 	}
-	return c, f.kube.parsed(cmd, "cluster")
+	return c, f.kube.Parsed(cmd, "cluster")
 }
 
 // runHistory is `ashiato history pod|node`: the answer on stdout, warnings
 // and "nothing found" on stderr.
 func (a *app) runHistory(ctx context.Context, c *historyConfig) error {
-	rs, err := readers.ForPerson(ctx, &c.kube.conn, &c.kube.store, c.kube.nsGiven, historyRetry, a.stderr)
+	rs, err := readers.ForPerson(ctx, &c.kube.Conn, &c.kube.Store, c.kube.NamespaceGiven, historyRetry, a.stderr)
 	if err != nil {
 		return err
 	}
-	c.Where = readers.StoreName(&c.kube.store, rs)
+	c.Where = readers.StoreName(&c.kube.Store, rs)
 	return answer.History(ctx, &c.Query, rs, a.stdout, a.stderr)
 }

@@ -65,8 +65,8 @@ func TestParseHistoryFlags(t *testing.T) {
 				pod = c.Pod.String()
 			}
 			if pod != tt.pod || c.Node != tt.node || !c.Window.Since.Equal(tt.window.Since) || !c.Window.Until.Equal(tt.window.Until) ||
-				c.At != tt.isAt || c.Output != tt.output || c.kube.store.Namespace != tt.cmNS {
-				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.Node, c.Window.Since, c.Window.Until, c.At, c.Output, c.kube.store.Namespace)
+				c.At != tt.isAt || c.Output != tt.output || c.kube.Store.Namespace != tt.cmNS {
+				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.Node, c.Window.Since, c.Window.Until, c.At, c.Output, c.kube.Store.Namespace)
 			}
 		})
 	}
@@ -177,7 +177,7 @@ func TestNothingFound(t *testing.T) {
 		pod:  "no placements of pod shop/web-0 between 2026-11-26T12:30:00Z and 2026-11-26T14:30:00Z in the history in namespace hist",
 		node: "no pods on node n1 at 2026-11-26T14:30:00Z in the history in namespace default",
 	} {
-		c.Where = readers.StoreName(&c.kube.store, nil)
+		c.Where = readers.StoreName(&c.kube.Store, nil)
 		if got := c.NothingFound(); got != want {
 			t.Errorf("got %q\nwant %q", got, want)
 		}

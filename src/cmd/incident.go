@@ -6,13 +6,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pod-ashiato/ashiato/src/answer"
+	"github.com/pod-ashiato/ashiato/src/cliflag"
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/readers"
 )
 
 // incidentConfig is what `ashiato history incident` was asked, validated.
 type incidentConfig struct {
-	kube *sharedFlags
+	kube *cliflag.Shared
 	answer.IncidentQuery
 }
 
@@ -34,11 +35,11 @@ func (a *app) incidentCommand(f *historyFlags) *cobra.Command {
 			return err
 		}
 		return do(a, c, func(c *incidentConfig) error {
-			rs, err := readers.ForPerson(cmd.Context(), &c.kube.conn, &c.kube.store, c.kube.nsGiven, historyRetry, a.stderr)
+			rs, err := readers.ForPerson(cmd.Context(), &c.kube.Conn, &c.kube.Store, c.kube.NamespaceGiven, historyRetry, a.stderr)
 			if err != nil {
 				return err
 			}
-			c.Where = readers.StoreName(&c.kube.store, rs)
+			c.Where = readers.StoreName(&c.kube.Store, rs)
 			return answer.Incident(cmd.Context(), &c.IncidentQuery, rs, a.stdout, a.stderr)
 		})
 	}
@@ -51,6 +52,6 @@ func (f *historyFlags) incidentConfig(cmd *cobra.Command, args []string, now tim
 	if err := c.Parse(args, f.at, now); err != nil {
 		return nil, err
 	}
-	c.S3 = f.kube.store.S3()
-	return c, f.kube.parsed(cmd, "cluster")
+	c.S3 = f.kube.Store.S3()
+	return c, f.kube.Parsed(cmd, "cluster")
 }

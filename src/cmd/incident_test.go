@@ -16,14 +16,14 @@ func TestParseIncidentFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Node != "worker-2" || !c.At.Equal(time.Date(2026, 11, 26, 14, 2, 0, 0, time.UTC)) || c.Window != time.Hour || c.Output != "json" || c.kube.conn.Context != "prod" {
+	if c.Node != "worker-2" || !c.At.Equal(time.Date(2026, 11, 26, 14, 2, 0, 0, time.UTC)) || c.Window != time.Hour || c.Output != "json" || c.kube.Conn.Context != "prod" {
 		t.Errorf("got %+v", c)
 	}
 	c, err = parseIncidentFlags([]string{"incident", "worker-2", "--at", "30m"}, historyNow, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Window != 30*time.Minute || !c.At.Equal(historyNow.Add(-30*time.Minute)) || c.Output != "table" || c.kube.store.Namespace != "default" {
+	if c.Window != 30*time.Minute || !c.At.Equal(historyNow.Add(-30*time.Minute)) || c.Output != "table" || c.kube.Store.Namespace != "default" {
 		t.Errorf("defaults: got %+v", c)
 	}
 	c, err = parseIncidentFlags([]string{"--at=1h", "-o", "json", "incident", "n1"}, historyNow, &bytes.Buffer{})

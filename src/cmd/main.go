@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/pod-ashiato/ashiato/src/cliflag"
 	"github.com/pod-ashiato/ashiato/src/heap"
 	"github.com/pod-ashiato/ashiato/src/usage"
 )
@@ -32,6 +33,7 @@ var usagef = usage.Errorf
 
 func main() {
 	heap.SetGCDefaults(os.Getenv)
+	cliflag.UserAgent = "pod-ashiato/" + version
 	ctx := signalContext()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "ashiato: %v\n", err)

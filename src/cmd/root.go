@@ -2,19 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
-	"github.com/pod-ashiato/ashiato/src/kubeconn"
-	"github.com/pod-ashiato/ashiato/src/storeio"
-	"github.com/pod-ashiato/ashiato/src/storeopen"
+	"github.com/pod-ashiato/ashiato/src/cliflag"
 	"github.com/pod-ashiato/ashiato/src/usage"
 )
 
@@ -50,30 +44,8 @@ func (a *app) execute(ctx context.Context, args []string) error {
 	if sub, _, _ := root.Find(args[:min(len(args), 1)]); sub == root && !strings.HasPrefix(strings.Join(args, " "), "__complete") {
 		return a.record(ctx, args)
 	}
-	root.SetArgs(longDashes(root, args))
+	root.SetArgs(cliflag.LongDashes(root, args))
 	return root.ExecuteContext(ctx)
-}
-
-// longDashes gives the subcommands' long flags written with one dash, as
-// package flag took them before the subcommands moved to cobra (serve
-// -addr :8080), their second dash (--addr). The recorder parses its own.
-func longDashes(root *cobra.Command, args []string) []string {
-	cmd, _, err := root.Find(args)
-	if err != nil || cmd == root {
-		return args
-	}
-	cmd.InitDefaultHelpFlag()
-	out := slices.Clone(args)
-	for i, arg := range out {
-		if arg == "--" {
-			break
-		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
-		if len(name) > 1 && arg[0] == '-' && arg[1] != '-' && cmd.Flag(name) != nil {
-			out[i] = "-" + arg
-		}
-	}
-	return out
 }
 
 // rootCommand is `ashiato`, the recorder, and its subcommands. The
@@ -109,50 +81,6 @@ func (a *app) rootCommand() *cobra.Command {
 		_, _ = parseFlags([]string{"--help"}, a.stderr)
 	})
 	return root
-}
-
-// sharedFlags are the cluster and store flags every command that reads or
-// writes the history shares: --kubeconfig and --context (kubeconn.Flags),
-// --store, --cm-namespace, the --s3-* flags and the cluster flag
-// (storeopen.Flags). Each is defined once, in those packages, on a Go
-// flag.FlagSet; the recorder parses that set itself, the subcommands add it
-// to cobra's flags.
-type sharedFlags struct {
-	conn    kubeconn.Flags
-	store   storeopen.Flags
-	nsGiven bool // --cm-namespace was given
-}
-
-// register adds the shared flags to a command's flags: clusterFlag is the cluster flag's
-// name (cluster-name for writers, cluster for readers).
-func (s *sharedFlags) register(to *pflag.FlagSet, nsHelp, clusterFlag, clusterHelp string, qps float64, burst int) {
-	s.conn.QPS, s.conn.Burst, s.conn.UserAgent = qps, burst, "pod-ashiato/"+version
-	fs := flag.NewFlagSet("shared", flag.ContinueOnError)
-	s.conn.Register(fs)
-	s.store.Register(fs, nsHelp, clusterFlag, clusterHelp)
-	to.AddGoFlagSet(fs)
-	if clusterFlag == "cluster" { // a reader: the namespace is found (readers.Open)
-		to.Lookup("cm-namespace").DefValue = ""
-	}
-}
-
-// parsed notes which shared flags were given and validates them.
-func (s *sharedFlags) parsed(cmd *cobra.Command, clusterFlag string) error {
-	s.store.Explicit = cmd.Flags().Changed("store")
-	s.nsGiven = cmd.Flags().Changed("cm-namespace")
-	return usage.Wrap(s.store.Validate(clusterFlag))
-}
-
-// openStore is the store f names, for cluster (storeopen.Open). Every
-// failure is a usage error (exit 2), before any work.
-func openStore(ctx context.Context, f *storeopen.Flags, cluster string, kube func() (storeopen.Kube, error), stderr io.Writer) (storeio.Store, error) {
-	if f.Warn == nil {
-		g := *f
-		g.Warn = func(msg string) { fmt.Fprintf(stderr, "ashiato: warning: %s\n", msg) }
-		f = &g
-	}
-	st, err := f.Open(ctx, cluster, kube)
-	return st, usage.Wrap(err)
 }
 
 // noArgs refuses arguments to a command that takes none; hint follows the

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"runtime/debug"
-	"time"
 
 	"github.com/sirupsen/logrus"
 	"k8s.io/utils/clock"
 
+	"github.com/pod-ashiato/ashiato/src/cliflag"
 	"github.com/pod-ashiato/ashiato/src/heap"
 	"github.com/pod-ashiato/ashiato/src/klogrus"
 	"github.com/pod-ashiato/ashiato/src/kubeconn"
@@ -37,7 +36,7 @@ func (a *app) runRecorder(ctx context.Context, cfg *config) error {
 		_, err := fmt.Fprintln(a.stdout, version)
 		return err
 	}
-	log := newDiagnostics(a.stderr, cfg.logLevel)
+	log := klogrus.Diagnostics(a.stderr, cfg.logLevel)
 	klogrus.Route(log)
 	if !cfg.Oneshot {
 		releaseCtx, stopRelease := context.WithCancel(ctx)
@@ -55,7 +54,7 @@ func (a *app) runRecorder(ctx context.Context, cfg *config) error {
 	cfg.Cluster, cfg.StoreKind, cfg.LeaseNamespace = cfg.kube.ClusterName(cfg.store.Cluster), cfg.store.Kind, cfg.store.Namespace
 	if cfg.storeInCM {
 		cfg.store.Warn = func(msg string) { log.Warn(msg) }
-		cfg.Store, err = openStore(ctx, &cfg.store, cfg.Cluster, func() (storeopen.Kube, error) {
+		cfg.Store, err = cliflag.OpenStore(ctx, &cfg.store, cfg.Cluster, func() (storeopen.Kube, error) {
 			return storeopen.Kube{ConfigMaps: client.CoreV1(), Metadata: meta}, nil
 		}, a.stderr)
 		if err != nil {
@@ -78,16 +77,4 @@ func (a *app) runRecorder(ctx context.Context, cfg *config) error {
 		started["store"] = cfg.Store.String()
 	}
 	return recorder.Run(ctx, &cfg.Config, client, log, started, a.stdout)
-}
-
-// newDiagnostics is the stderr logger, JSON like the records so one log
-// pipeline can take both streams.
-func newDiagnostics(w io.Writer, level logrus.Level) *logrus.Logger {
-	return &logrus.Logger{
-		Out:       w,
-		Formatter: &logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano},
-		Hooks:     make(logrus.LevelHooks),
-		Level:     level,
-		ExitFunc:  func(int) {},
-	}
 }

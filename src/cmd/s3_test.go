@@ -211,7 +211,7 @@ func TestStoreCopyFlags(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !c.kube.store.S3() || c.kube.store.Bucket != "hist" {
+			if err != nil || !c.kube.Store.S3() || c.kube.Store.Bucket != "hist" {
 				t.Fatalf("%+v, %v", c, err)
 			}
 		})

@@ -44,8 +44,8 @@ func TestParseServeFlags(t *testing.T) {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
 		}
-		if c.Addr != tt.addr || c.kube.store.Namespace != tt.ns {
-			t.Errorf("%q: addr %q ns %q", tt.args, c.Addr, c.kube.store.Namespace)
+		if c.Addr != tt.addr || c.kube.Store.Namespace != tt.ns {
+			t.Errorf("%q: addr %q ns %q", tt.args, c.Addr, c.kube.Store.Namespace)
 		}
 	}
 	bad := []struct {
@@ -121,7 +121,7 @@ func TestServeStoreS3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return readers.Open(t.Context(), readers.Options{Kube: &c.kube.conn, Store: &c.kube.store, NamespaceGiven: c.kube.nsGiven, Log: log})
+		return readers.Open(t.Context(), readers.Options{Kube: &c.kube.Conn, Store: &c.kube.Store, NamespaceGiven: c.kube.NamespaceGiven, Log: log})
 	}
 	// The pages pick the cluster: the only one, or the one asked for.
 	home := func(st storeio.Store, query string) (cluster string, clusters []string) {

@@ -264,3 +264,31 @@ func TestFolderPutFile(t *testing.T) {
 		}
 	}
 }
+
+// TestAllClusters: each source's files go under its own cluster, and All
+// says what it wrote per cluster.
+func TestAllClusters(t *testing.T) {
+	_, s3st := s3Store(t)
+	clk := clocktesting.NewFakeClock(h10.Add(3*time.Hour + 5*time.Minute))
+	dir := t.TempDir()
+	dest, err := Folder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sources := []Source{{Store: configMapStore(t), Cluster: "east"}, {Store: s3st, Cluster: "west"}}
+	if err := All(t.Context(), sources, Options{Since: h10, Dest: dest, Retry: quick, Clock: clk}, dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := files(t, dir)
+	for _, cluster := range []string{"east", "west"} {
+		for _, hour := range []time.Time{h10, h10.Add(time.Hour)} {
+			if _, ok := got[table.Key("", table.Placements, cluster, hour)]; !ok {
+				t.Errorf("no placements of %s at %s in %v", cluster, hour, keysOf(got))
+			}
+		}
+	}
+	if want := "cluster east: 2 closed hours, 4 files written into " + dir; !strings.Contains(out.String(), want) {
+		t.Errorf("All printed %q, want a line %q", out.String(), want)
+	}
+}

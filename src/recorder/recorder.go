@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -49,6 +50,10 @@ type Config struct {
 	// Retention deletes the hours that ended longer ago; 0 keeps them.
 	Retention     time.Duration
 	RetentionFlag string // the flag's name as given, for messages
+	// CompactTables writes the Parquet tables of closed hours beside them
+	// (package compact) in continuous mode, where the store keeps files
+	// (S3); elsewhere it does nothing.
+	CompactTables bool
 
 	LeaderElect    bool
 	LeaseNamespace string
@@ -114,8 +119,17 @@ func Run(ctx context.Context, cfg *Config, client kubernetes.Interface, log logr
 		go func() { serveErr <- serve(serveCtx) }()
 	}
 	log.WithFields(started).Info("starting")
+	// flushed is the time up to which the history is stored, unix
+	// nanoseconds: this process's start (it holds nothing of the hours
+	// before), then the sink's last successful flush.
+	var flushed atomic.Int64
+	flushed.Store(time.Now().UnixNano())
 	work := func(ctx context.Context) error {
-		return withRetention(ctx, cfg, log, m, func(ctx context.Context) error { return runPipeline(ctx, cfg, client, log, m, stdout) })
+		return withRetention(ctx, cfg, log, m, func(ctx context.Context) error {
+			return withCompaction(ctx, cfg, log, m, &flushed, func(ctx context.Context) error {
+				return runPipeline(ctx, cfg, client, log, m, &flushed, stdout)
+			})
+		})
 	}
 	var err error
 	if cfg.LeaderElect {
@@ -139,7 +153,7 @@ func Run(ctx context.Context, cfg *Config, client kubernetes.Interface, log logr
 
 // runPipeline builds the stages the config asks for and runs them until ctx
 // ends (continuous) or the listing is done (--oneshot).
-func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, stdout io.Writer) error {
+func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, flushed *atomic.Int64, stdout io.Writer) error {
 	policy := retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError}
 	if cfg.Oneshot {
 		policy.MaxElapsed = OneshotRetry
@@ -170,7 +184,12 @@ func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, 
 		// A oneshot run ends before anyone could delete what it wrote; S3
 		// has no watch (the next write of an hour restores it).
 		cms.WatchDeletions = !cfg.Oneshot
-		cms.OnFlush = func(at time.Time, err error) { m.StoreFlushed(at, err, cms.Pending(), cms.Shards()) }
+		cms.OnFlush = func(at time.Time, err error) {
+			m.StoreFlushed(at, err, cms.Pending(), cms.Shards())
+			if err == nil {
+				flushed.Store(at.UnixNano())
+			}
+		}
 		m.StoreStarted(time.Now())
 		store = cms.Run
 	}
