@@ -12,7 +12,6 @@
 #
 #   bash tools/duckq/build.sh              build when missing; print the folder
 #   bash tools/duckq/build.sh --print-dir  only print the folder
-#   bash tools/duckq/build.sh --download   only fetch the modules (no compile)
 #
 # Prints the binary folder on stdout as its last line; progress goes to stderr.
 set -euo pipefail
@@ -24,15 +23,13 @@ DUCKDB_GO_VERSION=$(cd "$here" && awk 'NF >= 2 && $(NF-1) == "github.com/duckdb/
 cache_root=${ASHIATO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pod-ashiato}
 bin_dir="$cache_root/duckq-$DUCKDB_GO_VERSION/bin"
 
-download_only=0
-for arg in "$@"; do
-  case "$arg" in
-    --print-dir) echo "$bin_dir"; exit 0 ;;
-    --download) download_only=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "build.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
-  esac
-done
+case "${1:-}" in
+  "") ;;
+  --print-dir) echo "$bin_dir"; exit 0 ;;
+  -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+  *) echo "build.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "build.sh: one argument at most (see --help)" >&2; exit 2; }
 
 log() { echo "duckq: $*" >&2; }
 
@@ -46,10 +43,6 @@ has_version() {
     grep -qF "duckq $source_hash duckdb-go $DUCKDB_GO_VERSION" <<<"$out"
 }
 
-if [ $download_only = 1 ]; then
-  (cd "$here" && go mod download -x 2>&1 | grep -c '^# get' >&2 || true)
-  exit 0
-fi
 if has_version; then
   echo "$bin_dir"
   exit 0
