@@ -95,7 +95,7 @@ func TestValidNames(t *testing.T) {
 		{ValidBucket, "history", true}, {ValidBucket, "my.bucket-1", true}, {ValidBucket, "ab", false},
 		{ValidBucket, "Upper", false}, {ValidBucket, "-x-", false}, {ValidBucket, "a_b", false},
 		{ValidCluster, "prod", true}, {ValidCluster, "eu-1.example", true}, {ValidCluster, "a/b", false},
-		{ValidCluster, "", false}, {ValidCluster, "Prod", false},
+		{ValidCluster, "", false}, {ValidCluster, "Prod", false}, {ValidCluster, "tables", false},
 		{ValidPrefix, "", true}, {ValidPrefix, "a/b", true}, {ValidPrefix, "/a/", true}, {ValidPrefix, "a//b", false}, {ValidPrefix, "a/../b", false},
 	} {
 		if err := tt.check(tt.in); (err == nil) != tt.ok {

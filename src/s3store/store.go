@@ -144,10 +144,14 @@ func ValidBucket(bucket string) error {
 }
 
 // ValidCluster checks a cluster name: it is one path segment of every key,
-// so a DNS-1123 subdomain (lowercase letters, digits, '-' and '.').
+// so a DNS-1123 subdomain (lowercase letters, digits, '-' and '.'), and not
+// storeio.FilesFolder, the folder of the tables beside the clusters.
 func ValidCluster(name string) error {
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 		return fmt.Errorf("invalid cluster name %q: %s", name, errs[0])
+	}
+	if name == storeio.FilesFolder {
+		return fmt.Errorf("invalid cluster name %q: the folder of the history's tables beside the clusters' hours", name)
 	}
 	return nil
 }

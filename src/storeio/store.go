@@ -9,7 +9,7 @@
 //
 // A consumer takes a Store and never asks which backend it holds. What only
 // one backend can do is an optional interface of its own (Unlabelled,
-// DeleteChecker, DeletionWatcher, Clusters), asked for with a type assertion
+// DeleteChecker, DeletionWatcher, Clusters, Files), asked for with a type assertion
 // on the capability, never on a backend's type.
 package storeio
 
@@ -183,4 +183,28 @@ type Clusters interface {
 	Clusters(ctx context.Context, policy retry.Policy) ([]string, error)
 	// WithCluster is the same store, the named cluster's hours.
 	WithCluster(name string) Store
+}
+
+// FilesFolder is the folder under a store's root (in the S3 store its
+// prefix, beside the clusters) that holds the files of Files: no cluster
+// may be named so.
+const FilesFolder = "tables"
+
+// Files is what a store that can keep files beside its hours offers (the S3
+// store): the history's tables (package table) written for query engines. A
+// key is relative to the store's root, the folder its clusters' hours are
+// in, and starts with FilesFolder + "/"; a backend refuses any other, so a
+// file never takes the place of an hour's object.
+type Files interface {
+	// PutFile writes body at key only if nothing is there (S3: a PUT with
+	// If-None-Match: *): ErrAlreadyExists when something is. A reader sees
+	// the whole body or nothing.
+	PutFile(ctx context.Context, key string, body []byte) error
+	// ListFiles calls each with every key under prefix (a key prefix, not
+	// necessarily a folder), in key order, each page retried by policy.
+	ListFiles(ctx context.Context, prefix string, policy retry.Policy, each func(key string)) error
+	// DeleteFile removes the file at key; nil when there is none.
+	DeleteFile(ctx context.Context, key string) error
+	// FileLocation names the file at key for messages ("s3://bucket/prefix/key").
+	FileLocation(key string) string
 }

@@ -24,8 +24,10 @@
 // one day lists and reads that folder and nothing else. An hour of a
 // cluster is written once, whole, so a file never changes once written
 // (package compact), and part-0 leaves room for a later writer that splits
-// an hour in parts. An hour with no placements and no node events has no
-// files. The version folder (v1) lets a v2 be written beside v1 while
+// an hour in parts. Every hour stored has both files, a table without rows
+// in the hour an empty one (its schema, no rows), so that a reader, and a
+// writer looking for the hours still to do, tell "no rows" from "not
+// written". The version folder (v1) lets a v2 be written beside v1 while
 // queries move over.
 //
 // # placements

@@ -20,8 +20,7 @@ const RowGroupRows = 1 << 16
 // batch is the rows handed to the writer at a time.
 const batch = 1024
 
-// Files are an hour's files, by table name. A table without rows in the
-// hour has no file.
+// Files are an hour's files, by table name: one of each table.
 type Files map[string][]byte
 
 // Edge is the stays of one hour that reach its last store.LastSeenStep: a
@@ -37,6 +36,9 @@ type stay struct {
 	pod  store.PodRef
 	node string
 }
+
+// Hour is the hour the edge was taken from.
+func (e *Edge) Hour() time.Time { return e.hour }
 
 // EdgeOf is h's Edge.
 func EdgeOf(h *store.Hour) *Edge {
@@ -65,20 +67,14 @@ func (e *Edge) continues(hour time.Time, ref store.PodRef, s store.Seen) bool {
 // Encode is the hour's files: EncodePlacements and EncodeNodeEvents. prev
 // is the Edge of the hour before, nil when it has nothing stored.
 func Encode(h *store.Hour, prev *Edge) (Files, error) {
-	files := Files{}
-	var buf bytes.Buffer
-	if n, err := EncodePlacements(&buf, h, prev); err != nil {
+	var p, e bytes.Buffer
+	if _, err := EncodePlacements(&p, h, prev); err != nil {
 		return nil, err
-	} else if n > 0 {
-		files[Placements] = bytes.Clone(buf.Bytes())
 	}
-	buf.Reset()
-	if n, err := EncodeNodeEvents(&buf, h); err != nil {
+	if _, err := EncodeNodeEvents(&e, h); err != nil {
 		return nil, err
-	} else if n > 0 {
-		files[NodeEvents] = bytes.Clone(buf.Bytes())
 	}
-	return files, nil
+	return Files{Placements: p.Bytes(), NodeEvents: e.Bytes()}, nil
 }
 
 // writerOptions are the fixed settings of every file: nothing in them
@@ -96,13 +92,10 @@ func writerOptions(table string) []parquet.WriterOption {
 }
 
 // EncodePlacements writes the hour's placements table to w and returns its
-// row count; with no rows it writes nothing. prev is the Edge of the hour
+// row count (a file without rows when the hour has none). prev is the Edge of the hour
 // before (nil: no row continues).
 func EncodePlacements(w io.Writer, h *store.Hour, prev *Edge) (int, error) {
 	refs := h.Refs()
-	if len(refs) == 0 {
-		return 0, nil
-	}
 	pw := parquet.NewGenericWriter[Placement](w, writerOptions(Placements)...)
 	rows := make([]Placement, 0, batch)
 	n := 0
@@ -139,11 +132,8 @@ func EncodePlacements(w io.Writer, h *store.Hour, prev *Edge) (int, error) {
 }
 
 // EncodeNodeEvents writes the hour's node_events table to w and returns its
-// row count; with no events it writes nothing.
+// row count (a file without rows when the hour has none).
 func EncodeNodeEvents(w io.Writer, h *store.Hour) (int, error) {
-	if len(h.Nodes) == 0 {
-		return 0, nil
-	}
 	rows := make([]NodeEvent, len(h.Nodes))
 	for i, e := range h.Nodes { // time order, a second's events as recorded
 		rows[i] = NodeEvent{Node: e.Node, Event: e.Event, Reason: e.Reason, Timestamp: e.At, Seq: int32(i),

@@ -1,13 +1,18 @@
 package table
 
 import (
+	"bytes"
 	"cmp"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // Version is the layout's version, a folder in every key.
@@ -22,9 +27,9 @@ const (
 // Tables are the tables every hour has, in the order a writer writes them.
 var Tables = []string{Placements, NodeEvents}
 
-// Root is the folder under a prefix that holds every table: also the name
-// the S3 store keeps from clusters.
-const Root = "tables"
+// Root is the folder under a prefix that holds every table: the folder the
+// S3 store keeps beside its clusters for files.
+const Root = storeio.FilesFolder
 
 // FileName is the name of an hour's one file of a table.
 const FileName = "part-0.parquet"
@@ -93,4 +98,14 @@ func sortNodeEvents(rows []NodeEvent) {
 	slices.SortFunc(rows, func(a, b NodeEvent) int {
 		return cmp.Or(strings.Compare(a.Node, b.Node), a.Timestamp.Compare(b.Timestamp), cmp.Compare(a.Seq, b.Seq))
 	})
+}
+
+// Read decodes a file of one of the tables: T is Placement or NodeEvent.
+// Times come back in UTC.
+func Read[T Placement | NodeEvent](raw []byte) ([]T, error) {
+	rows, err := parquet.Read[T](bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("reading a table file: %w", err)
+	}
+	return rows, nil
 }

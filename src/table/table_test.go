@@ -116,16 +116,19 @@ func TestEncodeSameBytes(t *testing.T) {
 	}
 }
 
+// TestEncodeEmpty: a table without rows is a file without rows, which reads.
 func TestEncodeEmpty(t *testing.T) {
-	files, err := Encode(store.NewHour(hour), nil)
-	if err != nil || len(files) != 0 {
-		t.Fatalf("empty hour: files %v, err %v; want none", len(files), err)
-	}
 	h := store.NewHour(hour)
 	h.AddNodeEvent(store.NodeEvent{Node: "n1", At: hour, Event: "node_added"})
-	files, err = Encode(h, nil)
-	if err != nil || len(files) != 1 || files[NodeEvents] == nil {
-		t.Fatalf("hour of one node event: files %v, err %v; want node_events only", len(files), err)
+	files, err := Encode(h, nil)
+	if err != nil || len(files) != 2 {
+		t.Fatalf("hour of one node event: %d files, err %v; want both", len(files), err)
+	}
+	if rows := read[Placement](t, files[Placements]); len(rows) != 0 {
+		t.Errorf("placements: %d rows, want none", len(rows))
+	}
+	if rows := read[NodeEvent](t, files[NodeEvents]); len(rows) != 1 {
+		t.Errorf("node events: %d rows, want 1", len(rows))
 	}
 }
 
