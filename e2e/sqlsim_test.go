@@ -3,6 +3,7 @@ package e2e
 import (
 	"cmp"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,7 +46,15 @@ func TestSQLSimulated(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeTables(t, dir, c, h.Start, files)
+			for name, data := range files {
+				path := filepath.Join(dir, filepath.FromSlash(table.Key("", name, c, h.Start)))
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	q := sqlQuestions{t: t, bin: bin, blocks: blocks, tables: dir}
