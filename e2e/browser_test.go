@@ -24,7 +24,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/s3store"
 )
 
-var screenshotDir = flag.String("screenshots", "", "TestBrowser: the folder to save its screenshots in (README shows those in docs/img); default: a temporary one")
+var screenshotDir = flag.String("screenshots", "", "TestBrowser: the folder to save its screenshots in (docs/serve.md shows those from docs/img); default: a temporary one")
 
 // chromiumPath is the browser TestBrowser drives: $ASHIATO_CHROMIUM, else
 // Debian's chromium, which tools/test.sh installs (tools/chromium.sh).
@@ -92,7 +92,7 @@ func screenshot(t *testing.T, bin, u, path string) {
 // every request (--authentication=kubernetes, 401 without a token), and the
 // browser reaches it through tokenProxy with a cluster-wide reader's token,
 // as through a login proxy. The ConfigMap store's
-// screenshots go where -screenshots says (README's: docs/img).
+// screenshots go where -screenshots says (docs/serve.md's: docs/img).
 func TestBrowser(t *testing.T) {
 	requireCluster(t)
 	browser := chromiumPath(t)

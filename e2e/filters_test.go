@@ -424,7 +424,7 @@ func TestHistoryNodeFilters(t *testing.T) {
 
 // TestWatchLeavingTheSelection: in watch mode, a pod whose phase stops
 // matching --field-selector leaves the selection and is printed as deleted
-// (README, Filters); a pod that starts matching is printed as scheduled.
+// (docs/recorder.md, Filters); a pod that starts matching is printed as scheduled.
 func TestWatchLeavingTheSelection(t *testing.T) {
 	requireCluster(t)
 	const ns = "fxw"

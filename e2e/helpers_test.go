@@ -25,7 +25,7 @@ import (
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
-// rec is one stdout line of ashiato, decoded strictly: the schema README documents.
+// rec is one stdout line of ashiato, decoded strictly: the schema docs/recorder.md documents.
 type rec struct {
 	Namespace    string `json:"namespace"`
 	Pod          string `json:"pod_name"`

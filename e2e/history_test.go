@@ -27,15 +27,49 @@ import (
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
-// historyRow is one element of `ashiato history -o json`, decoded strictly:
-// the schema README documents.
+// historyRow is one row of `ashiato history -o json`, decoded strictly:
+// the schema docs/history.md documents (package report).
 type historyRow struct {
+	Cluster   string  `json:"cluster,omitempty"` // across clusters only
 	Namespace string  `json:"namespace"`
 	Pod       string  `json:"pod_name"`
 	Node      string  `json:"node_name"`
+	OwnerKind string  `json:"owner_kind"`
+	OwnerName string  `json:"owner_name"`
 	Hour      string  `json:"hour"`
 	FirstSeen *string `json:"first_seen"`
 	LastSeen  *string `json:"last_seen"`
+}
+
+// historyAnswer is `ashiato history pod|node -o json`, decoded strictly:
+// the rows are placements (pod) or pods (node).
+type historyAnswer struct {
+	Cluster    string        `json:"cluster,omitempty"`
+	Node       string        `json:"node,omitempty"`
+	Pod        string        `json:"pod,omitempty"`
+	Window     any           `json:"window"`
+	Pods       *[]historyRow `json:"pods,omitempty"`
+	Placements *[]historyRow `json:"placements,omitempty"`
+	NodeEvents []any         `json:"node_events,omitempty"`
+	Warnings   []string      `json:"warnings"`
+	Hidden     any           `json:"hidden"`
+}
+
+// decodeHistory reads an answer of history pod or node, strictly.
+func decodeHistory(stdout string) (historyAnswer, []historyRow, error) {
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	var a historyAnswer
+	if err := dec.Decode(&a); err != nil {
+		return a, nil, err
+	}
+	switch {
+	case a.Pods != nil:
+		return a, *a.Pods, nil
+	case a.Placements != nil:
+		return a, *a.Placements, nil
+	}
+	return a, nil, fmt.Errorf("no pods or placements")
 }
 
 func (r historyRow) key() string { return r.Namespace + "/" + r.Pod }
@@ -45,14 +79,9 @@ func parseHistory(t *testing.T, res result) []historyRow {
 	if res.code != 0 {
 		t.Fatalf("history: exit %d; stderr:\n%s", res.code, res.stderr)
 	}
-	dec := json.NewDecoder(strings.NewReader(res.stdout))
-	dec.DisallowUnknownFields()
-	var rows []historyRow
-	if err := dec.Decode(&rows); err != nil {
-		t.Fatalf("history -o json printed something else than an array of rows (%v):\n%.2000s", err, res.stdout)
-	}
-	if rows == nil {
-		t.Fatalf("history -o json printed %q, want [] when empty", res.stdout)
+	_, rows, err := decodeHistory(res.stdout)
+	if err != nil {
+		t.Fatalf("history -o json printed something else than an answer with rows (%v):\n%.2000s", err, res.stdout)
 	}
 	return rows
 }

@@ -11,8 +11,10 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// The -o json answer of history incident, as README documents it.
+// The -o json answer of history incident, as docs/history.md documents it
+// (package report: the incident page's twin too).
 type incidentJSON struct {
+	Cluster       string              `json:"cluster,omitempty"` // read from S3
 	Node          string              `json:"node_name"`
 	Selector      string              `json:"node_selector,omitempty"`
 	Nodes         []string            `json:"nodes"`
@@ -33,6 +35,11 @@ type incidentJSON struct {
 		MedianSeconds    *int64 `json:"median_seconds"`
 		SlowestSeconds   *int64 `json:"slowest_seconds"`
 	} `json:"summary"`
+	Hidden struct {
+		Pods       int `json:"pods"`
+		Namespaces int `json:"namespaces"`
+		NodeEvents int `json:"node_events"`
+	} `json:"hidden"` // the web view's access check; none in the CLI
 }
 
 type incidentEventJSON struct {
@@ -87,7 +94,7 @@ type incidentQuery struct {
 }
 
 // expectIncident builds, from what the recorder printed alone, the answer
-// history incident must give, by the rule README documents:
+// history incident must give, by the rule docs/history.md documents:
 //   - the nodes' records within 30 minutes of T, in time order (a second's
 //     in the order printed; an exact repeat within a second once);
 //   - every pod whose records put it on one of the nodes at T: from its first

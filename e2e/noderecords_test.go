@@ -11,7 +11,7 @@ import (
 )
 
 // nodeRec is a node lifecycle line of ashiato's stdout, decoded strictly: the
-// schema README documents.
+// schema docs/recorder.md documents.
 type nodeRec struct {
 	Event     string            `json:"event"`
 	Node      string            `json:"node_name"`

@@ -10,7 +10,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -287,31 +286,25 @@ func TestFaultS3Errors(t *testing.T) {
 	}
 }
 
-// parseS3History decodes `history -o json` of the S3 store, whose rows also
-// name their cluster: every row must be cluster's.
+// parseS3History decodes `history -o json` of the S3 store, which names its
+// cluster: every row must be cluster's.
 func parseS3History(t *testing.T, res result, cluster string) []historyRow {
 	t.Helper()
 	if res.code != 0 {
 		t.Fatalf("history: exit %d; stderr:\n%s", res.code, res.stderr)
 	}
-	type s3Row struct {
-		historyRow
-		Cluster string `json:"cluster"`
+	answer, rows, err := decodeHistory(res.stdout)
+	if err != nil {
+		t.Fatalf("history -o json printed something else than an answer with rows (%v):\n%.2000s", err, res.stdout)
 	}
-	dec := json.NewDecoder(strings.NewReader(res.stdout))
-	dec.DisallowUnknownFields()
-	var rows []s3Row
-	if err := dec.Decode(&rows); err != nil || rows == nil {
-		t.Fatalf("history -o json printed something else than an array of rows (%v):\n%.2000s", err, res.stdout)
-	}
-	out := make([]historyRow, len(rows))
 	for i, r := range rows {
-		if r.Cluster != cluster {
-			t.Fatalf("history --cluster %s answered a row of cluster %q: %+v", cluster, r.Cluster, r)
+		// One cluster read: the answer names it; several: each row.
+		if got := r.Cluster + answer.Cluster; got != cluster {
+			t.Fatalf("history --cluster %s answered a row of cluster %q: %+v", cluster, got, r)
 		}
-		out[i] = r.historyRow
+		rows[i].Cluster = ""
 	}
-	return out
+	return rows
 }
 
 // s3StoreOf describes the store of a server already started, with more

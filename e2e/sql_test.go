@@ -222,8 +222,8 @@ func (r sqlRow) String() string {
 	return strings.Join([]string{r.Cluster, r.Namespace, r.Pod, r.Node, r.Hour, opt(r.FirstSeen), opt(r.LastSeen)}, " ")
 }
 
-// placementLines are the placements rows of an SQL answer as history's.
-func placementLines(rows []duckq.Row) []string {
+// sqlPlacementLines are the placements rows of an SQL answer as history's.
+func sqlPlacementLines(rows []duckq.Row) []string {
 	lines := make([]string, len(rows))
 	for i, r := range rows {
 		s := func(k string) string {
@@ -262,7 +262,7 @@ func (q sqlQuestions) same(what string, sql, hist []string) {
 // podsOnNodeAt is question a; clusters is how many must answer.
 func (q sqlQuestions) podsOnNodeAt(node string, at time.Time, clusters int) {
 	q.t.Helper()
-	sql := placementLines(q.run("pods-on-node-at", map[string]string{"node": duckq.Quote(node), "instant": duckq.Timestamp(at)}))
+	sql := sqlPlacementLines(q.run("pods-on-node-at", map[string]string{"node": duckq.Quote(node), "instant": duckq.Timestamp(at)}))
 	var rows []sqlRow
 	q.history(&rows, "history", "node", node, "--at", rfc3339(at))
 	q.same(fmt.Sprintf("pods on %s at %s", node, rfc3339(at)), sql, historyLines(rows))
@@ -279,7 +279,7 @@ func (q sqlQuestions) podsOnNodeAt(node string, at time.Time, clusters int) {
 // podOverDays is question b.
 func (q sqlQuestions) podOverDays(ref store.PodRef, since, until time.Time) {
 	q.t.Helper()
-	sql := placementLines(q.run("pod-over-days", map[string]string{"namespace": duckq.Quote(ref.Namespace), "pod": duckq.Quote(ref.Name),
+	sql := sqlPlacementLines(q.run("pod-over-days", map[string]string{"namespace": duckq.Quote(ref.Namespace), "pod": duckq.Quote(ref.Name),
 		"since": duckq.Timestamp(since), "until": duckq.Timestamp(until)}))
 	var rows []sqlRow
 	q.history(&rows, "history", "pod", ref.Namespace+"/"+ref.Name, "--since", rfc3339(since), "--until", rfc3339(until))

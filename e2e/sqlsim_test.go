@@ -84,7 +84,7 @@ func TestSQLSimulated(t *testing.T) {
 	for _, at := range instants {
 		for _, node := range []string{"node-0", "node-3"} {
 			want := lines(func(_ string, hours []*store.Hour) []history.Row { return history.Node(hours, node, history.At(at)) })
-			got := placementLines(q.run("pods-on-node-at", map[string]string{"node": duckq.Quote(node), "instant": duckq.Timestamp(at)}))
+			got := sqlPlacementLines(q.run("pods-on-node-at", map[string]string{"node": duckq.Quote(node), "instant": duckq.Timestamp(at)}))
 			q.same(fmt.Sprintf("pods on %s at %s", node, rfc3339(at)), got, want)
 			rows += len(want)
 		}
@@ -94,7 +94,7 @@ func TestSQLSimulated(t *testing.T) {
 		for _, w := range []history.Window{{Since: start.Add(-time.Hour), Until: start.Add(10 * time.Hour)},
 			{Since: start.Add(90*time.Minute + 13*time.Second), Until: start.Add(3*time.Hour + 2*time.Minute)}} {
 			want := lines(func(_ string, hours []*store.Hour) []history.Row { return history.Pod(hours, ref, w) })
-			got := placementLines(q.run("pod-over-days", map[string]string{"namespace": duckq.Quote(ref.Namespace), "pod": duckq.Quote(ref.Name),
+			got := sqlPlacementLines(q.run("pod-over-days", map[string]string{"namespace": duckq.Quote(ref.Namespace), "pod": duckq.Quote(ref.Name),
 				"since": duckq.Timestamp(w.Since), "until": duckq.Timestamp(w.Until)}))
 			q.same(fmt.Sprintf("where %s ran from %s to %s", ref, rfc3339(w.Since), rfc3339(w.Until)), got, want)
 			rows += len(want)
@@ -156,7 +156,7 @@ func simulatedFailures(hours []*store.Hour, since, until time.Time) []store.Node
 	return out
 }
 
-// rowLine is a history row as placementLines prints an SQL row.
+// rowLine is a history row as sqlPlacementLines prints an SQL row.
 func rowLine(cluster string, r history.Row) string {
 	first, last := "-", "-"
 	if !r.First.IsZero() {

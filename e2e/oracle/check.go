@@ -119,7 +119,7 @@ func (r *runner) checkPod(pod string, rows []history.Row) {
 		}
 		// Last seen is a second the pod was there, or the hour's last
 		// second for a pod stored as still running by a process that
-		// died before it saw the pod leave (README, "Gaps").
+		// died before it saw the pod leave (docs/storage.md, "Gaps").
 		lastOK := t.within(pod, row.Node, span{row.Last, row.Last}) || t.storedRunning(pod, row.Node, row.Last)
 		if row.First.IsZero() || !t.within(pod, row.Node, span{row.First, row.First}) || !lastOK {
 			bad = true

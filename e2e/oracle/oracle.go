@@ -13,7 +13,7 @@
 // runs, and compares `history pod` for every pod and `history node N --at T`
 // for sampled (N, T) — every second of the first and last minute of each
 // hour, the seconds around every bind, deletion and move, and random ones —
-// with what README's guarantee ("What --at guarantees") allows:
+// with what docs/storage.md's guarantee ("What --at guarantees") allows:
 //
 //   - must: a pod on N at T is listed, unless T lies in the shadow of a kill
 //     or a failed process: from LastSeenStep plus one snapshot interval before

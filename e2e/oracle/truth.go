@@ -25,7 +25,7 @@ func (s span) has(t time.Time) bool { return !t.Before(s.from) && !t.After(s.to)
 func (s span) overlaps(o span) bool { return !s.to.Before(o.from) && !o.to.Before(s.from) }
 
 // truth is the generator's ground truth: every stay of every pod, and the
-// shadows of the faults under which README's guarantee does not promise
+// shadows of the faults under which docs/storage.md's guarantee does not promise
 // presence.
 type truth struct {
 	stays   map[string][]*stay // pod name → stays, in time order
@@ -87,13 +87,13 @@ func (t *truth) shadowed(T time.Time) bool {
 	return false
 }
 
-// must: README's "never a false absence" — the pod was on the node at T and
+// must: docs/storage.md's "never a false absence" — the pod was on the node at T and
 // no fault's shadow covers T.
 func (t *truth) must(pod, node string, T time.Time) bool {
 	return t.on(pod, node, T) && !t.shadowed(T)
 }
 
-// may: README's "at most these false presences" — the answer may list the
+// may: docs/storage.md's "at most these false presences" — the answer may list the
 // pod at T (in hour H) if it was on the node at some second of [H−5m, T] (a
 // stay of T's hour, or one that ended in the last step of the hour before)
 // and at some second of hour H, with that stay ending no more than
@@ -116,7 +116,7 @@ func (t *truth) may(pod, node string, T time.Time) bool {
 	return (before && inHour) || t.storedRunning(pod, node, T)
 }
 
-// storedRunning is README's "after a kill the other way round": a pod
+// storedRunning is docs/storage.md's "after a kill the other way round": a pod
 // running at a dead process's last complete flush, stored as still running
 // (last seen = the hour's last second), that left before the restart, may be
 // listed until the end of that hour.

@@ -20,13 +20,13 @@ func TestParseFlagsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The original tool's defaults.
-	if c.interval != 30*time.Second || c.oneshot || c.storeInCM || c.store.Namespace != "default" ||
-		c.filter.String() != "none" {
+	if c.Interval != 30*time.Second || c.Oneshot || c.storeInCM || c.store.Namespace != "default" ||
+		c.Filter.String() != "none" {
 		t.Errorf("defaults changed: %+v", c)
 	}
 	// Watch mode prints a full snapshot once an hour, changes as they happen.
-	if c.snapshot != "hour" {
-		t.Errorf("--snapshot defaults to %q, want hour", c.snapshot)
+	if c.Snapshot != "hour" {
+		t.Errorf("--snapshot defaults to %q, want hour", c.Snapshot)
 	}
 }
 
@@ -37,13 +37,13 @@ func TestParseFlagsOriginalFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.kubeconfig != "/k" || c.interval != time.Minute || !c.oneshot || fmt.Sprint(c.filter.Namespaces) != "[shop]" ||
-		c.filter.NamePrefix != "web-" || c.filter.LabelSelector != "app=web" || !c.storeInCM ||
-		c.store.Namespace != "history" || c.context != "prod" {
+	if c.kube.Kubeconfig != "/k" || c.Interval != time.Minute || !c.Oneshot || fmt.Sprint(c.Filter.Namespaces) != "[shop]" ||
+		c.Filter.NamePrefix != "web-" || c.Filter.LabelSelector != "app=web" || !c.storeInCM ||
+		c.store.Namespace != "history" || c.kube.Context != "prod" {
 		t.Errorf("flags not taken: %+v", c)
 	}
 	// Go's flag package also takes the single-dash form the original's users may have in scripts.
-	if c, err := parseFlags([]string{"-oneshot", "-namespace=shop"}, &bytes.Buffer{}); err != nil || !c.oneshot || fmt.Sprint(c.filter.Namespaces) != "[shop]" {
+	if c, err := parseFlags([]string{"-oneshot", "-namespace=shop"}, &bytes.Buffer{}); err != nil || !c.Oneshot || fmt.Sprint(c.Filter.Namespaces) != "[shop]" {
 		t.Errorf("single-dash flags: %+v, %v", c, err)
 	}
 }
@@ -61,7 +61,7 @@ func TestParseFlagsFilters(t *testing.T) {
 		ExcludeNamePrefixes: []string{"canary-", "debug-", "tmp-"}, FieldSelector: "status.phase!=Succeeded", Node: "n1",
 		OwnerKinds: []string{"Job", "CronJob"}, ExcludeOwnerKinds: []string{"None"}, LabelSelector: "!canary,tier notin (a,b)",
 	}
-	if got := fmt.Sprintf("%+v", c.filter); got != fmt.Sprintf("%+v", want) {
+	if got := fmt.Sprintf("%+v", c.Filter); got != fmt.Sprintf("%+v", want) {
 		t.Errorf("filters\n got %s\nwant %+v", got, want)
 	}
 }

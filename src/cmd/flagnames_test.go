@@ -48,8 +48,8 @@ func TestFlagAliasesNamedAsTyped(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || c.cmRetention != tt.keep {
-				t.Fatalf("parseFlags = %v, --retention %s; want %s", err, c.cmRetention, tt.keep)
+			if err != nil || c.Retention != tt.keep {
+				t.Fatalf("parseFlags = %v, --retention %s; want %s", err, c.Retention, tt.keep)
 			}
 		})
 	}

@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pod-ashiato/ashiato/src/history"
-	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/readers"
 )
 
 var historyNow = time.Date(2026, 11, 26, 14, 30, 0, 0, time.UTC)
@@ -62,12 +61,12 @@ func TestParseHistoryFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 			pod := ""
-			if c.node == "" {
-				pod = c.pod.String()
+			if c.Node == "" {
+				pod = c.Pod.String()
 			}
-			if pod != tt.pod || c.node != tt.node || !c.window.Since.Equal(tt.window.Since) || !c.window.Until.Equal(tt.window.Until) ||
-				c.at != tt.isAt || c.output != tt.output || c.kube.store.Namespace != tt.cmNS {
-				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.node, c.window.Since, c.window.Until, c.at, c.output, c.kube.store.Namespace)
+			if pod != tt.pod || c.Node != tt.node || !c.Window.Since.Equal(tt.window.Since) || !c.Window.Until.Equal(tt.window.Until) ||
+				c.At != tt.isAt || c.Output != tt.output || c.kube.store.Namespace != tt.cmNS {
+				t.Errorf("got pod %q node %q window %v..%v at %v output %q ns %q", pod, c.Node, c.Window.Since, c.Window.Until, c.At, c.Output, c.kube.store.Namespace)
 			}
 		})
 	}
@@ -106,8 +105,8 @@ func TestHistoryInvalidInput(t *testing.T) {
 		{"a range beyond 31 days", []string{"pod", "a/b", "--since", "745h"}, "is longer than 744h0m0s (31 days)"},
 		{"a node range beyond 31 days", []string{"node", "n1", "--since", "2000h", "--until", "1h"}, "invalid --since"},
 		{"--at with --since", []string{"pod", "a/b", "--at", "now", "--since", "1h"}, "--at is an instant"},
-		{"unknown flag", []string{"pod", "a/b", "--nmespace", "x"}, "flag provided but not defined: -nmespace"},
-		{"a main-command flag", []string{"node", "n1", "--at", "now", "--oneshot"}, "flag provided but not defined: -oneshot"},
+		{"unknown flag", []string{"pod", "a/b", "--nmespace", "x"}, "unknown flag: --nmespace"},
+		{"a main-command flag", []string{"node", "n1", "--at", "now", "--oneshot"}, "unknown flag: --oneshot"},
 		{"unknown output", []string{"pod", "a/b", "-o", "yaml"}, `invalid -o "yaml": want table, wide, json or svg`},
 		{"bad cm namespace", []string{"pod", "a/b", "--cm-namespace", "My_NS"}, `invalid --cm-namespace "My_NS"`},
 		{"missing kubeconfig", []string{"pod", "a/b", "--kubeconfig", filepath.Join(dir, "nope")}, "invalid --kubeconfig"},
@@ -134,111 +133,34 @@ func TestHistoryInvalidInput(t *testing.T) {
 	}
 }
 
+// TestHistoryNodeFilters: history node takes the recorder's namespace and
+// name filters; the rows they keep are answer's (TestKeepRows).
 func TestHistoryNodeFilters(t *testing.T) {
 	c, err := parseHistoryFlags([]string{"node", "n1", "--at", "now", "--namespace", "shop,kube-system", "--exclude-namespace", "kube-system",
 		"--exclude-name", "web-canary"}, historyNow, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := []history.Row{
-		{Pod: store.PodRef{Namespace: "shop", Name: "web-0"}, Node: "n1"},
-		{Pod: store.PodRef{Namespace: "shop", Name: "web-canary-1"}, Node: "n1"},
-		{Pod: store.PodRef{Namespace: "kube-system", Name: "coredns-0"}, Node: "n1"},
-		{Pod: store.PodRef{Namespace: "other", Name: "web-1"}, Node: "n1"},
-		{Pod: store.PodRef{Namespace: "shop", Name: "db-0"}, Node: "n1"},
-	}
-	var got []string
-	for _, r := range keepRows(rows, c.filter.StoredChain()) {
-		got = append(got, r.Pod.String())
-	}
-	if strings.Join(got, " ") != "shop/web-0 shop/db-0" {
-		t.Errorf("kept %v, want shop/web-0 shop/db-0", got)
-	}
-	if want := `no pods matching --namespace="shop,kube-system" --exclude-namespace="kube-system" --exclude-name="web-canary" on node n1 at`; !strings.HasPrefix(c.nothingFound("namespace default"), want) {
-		t.Errorf("nothing found: %q, want it to start with %q", c.nothingFound("namespace default"), want)
+	c.Where = "namespace default"
+	if want := `no pods matching --namespace="shop,kube-system" --exclude-namespace="kube-system" --exclude-name="web-canary" on node n1 at`; !strings.HasPrefix(c.NothingFound(), want) {
+		t.Errorf("nothing found: %q, want it to start with %q", c.NothingFound(), want)
 	}
 }
 
 func TestHistoryHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"pod", "-h"}, {"node", "n1", "--help"}} {
 		var stdout, stderr bytes.Buffer
-		_, err := parseHistoryFlags(args, historyNow, &stderr)
-		if !errors.Is(err, flag.ErrHelp) {
-			t.Fatalf("%q: %v, want help", args, err)
+		if c, err := parseHistoryFlags(args, historyNow, &stderr); c != nil || err != nil {
+			t.Fatalf("%q: %v, %v, want help", args, c, err)
 		}
 		if err := run(context.Background(), append([]string{"history"}, args...), &stdout, &stderr); err != nil {
 			t.Errorf("%q: %v", args, err)
 		}
-		for _, want := range []string{"ashiato history node NODE --at T", "first seen <= T <= last seen + 5m", "-cm-namespace"} {
+		for _, want := range []string{"ashiato history node NODE --at T", "first seen <= T <= last seen + 5m", "--cm-namespace", "Examples:"} {
 			if !strings.Contains(stderr.String(), want) {
 				t.Errorf("help lacks %q", want)
 			}
 		}
-	}
-}
-
-// TestWriteRows holds the output formats to golden text.
-func TestWriteRows(t *testing.T) {
-	hour := time.Date(2026, 11, 26, 13, 0, 0, 0, time.UTC)
-	rows := []history.Row{
-		{Pod: store.PodRef{Namespace: "shop", Name: "web-0"}, Node: "n1", Hour: hour.Add(-time.Hour)},
-		{Pod: store.PodRef{Namespace: "shop", Name: "web-0"}, Node: "ip-10-0-1-2.ec2.internal", Hour: hour, First: hour.Add(25 * time.Minute), Last: hour.Add(59 * time.Minute)},
-	}
-	pod := &historyConfig{output: "table"}
-	node := &historyConfig{output: "table", node: "n1"}
-	tests := []struct {
-		name string
-		cfg  *historyConfig
-		rows []history.Row
-		want string
-	}{
-		{"pod table", pod, rows, `
-HOUR                   NODE                       FIRST SEEN             LAST SEEN
-2026-11-26T12:00:00Z   n1                         <unknown>              <unknown>
-2026-11-26T13:00:00Z   ip-10-0-1-2.ec2.internal   2026-11-26T13:25:00Z   2026-11-26T13:59:00Z
-`},
-		{"node table", node, rows, `
-NAMESPACE   POD     HOUR                   FIRST SEEN             LAST SEEN
-shop        web-0   2026-11-26T12:00:00Z   <unknown>              <unknown>
-shop        web-0   2026-11-26T13:00:00Z   2026-11-26T13:25:00Z   2026-11-26T13:59:00Z
-`},
-		{"wide", &historyConfig{output: "wide"}, rows[1:], `
-NAMESPACE   POD     NODE                       HOUR                   FIRST SEEN             LAST SEEN
-shop        web-0   ip-10-0-1-2.ec2.internal   2026-11-26T13:00:00Z   2026-11-26T13:25:00Z   2026-11-26T13:59:00Z
-`},
-		{"json", &historyConfig{output: "json"}, rows, `
-[
-  {
-    "namespace": "shop",
-    "pod_name": "web-0",
-    "node_name": "n1",
-    "hour": "2026-11-26T12:00:00Z",
-    "first_seen": null,
-    "last_seen": null
-  },
-  {
-    "namespace": "shop",
-    "pod_name": "web-0",
-    "node_name": "ip-10-0-1-2.ec2.internal",
-    "hour": "2026-11-26T13:00:00Z",
-    "first_seen": "2026-11-26T13:25:00Z",
-    "last_seen": "2026-11-26T13:59:00Z"
-  }
-]
-`},
-		{"empty json is an empty array", &historyConfig{output: "json"}, nil, "\n[]\n"},
-		{"empty table prints nothing", pod, nil, "\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			if err := writeRows(&b, tt.cfg, tt.rows); err != nil {
-				t.Fatal(err)
-			}
-			if want := strings.TrimPrefix(tt.want, "\n"); b.String() != want {
-				t.Errorf("got\n%s\nwant\n%s", b.String(), want)
-			}
-		})
 	}
 }
 
@@ -255,7 +177,8 @@ func TestNothingFound(t *testing.T) {
 		pod:  "no placements of pod shop/web-0 between 2026-11-26T12:30:00Z and 2026-11-26T14:30:00Z in the history in namespace hist",
 		node: "no pods on node n1 at 2026-11-26T14:30:00Z in the history in namespace default",
 	} {
-		if got := c.nothingFound(storeName(&c.kube, nil)); got != want {
+		c.Where = readers.StoreName(&c.kube.store, nil)
+		if got := c.NothingFound(); got != want {
 			t.Errorf("got %q\nwant %q", got, want)
 		}
 	}

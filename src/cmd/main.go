@@ -3,16 +3,19 @@
 // ConfigMaps. See README.md.
 //
 // main only turns signals into a context and run's error into an exit code;
-// run parses flags, validates, builds the clients and wires the pipeline.
+// run parses flags, validates, builds the clients and wires the packages
+// that do the work. Nothing below this package knows about flags.
 package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pod-ashiato/ashiato/src/heap"
+	"github.com/pod-ashiato/ashiato/src/usage"
 )
 
 // Exit codes.
@@ -22,13 +25,17 @@ const (
 	exitUsage = 2 // bad flags, selector, namespace or kubeconfig: nothing was done
 )
 
+// usageError and usagef are package usage's, under the names the tests use.
+type usageError = usage.Error
+
+var usagef = usage.Errorf
+
 func main() {
-	setGCDefaults(os.Getenv)
+	heap.SetGCDefaults(os.Getenv)
 	ctx := signalContext()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "ashiato: %v\n", err)
-		var usage usageError
-		if errors.As(err, &usage) {
+		if usage.Is(err) {
 			os.Exit(exitUsage)
 		}
 		os.Exit(exitError)

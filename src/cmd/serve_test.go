@@ -16,6 +16,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/history"
 	"github.com/pod-ashiato/ashiato/src/internal/awstest"
+	"github.com/pod-ashiato/ashiato/src/readers"
 	"github.com/pod-ashiato/ashiato/src/record"
 	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/s3store"
@@ -43,8 +44,8 @@ func TestParseServeFlags(t *testing.T) {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
 		}
-		if c.addr != tt.addr || c.kube.store.Namespace != tt.ns {
-			t.Errorf("%q: addr %q ns %q", tt.args, c.addr, c.kube.store.Namespace)
+		if c.Addr != tt.addr || c.kube.store.Namespace != tt.ns {
+			t.Errorf("%q: addr %q ns %q", tt.args, c.Addr, c.kube.store.Namespace)
 		}
 	}
 	bad := []struct {
@@ -58,7 +59,7 @@ func TestParseServeFlags(t *testing.T) {
 		{[]string{"--addr", "bad_host!:80"}, `invalid --addr "bad_host!:80": "bad_host!" is neither an IP address nor a host name`},
 		{[]string{"--addr", ":8080", "--cm-namespace", "Hist"}, `invalid --cm-namespace "Hist": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`},
 		{[]string{"--addr", ":8080", "extra"}, `unexpected argument "extra" (see ashiato serve --help)`},
-		{[]string{"--addr", ":8080", "--oneshot"}, "flag provided but not defined: -oneshot"},
+		{[]string{"--addr", ":8080", "--oneshot"}, "unknown flag: --oneshot"},
 		{[]string{"--addr", ":8080", "--log-level", "loud"}, `invalid --log-level "loud": want debug, info, warn or error`},
 		{[]string{"--addr", ":8080", "--store", "s3"}, "--store s3 needs --s3-bucket"},
 		{[]string{"--addr", ":8080", "--cluster", "prod"}, "--cluster needs --store s3 (the ConfigMap store holds one cluster's history)"},
@@ -120,7 +121,7 @@ func TestServeStoreS3(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return serveStore(t.Context(), &c.kube, log)
+		return readers.Open(t.Context(), readers.Options{Kube: &c.kube.conn, Store: &c.kube.store, NamespaceGiven: c.kube.nsGiven, Log: log})
 	}
 	// The pages pick the cluster: the only one, or the one asked for.
 	home := func(st storeio.Store, query string) (cluster string, clusters []string) {
@@ -162,30 +163,5 @@ func TestServeStoreS3(t *testing.T) {
 	rows, _, err := (&history.Reader{Store: st, Retry: retry.Policy{MaxElapsed: time.Second}}).Read(t.Context(), history.At(at))
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("reading staging's history: %d hours, %v", len(rows), err)
-	}
-}
-
-// TestServeAuthenticationDefault: kubernetes only with the in-cluster
-// config (in a pod, no kubeconfig named); self with a kubeconfig; none
-// only when asked.
-func TestServeAuthenticationDefault(t *testing.T) {
-	tests := []struct {
-		name, flag, kubeconfig, env, host, want string
-	}{
-		{"in a pod", "", "", "", "10.0.0.1", authnKubernetes},
-		{"a kubeconfig in a pod", "", "/kc", "", "10.0.0.1", authnSelf},
-		{"$KUBECONFIG in a pod", "", "", "/kc", "10.0.0.1", authnSelf},
-		{"a laptop", "", "", "", "", authnSelf},
-		{"asked", authnNone, "", "", "10.0.0.1", authnNone},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("KUBECONFIG", tt.env)
-			t.Setenv("KUBERNETES_SERVICE_HOST", tt.host)
-			c := &serveConfig{authn: tt.flag, kube: config{kubeconfig: tt.kubeconfig}}
-			if got := defaultAuthentication(c); got != tt.want {
-				t.Errorf("--authentication %s", got)
-			}
-		})
 	}
 }

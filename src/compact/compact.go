@@ -45,6 +45,12 @@
 // The table files are the compactor's: each pass also deletes the files of
 // the hours that ended more than Keep ago, the rule retention applies to the
 // store's hours (package sink), so the tables keep what the store keeps.
+//
+// # Export
+//
+// Window writes the tables of a range of hours as given, and expires
+// nothing; with Options.Files it writes them elsewhere than beside the
+// hours, from either store: package export is that.
 package compact
 
 import (
@@ -333,7 +339,6 @@ func (c *Compactor) hour(ctx context.Context, hour time.Time, have map[string]bo
 		return nil, err
 	}
 	c.edge = table.EdgeOf(h)
-	h = nil //nolint:ineffassign // the hour may go before the writes
 	var written []string
 	for _, t := range table.Tables {
 		if have[t] {

@@ -36,6 +36,7 @@ type Metrics struct {
 	storeWrites *prometheus.CounterVec
 	storeBytes  *prometheus.CounterVec
 	apiErrors   *prometheus.CounterVec
+	compactions *prometheus.CounterVec
 	lastSync    prometheus.Gauge
 	leader      prometheus.Gauge
 	ready       atomic.Bool
@@ -66,6 +67,9 @@ func New() *Metrics {
 		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashiato_api_errors_total", Help: "Failed API requests (each try of a retried request counts), by reason.",
 		}, []string{"reason"}),
+		compactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ashiato_compactions_total", Help: "Table files (Parquet) of closed hours the recorder wrote beside the S3 store's hours, by table (placements, node_events) and result (written, exists: already there, error).",
+		}, []string{"table", "result"}),
 		lastSync: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ashiato_last_sync_timestamp_seconds", Help: "Unix time of the last complete view of the selected pods (a full listing, or a snapshot of the synced watch cache).",
 		}),
@@ -81,7 +85,7 @@ func New() *Metrics {
 		}
 		return 0
 	})
-	m.Registry.MustRegister(m.records, m.moves, m.storeWrites, m.storeBytes, m.apiErrors, m.lastSync, m.leader, tracked,
+	m.Registry.MustRegister(m.records, m.moves, m.storeWrites, m.storeBytes, m.apiErrors, m.compactions, m.lastSync, m.leader, tracked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.incidents = newIncidents()
 	m.Registry.MustRegister(m.incidents.collectors()...)
@@ -135,6 +139,12 @@ func (m *Metrics) StoreWrite(backend string, bytes int, err error) {
 	}
 	m.storeWrites.WithLabelValues(backend, "ok").Inc()
 	m.storeBytes.WithLabelValues(backend).Add(float64(bytes))
+}
+
+// Compaction counts one table file of a closed hour (compact.Options.Observe):
+// its table and the result, written, exists or error.
+func (m *Metrics) Compaction(table, result string) {
+	m.compactions.WithLabelValues(table, result).Inc()
 }
 
 // APIError counts one failed API request by its reason (Conflict,

@@ -65,6 +65,7 @@ func TestCountersMove(t *testing.T) {
 	m.StoreWrite("configmap", 50, errors.New("boom"))
 	m.APIError(apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("c")))
 	m.APIError(syscall.ECONNREFUSED)
+	m.Compaction("placements", "written")
 	m.SetTracked(func() int { return 42 })
 
 	tests := []struct {
@@ -80,6 +81,7 @@ func TestCountersMove(t *testing.T) {
 		{"bytes written", testutil.ToFloat64(m.storeBytes.WithLabelValues("configmap")), 100},
 		{"conflicts", testutil.ToFloat64(m.apiErrors.WithLabelValues("Conflict")), 1},
 		{"network errors", testutil.ToFloat64(m.apiErrors.WithLabelValues("network")), 1},
+		{"compactions", testutil.ToFloat64(m.compactions.WithLabelValues("placements", "written")), 1},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/view"
 )
@@ -76,7 +77,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 	chart := view.Incident(hours, inc, links)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, incidentJSON{IncidentJSON: view.IncidentDoc(inc), Hidden: hidden})
+		writeJSON(w, http.StatusOK, report.IncidentAnswer{Cluster: src.cluster, Incident: report.IncidentOf(inc), Hidden: hiddenOf(hidden)})
 		return
 	case "svg":
 		s.svg(w, chart)
@@ -112,7 +113,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, e := range inc.Timeline {
-		p.Events = append(p.Events, eventJSON{Node: e.Node, Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason})
+		p.Events = append(p.Events, report.NodeEvent{Node: e.Node, Timestamp: stamp(e.At), Event: e.Event, Reason: e.Reason})
 	}
 	for _, ip := range inc.Pods {
 		owner := "none"

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
-	"github.com/pod-ashiato/ashiato/src/view"
 )
 
 // incidentStore: n1 NotReady at 14:02; web-a (ReplicaSet web-1) replaced by
@@ -52,7 +52,7 @@ func TestIncidentPage(t *testing.T) {
 		t.Errorf("read %v, want 30m either side of 14:02", st.asked)
 	}
 
-	var doc view.IncidentJSON
+	var doc report.IncidentAnswer
 	getJSON(t, srv, "/incident?node=n1&at=2026-11-26T14:02:00Z&window=10m&format=json", &doc)
 	if doc.Node != "n1" || doc.WindowSeconds != 600 || doc.Summary.Rescheduled != 1 || len(doc.Pods) != 2 ||
 		doc.Pods[1].Next == nil || doc.Pods[1].Next.Pod != "web-c" || doc.Pods[0].Next != nil {

@@ -11,6 +11,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pod-ashiato/ashiato/src/access"
+	"github.com/pod-ashiato/ashiato/src/report"
 )
 
 // TestReadsBeyondTheLimitGet503: with MaxReads reads under way (held in the
@@ -101,7 +102,7 @@ func TestClusterPicker(t *testing.T) {
 	if !strings.Contains(body, `href="/pod?cluster=east&amp;pod=shop%2Fweb-0`) {
 		t.Errorf("the links do not keep the cluster")
 	}
-	var node nodeJSON
+	var node report.NodeAnswer
 	getJSON(t, srv, "/node?node=n1&at=2026-11-26T14:10:00Z&cluster=east&format=json", &node)
 	if node.Cluster != "east" || len(node.Pods) != 2 {
 		t.Errorf("east twin %+v", node)

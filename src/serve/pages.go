@@ -3,7 +3,6 @@ package serve
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"maps"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/timeline"
 	"github.com/pod-ashiato/ashiato/src/view"
@@ -39,7 +39,7 @@ type page struct {
 	SVG       template.HTML // the timeline, rendered by package timeline (escaped there)
 	Rows      []tableRow
 	Columns   []string
-	Events    []eventJSON
+	Events    []report.NodeEvent
 	Warnings  []string
 	Nodes     []nodeCount
 	NodesNote string
@@ -153,7 +153,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		p.Nodes = append(p.Nodes, nodeCount{Node: n, Pods: counts[n], Link: lk.link("/node", "node", n, "since", "6h")})
 	}
 	if f == "json" {
-		out := homeJSON{Cluster: src.cluster, Clusters: src.clusters, Since: stamp(win.Since), Until: stamp(win.Until), Nodes: []nodeJSONCount{}, Warnings: orEmpty(warns), Hidden: hidden}
+		out := homeJSON{Cluster: src.cluster, Clusters: src.clusters, Since: stamp(win.Since), Until: stamp(win.Until), Nodes: []nodeJSONCount{}, Warnings: orEmpty(warns), Hidden: hiddenOf(hidden)}
 		for _, n := range p.Nodes {
 			out.Nodes = append(out.Nodes, nodeJSONCount{Node: n.Node, Pods: n.Pods})
 		}
@@ -224,7 +224,7 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 		Node: func(n string) string { return lk.link("/node", append([]string{"node", n}, windowArgs(win)...)...) },
 	}
 	chart := view.Node(hours, node, win, rows, links)
-	events, err := visibleEvents(ctx, filter, eventsOf(res.Hours, node, chart.From, chart.To))
+	events, err := visibleEvents(ctx, filter, report.EventsOf(res.Hours, node, chart.From, chart.To))
 	if err != nil {
 		s.accessFailed(w, r, src, err)
 		return
@@ -232,7 +232,7 @@ func (s *Server) node(w http.ResponseWriter, r *http.Request) {
 	hidden := filter.Hidden()
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, nodeJSON{Cluster: src.cluster, Node: node, Window: windowOf(win), Pods: rowsJSON(res.Owners, rows), NodeEvents: events, Warnings: orEmpty(warns), Hidden: hidden})
+		writeJSON(w, http.StatusOK, report.NodeAnswer{Cluster: src.cluster, Node: node, Window: report.WindowOf(win), Pods: report.RowsOf(res.Owners, rows), NodeEvents: events, Warnings: orEmpty(warns), Hidden: hiddenOf(hidden)})
 		return
 	case "svg":
 		s.svg(w, chart)
@@ -315,7 +315,7 @@ func (s *Server) pod(w http.ResponseWriter, r *http.Request) {
 	chart := view.Pod(hours, ref, win, rows, links)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, podJSON{Cluster: src.cluster, Pod: ref.String(), Window: windowOf(win), Placements: rowsJSON(res.Owners, rows), Warnings: orEmpty(warns), Hidden: filter.Hidden()})
+		writeJSON(w, http.StatusOK, report.PodAnswer{Cluster: src.cluster, Pod: ref.String(), Window: report.WindowOf(win), Placements: report.RowsOf(res.Owners, rows), Warnings: orEmpty(warns), Hidden: hiddenOf(filter.Hidden())})
 		return
 	case "svg":
 		s.svg(w, chart)
@@ -345,7 +345,7 @@ func (s *Server) podHidden(w http.ResponseWriter, f string, q query, src source,
 	text := access.PodHiddenText(ref.Namespace, ref.Name)
 	switch f {
 	case "json":
-		writeJSON(w, http.StatusOK, podJSON{Cluster: src.cluster, Pod: ref.String(), Window: windowOf(win), Placements: []rowJSON{}, Warnings: []string{}, Hidden: filter.Hidden(), HiddenText: text})
+		writeJSON(w, http.StatusOK, report.PodAnswer{Cluster: src.cluster, Pod: ref.String(), Window: report.WindowOf(win), Placements: []report.Row{}, Warnings: []string{}, Hidden: hiddenOf(filter.Hidden()), HiddenText: text})
 		return
 	case "svg":
 		http.Error(w, text, http.StatusForbidden)
@@ -359,7 +359,7 @@ func (s *Server) podHidden(w http.ResponseWriter, f string, q query, src source,
 // incidentLink is the incident view from a node page: at the page's instant,
 // or at the node's first failure (NotReady, Unknown, deleted) in its range;
 // none when the range shows no failure.
-func incidentLink(lk linker, node string, w history.Window, events []eventJSON) string {
+func incidentLink(lk linker, node string, w history.Window, events []report.NodeEvent) string {
 	if w.Since.Equal(w.Until) {
 		return lk.link("/incident", "node", node, "at", stamp(w.Since))
 	}
@@ -471,9 +471,7 @@ func (s *Server) html(w http.ResponseWriter, status int, p page) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_ = report.Encode(w, v)
 }
 
 func ownerText(owners map[store.PodRef]store.Owner, ref store.PodRef) string {

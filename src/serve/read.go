@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
@@ -112,15 +113,7 @@ func (s *Server) where(src source) string { return src.reader.Store.String() }
 // warnings are the read's warnings as the page shows them, each naming its
 // object as the store does.
 func warningsOf(st storeio.Store, warns []store.Warning) []string {
-	var out []string
-	for _, wn := range warns {
-		where := st.Location(wn.Object)
-		if wn.Key != "" {
-			where += ": " + wn.Key
-		}
-		out = append(out, where+": "+wn.Reason)
-	}
-	return out
+	return report.WarningsOf(st, warns)
 }
 
 // readFailed answers a read's error: a window beyond the budget is the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
@@ -156,7 +157,7 @@ func TestJSONTwins(t *testing.T) {
 	srv := newServer(newStore())
 	defer srv.Close()
 
-	var node nodeJSON
+	var node report.NodeAnswer
 	getJSON(t, srv, "/node?node=n1&at=2026-11-26T14:10:00Z&format=json", &node)
 	if node.Node != "n1" || !node.Window.At || node.Window.Since != "2026-11-26T14:10:00Z" {
 		t.Errorf("node twin %+v", node)
@@ -168,7 +169,7 @@ func TestJSONTwins(t *testing.T) {
 		t.Errorf("node twin events %+v", node.NodeEvents)
 	}
 
-	var pod podJSON
+	var pod report.PodAnswer
 	getJSON(t, srv, "/pod?pod=shop/web-1&since=3h&format=json", &pod)
 	if pod.Pod != "shop/web-1" || len(pod.Placements) != 2 || pod.Placements[0].Node != "n1" || pod.Placements[1].Node != "n2" {
 		t.Errorf("pod twin %+v", pod)

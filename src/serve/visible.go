@@ -7,6 +7,7 @@ import (
 
 	"github.com/pod-ashiato/ashiato/src/access"
 	"github.com/pod-ashiato/ashiato/src/history"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -93,8 +94,8 @@ func withoutNodeEvents(hours []*store.Hour) []*store.Hour {
 
 // visibleEvents is the node events f's viewer may see (all or none), the
 // hidden ones counted.
-func visibleEvents(ctx context.Context, f *access.Filter, events []eventJSON) ([]eventJSON, error) {
-	out := []eventJSON{}
+func visibleEvents(ctx context.Context, f *access.Filter, events []report.NodeEvent) ([]report.NodeEvent, error) {
+	out := []report.NodeEvent{}
 	for _, e := range events {
 		ok, err := f.NodeEvent(ctx)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pod-ashiato/ashiato/src/access"
+	"github.com/pod-ashiato/ashiato/src/report"
 	"github.com/pod-ashiato/ashiato/src/store"
 )
 
@@ -73,7 +74,7 @@ func TestPagesShowOnlyWhatTheViewerMaySee(t *testing.T) {
 	srv := serverAs(mixedStore(), fakeViewer{namespaces: map[string]bool{"shop": true}})
 	defer srv.Close()
 
-	var node nodeJSON
+	var node report.NodeAnswer
 	pageJSON(t, srv, "/node?node=n1&since=2026-11-26T14:00:00Z&until=2026-11-26T15:00:00Z&format=json", &node)
 	for _, row := range node.Pods {
 		if row.Namespace != "shop" {
@@ -83,7 +84,7 @@ func TestPagesShowOnlyWhatTheViewerMaySee(t *testing.T) {
 	if len(node.Pods) == 0 || len(node.NodeEvents) != 0 {
 		t.Errorf("node page: %d rows, %d node events; want shop's rows and no node event", len(node.Pods), len(node.NodeEvents))
 	}
-	if want := (access.Hidden{Pods: 1, Namespaces: 1, NodeEvents: 1}); node.Hidden != want {
+	if want := (report.Hidden{Pods: 1, Namespaces: 1, NodeEvents: 1}); node.Hidden != want {
 		t.Errorf("node page hidden %+v, want %+v", node.Hidden, want)
 	}
 	_, _, body := get(t, srv, http.MethodGet, "/node?node=n1&since=2026-11-26T14:00:00Z&until=2026-11-26T15:00:00Z")
@@ -103,11 +104,11 @@ func TestPagesShowOnlyWhatTheViewerMaySee(t *testing.T) {
 	if counts["n1"] != 2 || counts["n2"] != 1 {
 		t.Errorf("home counts %v, want n1:2 n2:1 (shop's only)", counts)
 	}
-	if want := (access.Hidden{Pods: 1, Namespaces: 1}); home.Hidden != want {
+	if want := (report.Hidden{Pods: 1, Namespaces: 1}); home.Hidden != want {
 		t.Errorf("home hidden %+v, want %+v", home.Hidden, want)
 	}
 
-	var pod podJSON
+	var pod report.PodAnswer
 	pageJSON(t, srv, "/pod?pod=bank/ledger-0&since=2026-11-26T14:00:00Z&until=2026-11-26T15:00:00Z&format=json", &pod)
 	if len(pod.Placements) != 0 || pod.HiddenText != access.PodHiddenText("bank", "ledger-0") || pod.Hidden.Pods != 1 {
 		t.Errorf("hidden pod's page: %+v", pod)
@@ -127,7 +128,7 @@ func TestPagesShowOnlyWhatTheViewerMaySee(t *testing.T) {
 func TestEveryoneSeesEverything(t *testing.T) {
 	srv := serverAs(mixedStore(), access.Everyone)
 	defer srv.Close()
-	var node nodeJSON
+	var node report.NodeAnswer
 	pageJSON(t, srv, "/node?node=n1&since=2026-11-26T14:00:00Z&until=2026-11-26T15:00:00Z&format=json", &node)
 	if node.Hidden.Any() || len(node.NodeEvents) != 1 {
 		t.Errorf("hidden %+v, %d node events", node.Hidden, len(node.NodeEvents))
@@ -151,7 +152,7 @@ func TestIncidentShowsOnlyVisiblePods(t *testing.T) {
 	h.SetOwner(bankB, store.Owner{Kind: "ReplicaSet", Name: "api-1"})
 	srv := serverAs(st, fakeViewer{namespaces: map[string]bool{"shop": true}, nodes: true})
 	defer srv.Close()
-	var inc incidentJSON
+	var inc report.IncidentAnswer
 	pageJSON(t, srv, "/incident?node=n1&at=2026-11-26T14:02:00Z&format=json", &inc)
 	if inc.Summary.Pods != 2 || inc.Summary.Rescheduled != 1 {
 		t.Errorf("summary %+v, want 2 pods, 1 rescheduled (shop's)", inc.Summary)
@@ -161,7 +162,7 @@ func TestIncidentShowsOnlyVisiblePods(t *testing.T) {
 			t.Errorf("incident shows %s", p.Pod)
 		}
 	}
-	if want := (access.Hidden{Pods: 2, Namespaces: 1}); inc.Hidden != want {
+	if want := (report.Hidden{Pods: 2, Namespaces: 1}); inc.Hidden != want {
 		t.Errorf("hidden %+v, want %+v", inc.Hidden, want)
 	}
 	_, _, body := get(t, srv, http.MethodGet, "/incident?node=n1&at=2026-11-26T14:02:00Z")
@@ -224,7 +225,7 @@ func TestNoAuthShowsNothing(t *testing.T) {
 	s := &Server{Store: mixedStore(), Clock: clocktesting.NewFakePassiveClock(at(90))}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	var node nodeJSON
+	var node report.NodeAnswer
 	pageJSON(t, srv, "/node?node=n1&since=2026-11-26T14:00:00Z&until=2026-11-26T15:00:00Z&format=json", &node)
 	if len(node.Pods) != 0 || node.Hidden.Pods != 3 {
 		t.Errorf("%+v", node)

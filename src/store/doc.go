@@ -190,7 +190,7 @@
 // hour read as one. A placement whose Last lies in the last LastSeenStep of
 // hour H continues into a placement of the same pod on the same node in hour
 // H+1: the stay crossed the edge, and H+1's First is only its first
-// observation there, so a reader counts it from H+1's start. README ("What
+// observation there, so a reader counts it from H+1's start. docs/storage.md ("What
 // --at guarantees") states the resulting promise to the user.
 //
 // # S3

@@ -50,8 +50,8 @@
 // values written by the original tool. Rows are sorted by namespace, pod,
 // first_seen (NULL first), node.
 //
-// The times mean what store/doc.go ("Time precision") and README ("What
-// --at guarantees") say: last_seen is accurate to store.LastSeenStep (5
+// The times mean what store/doc.go ("Time precision") and docs/storage.md
+// ("What --at guarantees") say: last_seen is accurate to store.LastSeenStep (5
 // minutes), so the pod was on the node until up to 5 minutes after it, and
 // a pod still running when its hour was written has last_seen at the hour's
 // last second. continued is true when the pod was on the same node in the

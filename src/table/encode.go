@@ -2,13 +2,13 @@ package table
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/pod-ashiato/ashiato/src/store"
 )
@@ -25,16 +25,29 @@ type Files map[string][]byte
 
 // Edge is the stays of one hour that reach its last store.LastSeenStep: a
 // placement of the next hour on the same pod and node continues one of them
-// (see "placements" in the package documentation). It copies what it keeps,
-// so the hour it was taken from can be let go.
+// (see "placements" in the package documentation). It keeps no reference
+// to the hour it was taken from, which can be let go.
 type Edge struct {
 	hour  time.Time
 	stays map[stay]struct{}
 }
 
-type stay struct {
-	pod  store.PodRef
-	node string
+// stay is a pod and node, hashed (FNV-128a of namespace, name and node, each
+// with its length): 16 bytes a pod rather than copies of its names, and two
+// stays share a hash with a chance of about 2^-128 × pods².
+type stay [16]byte
+
+func stayOf(ref store.PodRef, node string) stay {
+	h := fnv.New128a()
+	var n [8]byte
+	for _, s := range []string{ref.Namespace, ref.Name, node} {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		io.WriteString(h, s)
+	}
+	var out stay
+	h.Sum(out[:0])
+	return out
 }
 
 // Hour is the hour the edge was taken from.
@@ -47,7 +60,7 @@ func EdgeOf(h *store.Hour) *Edge {
 	for ref, seen := range h.Pods {
 		for _, s := range seen {
 			if !s.Last.IsZero() && !s.Last.Before(edge) {
-				e.stays[stay{store.PodRef{Namespace: strings.Clone(ref.Namespace), Name: strings.Clone(ref.Name)}, strings.Clone(s.Node)}] = struct{}{}
+				e.stays[stayOf(ref, s.Node)] = struct{}{}
 			}
 		}
 	}
@@ -60,7 +73,7 @@ func (e *Edge) continues(hour time.Time, ref store.PodRef, s store.Seen) bool {
 	if e == nil || s.First.IsZero() || !e.hour.Add(time.Hour).Equal(hour) {
 		return false
 	}
-	_, ok := e.stays[stay{ref, s.Node}]
+	_, ok := e.stays[stayOf(ref, s.Node)]
 	return ok
 }
 
@@ -81,7 +94,7 @@ func Encode(h *store.Hour, prev *Edge) (Files, error) {
 // depends on the time, the host or the binary's version.
 func writerOptions(table string) []parquet.WriterOption {
 	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault, Concurrency: 1}),
+		parquet.Compression(&zstdCodec{}),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
 		// As the spec spells it ("<application> version <version>"), with
 		// the layout's version, not the binary's: a new release writes the

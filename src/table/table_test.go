@@ -215,6 +215,26 @@ func TestSchema(t *testing.T) {
 	if got := f.Schema().String(); got != want {
 		t.Errorf("schema:\n%s\nwant\n%s", got, want)
 	}
+	f2, err := parquet.OpenFile(bytes.NewReader(files[NodeEvents]), int64(len(files[NodeEvents])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `message NodeEvent {
+	required binary node (STRING);
+	required binary event (STRING);
+	required binary reason (STRING);
+	required int64 timestamp (TIMESTAMP(isAdjustedToUTC=true,unit=MILLIS));
+	required int32 seq (INT(32,true));
+	required group labels (MAP) {
+		repeated group key_value {
+			required binary key (STRING);
+			required binary value (STRING);
+		}
+	}
+}`
+	if got := f2.Schema().String(); got != want {
+		t.Errorf("schema:\n%s\nwant\n%s", got, want)
+	}
 	if got := f.Metadata().CreatedBy; got != "pod-ashiato-table version v1" {
 		t.Errorf("created_by %q", got)
 	}

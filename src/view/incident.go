@@ -22,7 +22,7 @@ func Incident(hours []*store.Hour, inc history.Incident, links *Links) timeline.
 	if inc.Node == "" {
 		where, title = fmt.Sprintf("%d nodes", len(inc.Nodes)), "Incident on nodes "+inc.Selector
 	}
-	sub := fmt.Sprintf("%d pods on %s at %s: %d rescheduled, %d not", s.Pods, where, stamp(inc.At), s.Rescheduled, s.NotRescheduled)
+	sub := fmt.Sprintf("%d pods on %s at %s: %d rescheduled, %d not", s.Pods, where, inc.At.UTC().Format(time.RFC3339), s.Rescheduled, s.NotRescheduled)
 	if s.Stayed > 0 {
 		sub += fmt.Sprintf(", %d stayed", s.Stayed)
 	}
