@@ -194,7 +194,8 @@ func (q sqlQuestions) run(name string, vars map[string]string) []duckq.Row {
 	return res.Rows
 }
 
-// history runs `ashiato history ... -o json` on the bucket and decodes it.
+// history runs `ashiato history ... -o json` on the bucket and decodes it
+// into into.
 func (q sqlQuestions) history(into any, args ...string) {
 	q.t.Helper()
 	res := runAshiato(q.t, append(append(args, q.s3...), "-o", "json")...)
@@ -204,22 +205,6 @@ func (q sqlQuestions) history(into any, args ...string) {
 	if err := json.Unmarshal([]byte(res.stdout), into); err != nil {
 		q.t.Fatalf("ashiato %v: %v\n%.2000s", args, err, res.stdout)
 	}
-}
-
-// sqlRow is a row of history's -o json read from S3, with its cluster.
-type sqlRow struct {
-	historyRow
-	Cluster string `json:"cluster"`
-}
-
-func (r sqlRow) String() string {
-	opt := func(s *string) string {
-		if s == nil {
-			return "-"
-		}
-		return *s
-	}
-	return strings.Join([]string{r.Cluster, r.Namespace, r.Pod, r.Node, r.Hour, opt(r.FirstSeen), opt(r.LastSeen)}, " ")
 }
 
 // sqlPlacementLines are the placements rows of an SQL answer as history's.
@@ -238,10 +223,28 @@ func sqlPlacementLines(rows []duckq.Row) []string {
 	return lines
 }
 
-func historyLines(rows []sqlRow) []string {
+// historyLines are the rows of `history pod|node -o json` as
+// sqlPlacementLines prints an SQL answer's.
+func (q sqlQuestions) historyLines(args ...string) []string {
+	q.t.Helper()
+	res := runAshiato(q.t, append(append(args, q.s3...), "-o", "json")...)
+	if res.code != 0 {
+		q.t.Fatalf("ashiato %v: exit %d; stderr:\n%s", args, res.code, res.stderr)
+	}
+	answer, rows, err := decodeHistory(res.stdout)
+	if err != nil {
+		q.t.Fatalf("ashiato %v: %v\n%.2000s", args, err, res.stdout)
+	}
+	opt := func(s *string) string {
+		if s == nil {
+			return "-"
+		}
+		return *s
+	}
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		lines[i] = r.String()
+		// One cluster read: the answer names it; several: each row.
+		lines[i] = strings.Join([]string{r.Cluster + answer.Cluster, r.Namespace, r.Pod, r.Node, r.Hour, opt(r.FirstSeen), opt(r.LastSeen)}, " ")
 	}
 	slices.Sort(lines)
 	return lines
@@ -263,13 +266,12 @@ func (q sqlQuestions) same(what string, sql, hist []string) {
 func (q sqlQuestions) podsOnNodeAt(node string, at time.Time, clusters int) {
 	q.t.Helper()
 	sql := sqlPlacementLines(q.run("pods-on-node-at", map[string]string{"node": duckq.Quote(node), "instant": duckq.Timestamp(at)}))
-	var rows []sqlRow
-	q.history(&rows, "history", "node", node, "--at", rfc3339(at))
-	q.same(fmt.Sprintf("pods on %s at %s", node, rfc3339(at)), sql, historyLines(rows))
+	hist := q.historyLines("history", "node", node, "--at", rfc3339(at))
+	q.same(fmt.Sprintf("pods on %s at %s", node, rfc3339(at)), sql, hist)
 	// The test plays it so that every question has an answer.
 	seen := map[string]bool{}
-	for _, r := range rows {
-		seen[r.Cluster] = true
+	for _, l := range hist {
+		seen[strings.Fields(l)[0]] = true
 	}
 	if len(seen) != clusters {
 		q.t.Errorf("pods on %s at %s: rows of clusters %v, want %d clusters", node, rfc3339(at), seen, clusters)
@@ -281,10 +283,9 @@ func (q sqlQuestions) podOverDays(ref store.PodRef, since, until time.Time) {
 	q.t.Helper()
 	sql := sqlPlacementLines(q.run("pod-over-days", map[string]string{"namespace": duckq.Quote(ref.Namespace), "pod": duckq.Quote(ref.Name),
 		"since": duckq.Timestamp(since), "until": duckq.Timestamp(until)}))
-	var rows []sqlRow
-	q.history(&rows, "history", "pod", ref.Namespace+"/"+ref.Name, "--since", rfc3339(since), "--until", rfc3339(until))
-	q.same(fmt.Sprintf("where %s ran from %s to %s", ref, rfc3339(since), rfc3339(until)), sql, historyLines(rows))
-	if len(rows) == 0 {
+	hist := q.historyLines("history", "pod", ref.Namespace+"/"+ref.Name, "--since", rfc3339(since), "--until", rfc3339(until))
+	q.same(fmt.Sprintf("where %s ran from %s to %s", ref, rfc3339(since), rfc3339(until)), sql, hist)
+	if len(hist) == 0 {
 		q.t.Errorf("history pod %s: no rows, so the comparison shows nothing", ref)
 	}
 }

@@ -326,18 +326,15 @@ func (a sqlAsker) history(ctx context.Context, name string, args []string) (*pro
 	return summarize("ashiato "+strings.Join(args, " ")+" --store s3 ... -o json", runs), rows, nil
 }
 
-// answerRows is the size of history's JSON answer: the rows of a list, the
-// pods of an incident.
+// answerRows is the size of history's JSON answer: its pods (history node,
+// history incident) or placements (history pod).
 func answerRows(out []byte) (int, error) {
-	var rows []json.RawMessage
-	if json.Unmarshal(out, &rows) == nil {
-		return len(rows), nil
+	var a struct {
+		Pods       []json.RawMessage `json:"pods"`
+		Placements []json.RawMessage `json:"placements"`
 	}
-	var inc struct {
-		Pods []json.RawMessage `json:"pods"`
-	}
-	err := json.Unmarshal(out, &inc)
-	return len(inc.Pods), err
+	err := json.Unmarshal(out, &a)
+	return len(a.Pods) + len(a.Placements), err
 }
 
 // mirror copies the bucket's tables/ keys to dir/<key> and returns their

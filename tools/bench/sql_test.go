@@ -58,7 +58,7 @@ func TestSQLHour(t *testing.T) {
 }
 
 func TestAnswerRows(t *testing.T) {
-	for in, want := range map[string]int{`[]`: 0, `[{"pod_name":"a"},{"pod_name":"b"}]`: 2, `{"cluster":"c","pods":[{},{},{}]}`: 3} {
+	for in, want := range map[string]int{`{"pods":[]}`: 0, `{"placements":[{"pod_name":"a"},{"pod_name":"b"}]}`: 2, `{"cluster":"c","pods":[{},{},{}]}`: 3} {
 		if got, err := answerRows([]byte(in)); err != nil || got != want {
 			t.Errorf("answerRows(%s) = %d, %v; want %d", in, got, err, want)
 		}
