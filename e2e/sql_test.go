@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -119,6 +121,10 @@ func TestSQL(t *testing.T) {
 	}
 	mirror := mirrorTables(t, srv)
 	export := exportTables(t, srv, "east", "west")
+	// The export writes what the compaction wrote, byte for byte.
+	if a, b := folderFiles(t, filepath.Join(mirror, s3Prefix)), folderFiles(t, export); !maps.EqualFunc(a, b, bytes.Equal) {
+		t.Errorf("the bucket's tables (%d files: %v) and the export (%d files: %v) differ", len(a), slices.Sorted(maps.Keys(a)), len(b), slices.Sorted(maps.Keys(b)))
+	}
 
 	q := sqlQuestions{t: t, bin: bin, blocks: blocks, s3: s3}
 	since := end.Add(-720 * time.Hour)

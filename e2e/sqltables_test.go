@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,4 +113,26 @@ func mirrorTables(t *testing.T, srv *s3server.Server) string {
 		t.Fatalf("no table files under %s", prefix)
 	}
 	return dir
+}
+
+// folderFiles reads every file under dir: its path below dir to its bytes.
+func folderFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
