@@ -141,32 +141,39 @@ func (s *storedIncident) write(t *testing.T, st storeio.Store) {
 	for _, e := range s.events {
 		hour(e.At).AddNodeEvent(e)
 	}
-	for start, h := range hours {
-		have, err := st.ListHour(t.Context(), start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(have) > 0 {
-			prev, _, _ := store.Decode(t.Context(), start, have)
-			h.Merge(prev)
-		}
-		shs, err := store.Encode(h, len(have))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, sh := range shs {
-			_, err := st.Create(t.Context(), sh)
-			if errors.Is(err, storeio.ErrAlreadyExists) {
-				old, gerr := st.Get(t.Context(), sh.Name)
-				if gerr != nil || old == nil {
-					t.Fatalf("reading %s back: %v", st.Location(sh.Name), gerr)
-				}
-				sh.Version = old.Version
-				_, err = st.Update(t.Context(), sh)
+	for _, h := range hours {
+		storeHour(t, st, h)
+	}
+}
+
+// storeHour stores h in st through the store's codec, merged into what the
+// hour already holds, as the sink writes.
+func storeHour(t *testing.T, st storeio.Store, h *store.Hour) {
+	t.Helper()
+	have, err := st.ListHour(t.Context(), h.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(have) > 0 {
+		prev, _, _ := store.Decode(t.Context(), h.Start, have)
+		h.Merge(prev)
+	}
+	shs, err := store.Encode(h, len(have))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shs {
+		_, err := st.Create(t.Context(), sh)
+		if errors.Is(err, storeio.ErrAlreadyExists) {
+			old, gerr := st.Get(t.Context(), sh.Name)
+			if gerr != nil || old == nil {
+				t.Fatalf("reading %s back: %v", st.Location(sh.Name), gerr)
 			}
-			if err != nil {
-				t.Fatalf("storing %s: %v", st.Location(sh.Name), err)
-			}
+			sh.Version = old.Version
+			_, err = st.Update(t.Context(), sh)
+		}
+		if err != nil {
+			t.Fatalf("storing %s: %v", st.Location(sh.Name), err)
 		}
 	}
 }

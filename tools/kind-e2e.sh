@@ -110,6 +110,18 @@ else
   need go "to build SeaweedFS (bash tools/seaweedfs/build.sh): https://go.dev/dl/ or brew install go; or ASHIATO_SEAWEEDFS_BIN=<folder holding weed>"
 fi
 
+# duckq, DuckDB behind a command for TestSQL: $ASHIATO_DUCKQ_BIN, else built
+# from the Go module proxy as tools/test.sh does (Go and a C++ compiler: CGO).
+build_duckq=
+if [ -n "${ASHIATO_DUCKQ_BIN:-}" ]; then
+  [ -x "$ASHIATO_DUCKQ_BIN/duckq" ] ||
+    need duckq "not in ASHIATO_DUCKQ_BIN=$ASHIATO_DUCKQ_BIN: unset it to build duckq with bash tools/duckq/build.sh"
+elif command -v go >/dev/null && command -v g++ >/dev/null; then
+  build_duckq=1
+else
+  need duckq "to build duckq (bash tools/duckq/build.sh) Go and a C++ compiler: https://go.dev/dl/ and xcode-select --install or apt-get install g++; or ASHIATO_DUCKQ_BIN=<folder holding duckq>"
+fi
+
 if [ -n "$missing" ]; then
   printf '%s' "$missing" >&2
   exit 2
@@ -117,6 +129,10 @@ fi
 if [ -n "$build_seaweedfs" ]; then
   ASHIATO_SEAWEEDFS_BIN=$(bash tools/seaweedfs/build.sh | tail -n 1)
   export ASHIATO_SEAWEEDFS_BIN
+fi
+if [ -n "$build_duckq" ]; then
+  ASHIATO_DUCKQ_BIN=$(bash tools/duckq/build.sh | tail -n 1)
+  export ASHIATO_DUCKQ_BIN
 fi
 # The suite tests the kind cluster (ASHIATO_E2E_KUBECONFIG below), not a
 # control plane of its own.

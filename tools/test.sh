@@ -7,9 +7,10 @@
 #   bash tools/test.sh bazel      Gazelle in sync, buildifier clean, @repos declared, krew manifest valid
 #   bash tools/test.sh e2e        the e2e suite against the local control plane and SeaweedFS
 #
-# The control-plane binaries and SeaweedFS (the S3 server of the e2e suite)
-# are built once into versioned cache folders (tools/controlplane/build.sh,
-# tools/seaweedfs/build.sh); a warm machine skips those builds.
+# The control-plane binaries, SeaweedFS (the S3 server of the e2e suite) and
+# duckq (DuckDB for the SQL test) are built once into versioned cache folders
+# (tools/controlplane/build.sh, tools/seaweedfs/build.sh, tools/duckq/build.sh);
+# a warm machine skips those builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -78,6 +79,11 @@ e2e() {
   ASHIATO_SEAWEEDFS_BIN=$(bash tools/seaweedfs/build.sh | tail -n 1)
   export ASHIATO_SEAWEEDFS_BIN
   "$ASHIATO_SEAWEEDFS_BIN/weed" version 2>/dev/null | sed -n 1p
+  step "duckq, DuckDB for the SQL test (its own Go module, CGO; the product stays pure Go)"
+  ASHIATO_DUCKQ_BIN=$(bash tools/duckq/build.sh | tail -n 1)
+  export ASHIATO_DUCKQ_BIN
+  "$ASHIATO_DUCKQ_BIN/duckq" --version
+  (cd tools/duckq && go vet ./... && go_test summary -count=1 ./...)
   # The suite's own control plane, whatever cluster the environment names.
   unset ASHIATO_E2E_KUBECONFIG
   step "headless Chromium for the browser test (installed when missing)"

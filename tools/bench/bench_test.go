@@ -259,7 +259,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, bad := range [][]string{
 		{"--pods", "100,50"}, {"--pods", "x"}, {"--pods", "0"}, {"--parts", "floor,bogus"},
-		{"--runs", "0"}, {"--keep"}, {"--namespaces", "101"}, {"extra"},
+		{"--runs", "0"}, {"--keep"}, {"--namespaces", "101"}, {"extra"}, {"--sql-hours", "13"}, {"--sql-clusters", "0"},
 	} {
 		if _, err := parseFlags(bad, &stderr); err == nil {
 			t.Errorf("parseFlags(%q) accepted", bad)

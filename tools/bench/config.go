@@ -14,7 +14,7 @@ import (
 )
 
 // The parts of a run, in the order they are measured.
-var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history", "s3", "serve", "serve-s3"}
+var allParts = []string{"floor", "oneshot", "kubectl", "store", "watch", "soak", "history", "s3", "serve", "serve-s3", "sql"}
 
 // defaultParts leave out the soak, which takes its own --soak-duration.
 var defaultParts = []string{"floor", "oneshot", "kubectl", "store", "watch"}
@@ -43,6 +43,8 @@ type config struct {
 	soakPlot      string
 	s3Hours       int
 	serveDuration time.Duration
+	sqlClusters   int
+	sqlHours      int
 	// report lists saved --out files to merge instead of measuring.
 	report []string
 }
@@ -69,6 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.soakSample, "soak-sample", 10*time.Second, "soak: time between two samples")
 	fs.StringVar(&c.soakPlot, "soak-plot", "", "soak: write a PNG of RSS, requests and bytes over time to this file")
 	fs.IntVar(&c.s3Hours, "s3-hours", 1, "s3: hours of every pod written to SeaweedFS and read back")
+	fs.IntVar(&c.sqlClusters, "sql-clusters", 10, "sql: clusters of --pods pods each, in one bucket")
+	fs.IntVar(&c.sqlHours, "sql-hours", 720, "sql: hours of every cluster (a node failure a cluster a day, from the day's 12th hour)")
 	fs.DurationVar(&c.serveDuration, "serve-duration", time.Minute, "serve, serve-s3: how long the clients ask, again and again")
 	fs.DurationVar(&c.watchWindow, "watch-window", 60*time.Second, "continuous mode: steady-state window over which requests and writes are counted")
 	fs.DurationVar(&c.watchInterval, "watch-interval", time.Hour, "continuous mode: ashiato's --interval")
@@ -93,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		*parts = strings.Join(slices.DeleteFunc(slices.Clone(allParts), func(p string) bool { return p == "serve-s3" }), ",")
 		c.soakDuration, c.soakSample, c.soakPlot = 45*time.Second, 5*time.Second, ""
 		c.serveDuration = 3 * time.Second
+		c.sqlClusters, c.sqlHours = 2, 16
 	}
 	for _, f := range strings.Split(*pods, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -122,6 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--s3-hours must be positive")
 	case c.serveDuration <= 0:
 		return nil, errors.New("--serve-duration must be positive")
+	case c.sqlClusters <= 0 || c.sqlHours < 14:
+		return nil, errors.New("--sql-clusters must be positive, --sql-hours at least 14 (the first failure is in the 13th hour, and its replacements run through the next)")
 	case c.soakDuration <= 0 || c.soakSample <= 0:
 		return nil, errors.New("--soak-duration and --soak-sample must be positive")
 	case c.keep && c.dir == "":

@@ -29,6 +29,7 @@
 //	cd tools && go run ./bench --pods 10000,50000,150000 --nodes 5000 --runs 3 \
 //	    --out ../docs/benchmarks.json --plot ../docs/benchmarks.png
 //	cd tools && go run ./bench --pods 150000 --nodes 5000 --parts serve,serve-s3   # issue 23
+//	cd tools && go run ./bench --pods 15000 --nodes 500 --parts sql --sql-clusters 10 --sql-hours 720   # issue 26
 //	cd tools && go run ./bench --smoke     # CI: 500 pods, one run, no plot
 //	cd tools && go run ./bench --report a.json,b.json --out ../docs/x.json   # merge saved runs
 //
@@ -38,7 +39,8 @@
 // readers), store.go (--store-in-cm), continuous.go and watch.go (continuous
 // mode); measure.go (timing a process, RSS, CPU), promtext.go (metrics text),
 // history.go and s3.go (the stored history, in ConfigMaps and in S3),
-// serve.go (the web view under load);
+// serve.go (the web view under load), sql.go (docs/sql.md's questions by
+// DuckDB over the tables and by ashiato history, many clusters);
 // results.go, report.go, merge.go and plot.go (what is written).
 package main
 
@@ -61,9 +63,12 @@ const productModule = "github.com/pod-ashiato/ashiato"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var err error
-	if len(os.Args) > 1 && os.Args[1] == floorCommand {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == floorCommand:
 		err = runFloor(ctx, os.Args[2:], os.Stdout)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == compactCommand:
+		err = runCompact(ctx, os.Args[2:], os.Stdout)
+	default:
 		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
 	stop()

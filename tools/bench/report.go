@@ -131,6 +131,9 @@ func sizeTables(s sizeResult, cfg *config) string {
 			b.WriteString(serveTable(r, s.Pods))
 		}
 	}
+	if s.SQL != nil {
+		b.WriteString(sqlTable(s.SQL))
+	}
 	if s.Soak != nil {
 		b.WriteString(soakTable(s.Soak))
 	}

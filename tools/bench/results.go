@@ -98,6 +98,9 @@ type sizeResult struct {
 	// of every pod, in ConfigMaps and in S3.
 	Serve   *serveResult `json:"serve,omitempty"`
 	ServeS3 *serveResult `json:"serve_s3,omitempty"`
+	// SQL is docs/sql.md's questions by DuckDB over the tables and by
+	// ashiato history over the hours, for many clusters.
+	SQL *sqlResult `json:"sql,omitempty"`
 
 	// BusyPercent is the machine's CPU use (both cores, every process) in
 	// the second before each timed run; runs wait for it to fall under 15%.

@@ -89,14 +89,19 @@ func (b *bench) measureSize(ctx context.Context, n int) (s sizeResult, err error
 			return s, err
 		}
 	}
+	if cfg.parts["sql"] {
+		if err := b.measureSQL(ctx, &s); err != nil {
+			return s, err
+		}
+	}
 	return s, nil
 }
 
 // onlyHistory reports whether the parts that store their own hours (history,
-// s3, serve, serve-s3), which need no pods, are all that is measured.
+// s3, serve, serve-s3, sql), which need no pods, are all that is measured.
 func onlyHistory(cfg *config) bool {
 	for p := range cfg.parts {
-		if !slices.Contains([]string{"history", "s3", "serve", "serve-s3"}, p) {
+		if !slices.Contains([]string{"history", "s3", "serve", "serve-s3", "sql"}, p) {
 			return false
 		}
 	}
