@@ -110,8 +110,8 @@ type serveRow struct {
 	Hour      string  `json:"hour"`
 	FirstSeen *string `json:"first_seen"`
 	LastSeen  *string `json:"last_seen"`
-	// Only serve's JSON twin has the owner; the CLI's rows do not, so it is
-	// checked against what was stored (storedHour).
+	// Both carry the owner; the CLI's is checked against what was stored
+	// (ownerOf), serve's against the CLI's.
 	OwnerKind string `json:"owner_kind"`
 	OwnerName string `json:"owner_name"`
 }
@@ -244,15 +244,19 @@ func (b *bench) serveQuestions(ctx context.Context, s *sizeResult, storeFlags []
 		if _, err := timed(ctx, argv, &out, false, ""); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal([]byte(out.String()), &qs[i].want); err != nil {
+		rows, _, err := pageRows([]byte(out.String()))
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 		}
-		if len(qs[i].want) == 0 {
+		if len(rows) == 0 {
 			return nil, fmt.Errorf("%s: no rows; the seeded hours are not there", strings.Join(argv, " "))
 		}
-		for j := range qs[i].want {
-			qs[i].want[j].OwnerKind, qs[i].want[j].OwnerName = "ReplicaSet", ownerOf(qs[i].want[j].Pod)
+		for _, r := range rows {
+			if r.OwnerKind != "ReplicaSet" || r.OwnerName != ownerOf(r.Pod) {
+				return nil, fmt.Errorf("%s: %s has owner %s/%s, stored ReplicaSet/%s", strings.Join(argv, " "), r, r.OwnerKind, r.OwnerName, ownerOf(r.Pod))
+			}
 		}
+		qs[i].want = rows
 	}
 	return qs, nil
 }
@@ -452,30 +456,37 @@ func get(ctx context.Context, client *http.Client, u string) (int, []byte, error
 	return resp.StatusCode, body, err
 }
 
-// sameAnswer compares serve's JSON twin of a pod or node page with the CLI's
-// rows: "" when they hold the same rows, else the first difference.
-func sameAnswer(body []byte, want []serveRow) string {
+// pageRows are the rows of a pod or node answer, the CLI's `-o json` or
+// serve's JSON twin (one schema: package report), and its warnings.
+func pageRows(body []byte) ([]serveRow, []string, error) {
 	var page struct {
 		Placements *[]serveRow `json:"placements"` // the pod page
 		Pods       *[]serveRow `json:"pods"`       // the node page
 		Warnings   []string    `json:"warnings"`
 	}
 	if err := json.Unmarshal(body, &page); err != nil {
-		return "not JSON: " + err.Error()
+		return nil, nil, fmt.Errorf("not JSON: %w", err)
 	}
-	var got []serveRow
 	switch {
 	case page.Placements != nil:
-		got = *page.Placements
+		return *page.Placements, page.Warnings, nil
 	case page.Pods != nil:
-		got = *page.Pods
-	default:
-		return fmt.Sprintf("no placements or pods in %.200s", body)
+		return *page.Pods, page.Warnings, nil
+	}
+	return nil, nil, fmt.Errorf("no placements or pods in %.200s", body)
+}
+
+// sameAnswer compares serve's JSON twin of a pod or node page with the CLI's
+// rows: "" when they hold the same rows, else the first difference.
+func sameAnswer(body []byte, want []serveRow) string {
+	got, warnings, err := pageRows(body)
+	if err != nil {
+		return err.Error()
 	}
 	if len(got) != len(want) {
 		d := fmt.Sprintf("%d rows, the CLI %d", len(got), len(want))
-		if len(page.Warnings) > 0 {
-			d += fmt.Sprintf("; the page's warnings (%d): %.300s", len(page.Warnings), strings.Join(page.Warnings, "; "))
+		if len(warnings) > 0 {
+			d += fmt.Sprintf("; the page's warnings (%d): %.300s", len(warnings), strings.Join(warnings, "; "))
 		}
 		return d
 	}
