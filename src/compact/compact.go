@@ -111,6 +111,10 @@ type Options struct {
 	// everything it received (the sink's last successful flush); an hour is
 	// compacted only once it ended at or before it. Zero: nothing yet.
 	Flushed func() time.Time
+	// Ready, when set, holds Run's first pass until it is closed: the
+	// recorder closes it at the sink's first flush, so a catch-up of closed
+	// hours does not decode them while the sync holds its own peak.
+	Ready <-chan struct{}
 	// Every is the time between passes; zero is DefaultEvery.
 	Every time.Duration
 	// MaxHours bounds the hours one pass compacts; zero is DefaultMaxHours.

@@ -335,6 +335,30 @@ func TestWith(t *testing.T) {
 	}
 }
 
+// TestReady: Run's first pass waits for Ready (the recorder's first
+// flush), then compacts at once, not a tick later.
+func TestReady(t *testing.T) {
+	f := newFixture(t)
+	f.put(t, hourOf(h10, 1))
+	f.clk.SetTime(h10.Add(3 * time.Hour))
+	ready := make(chan struct{})
+	err := With(t.Context(), Options{Store: f.st, Retry: quick, Clock: f.clk, Ready: ready}, func(ctx context.Context) error {
+		// A pass that did not wait would write the closed hour's files
+		// within milliseconds.
+		time.Sleep(300 * time.Millisecond)
+		if keys := f.tableKeys(); len(keys) != 0 {
+			return fmt.Errorf("before Ready: %d table files written (%v), want 0", len(keys), keys)
+		}
+		close(ready)
+		return wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+			return len(f.tableKeys()) == 2, nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("With: %v", err)
+	}
+}
+
 // noFiles is a store that offers only storeio.Store (as the ConfigMap
 // store does).
 type noFiles struct{ storeio.Store }

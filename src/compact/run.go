@@ -6,12 +6,20 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Run compacts at once and then every Every until ctx ends, and returns nil
-// then: a pass that fails is logged and the next tries again. Each pass's
-// retries stop after half of Every, so an outage does not stall the passes.
+// Run compacts at once (once Ready is closed, if set) and then every Every
+// until ctx ends, and returns nil then: a pass that fails is logged and the
+// next tries again. Each pass's retries stop after half of Every, so an
+// outage does not stall the passes.
 func (c *Compactor) Run(ctx context.Context) error {
 	if half := c.opts.Every / 2; c.opts.Retry.MaxElapsed == 0 || c.opts.Retry.MaxElapsed > half {
 		c.opts.Retry.MaxElapsed = half
+	}
+	if c.opts.Ready != nil {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.opts.Ready:
+		}
 	}
 	ticker := c.opts.Clock.NewTicker(c.opts.Every)
 	defer ticker.Stop()

@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,28 +14,49 @@ import (
 	"github.com/pod-ashiato/ashiato/src/retry"
 )
 
+// stored is what the sink has stored, for compaction: the time of its last
+// successful flush, and a channel closed at the first.
+type stored struct {
+	at    atomic.Int64 // unix nanoseconds; 0 before the first flush
+	first chan struct{}
+	once  sync.Once
+}
+
+func newStored() *stored { return &stored{first: make(chan struct{})} }
+
+// flushed records a successful flush at at.
+func (s *stored) flushed(at time.Time) {
+	s.at.Store(at.UnixNano())
+	s.once.Do(func() { close(s.first) })
+}
+
+// upTo is the time up to which the history is stored (zero: nothing yet).
+func (s *stored) upTo() time.Time {
+	if n := s.at.Load(); n != 0 {
+		return time.Unix(0, n).UTC()
+	}
+	return time.Time{}
+}
+
 // withCompaction runs work and, in continuous mode with CompactTables and a
 // store that keeps files beside its hours (S3), the compaction of closed
 // hours into the Parquet tables beside work (package compact), for as long
 // as work runs: under --leader-elect only the leader compacts. Compaction
 // never stops work; a store without files (ConfigMaps) runs work alone.
-// flushed is the time up to which the history is stored (unix
-// nanoseconds): an hour is compacted once the sink has stored it, so hours
-// that ended before the recorder started are compacted at its first pass.
-func withCompaction(ctx context.Context, cfg *Config, log logrus.FieldLogger, m *metrics.Metrics, flushed *atomic.Int64, work func(context.Context) error) error {
+// An hour is compacted once the sink has stored it, and the first pass waits
+// for the sink's first flush: the hours that ended before the recorder
+// started are compacted then, after the sync and its memory peak, not
+// during them.
+func withCompaction(ctx context.Context, cfg *Config, log logrus.FieldLogger, m *metrics.Metrics, flushed *stored, work func(context.Context) error) error {
 	if cfg.Store == nil || cfg.Oneshot || !cfg.CompactTables {
 		return work(ctx)
 	}
 	opts := compact.Options{
-		Store: cfg.Store,
-		Keep:  cfg.Retention,
-		Grace: max(compact.DefaultGrace, 2*cfg.FlushEvery),
-		Flushed: func() time.Time {
-			if n := flushed.Load(); n != 0 {
-				return time.Unix(0, n).UTC()
-			}
-			return time.Time{}
-		},
+		Store:   cfg.Store,
+		Keep:    cfg.Retention,
+		Grace:   max(compact.DefaultGrace, 2*cfg.FlushEvery),
+		Flushed: flushed.upTo,
+		Ready:   flushed.first,
 		Retry:   retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
 		Log:     log,
 		Observe: m.Compaction,

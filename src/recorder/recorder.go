@@ -8,7 +8,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -119,15 +118,11 @@ func Run(ctx context.Context, cfg *Config, client kubernetes.Interface, log logr
 		go func() { serveErr <- serve(serveCtx) }()
 	}
 	log.WithFields(started).Info("starting")
-	// flushed is the time up to which the history is stored, unix
-	// nanoseconds: this process's start (it holds nothing of the hours
-	// before), then the sink's last successful flush.
-	var flushed atomic.Int64
-	flushed.Store(time.Now().UnixNano())
 	work := func(ctx context.Context) error {
+		flushed := newStored()
 		return withRetention(ctx, cfg, log, m, func(ctx context.Context) error {
-			return withCompaction(ctx, cfg, log, m, &flushed, func(ctx context.Context) error {
-				return runPipeline(ctx, cfg, client, log, m, &flushed, stdout)
+			return withCompaction(ctx, cfg, log, m, flushed, func(ctx context.Context) error {
+				return runPipeline(ctx, cfg, client, log, m, flushed, stdout)
 			})
 		})
 	}
@@ -153,7 +148,7 @@ func Run(ctx context.Context, cfg *Config, client kubernetes.Interface, log logr
 
 // runPipeline builds the stages the config asks for and runs them until ctx
 // ends (continuous) or the listing is done (--oneshot).
-func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, flushed *atomic.Int64, stdout io.Writer) error {
+func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, log logrus.FieldLogger, m *metrics.Metrics, flushed *stored, stdout io.Writer) error {
 	policy := retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError}
 	if cfg.Oneshot {
 		policy.MaxElapsed = OneshotRetry
@@ -187,7 +182,7 @@ func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, 
 		cms.OnFlush = func(at time.Time, err error) {
 			m.StoreFlushed(at, err, cms.Pending(), cms.Shards())
 			if err == nil {
-				flushed.Store(at.UnixNano())
+				flushed.flushed(at)
 			}
 		}
 		m.StoreStarted(time.Now())
