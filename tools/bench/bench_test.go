@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pod-ashiato/ashiato/e2e/faultproxy"
+	"github.com/pod-ashiato/ashiato/e2e/s3server"
 )
 
 func TestParseMetrics(t *testing.T) {
@@ -499,4 +502,29 @@ func deploymentArgs(t *testing.T, path string) (text string, args []string) {
 		}
 	}
 	return text, args
+}
+
+// With --soak-store s3 the soak runs what k8s/components/s3 patches in: the
+// same flags, in the same order, in place of the base's first argument.
+func TestSoakS3MatchesTheComponent(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "k8s", "components", "s3", "deployment-patch.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var component []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "value: --"); ok && v != "store-in-cm" {
+			name, _, _ := strings.Cut(v, "=")
+			component = append(component, name)
+		}
+	}
+	x := &s3Bucket{srv: &s3server.Server{Bucket: "b", Region: "r"}, proxy: &faultproxy.S3{}}
+	var soak []string
+	for _, a := range s3DeployedArgs(x) {
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		soak = append(soak, name)
+	}
+	if !slices.Equal(soak, component) {
+		t.Errorf("k8s/components/s3 sets %q, the soak %q", component, soak)
+	}
 }

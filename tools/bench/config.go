@@ -41,6 +41,9 @@ type config struct {
 	soakDuration  time.Duration
 	soakSample    time.Duration
 	soakPlot      string
+	soakStore     string
+	soakS3Hours   int
+	soakArgs      []string
 	s3Hours       int
 	serveDuration time.Duration
 	sqlClusters   int
@@ -70,6 +73,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.soakDuration, "soak-duration", 25*time.Minute, "soak: how long ashiato runs as k8s/base deploys it")
 	fs.DurationVar(&c.soakSample, "soak-sample", 10*time.Second, "soak: time between two samples")
 	fs.StringVar(&c.soakPlot, "soak-plot", "", "soak: write a PNG of RSS, requests and bytes over time to this file")
+	fs.StringVar(&c.soakStore, "soak-store", "configmap", "soak: the store, configmap (k8s/base) or s3 (k8s/components/s3, on SeaweedFS, with closed hours already in the bucket: --soak-s3-hours)")
+	fs.IntVar(&c.soakS3Hours, "soak-s3-hours", 2, "soak with --soak-store s3: closed hours of every pod stored in the bucket before ashiato starts (what its first compaction pass catches up on)")
+	soakArgs := fs.String("soak-args", "", "soak: more arguments for ashiato, space-separated (e.g. --compact-tables=false); the figures then are not the deployment's")
 	fs.IntVar(&c.s3Hours, "s3-hours", 1, "s3: hours of every pod written to SeaweedFS and read back")
 	fs.IntVar(&c.sqlClusters, "sql-clusters", 10, "sql: clusters of --pods pods each, in one bucket")
 	fs.IntVar(&c.sqlHours, "sql-hours", 720, "sql: hours of every cluster (a node failure a cluster a day, from the day's 12th hour)")
@@ -89,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	c.soakArgs = strings.Fields(*soakArgs)
 	if c.smoke {
 		*pods, c.nodes, c.namespaces, c.runs = "500", 20, 5, 1
 		c.plot, c.watchWindow, c.watchFlush, c.quietWait = "", 5*time.Second, 2*time.Second, 0
@@ -131,6 +138,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--sql-clusters must be positive, --sql-hours at least 14 (the first failure is in the 13th hour, and its replacements run through the next)")
 	case c.soakDuration <= 0 || c.soakSample <= 0:
 		return nil, errors.New("--soak-duration and --soak-sample must be positive")
+	case c.soakStore != "configmap" && c.soakStore != "s3":
+		return nil, fmt.Errorf("invalid --soak-store %q: want configmap or s3", c.soakStore)
+	case c.soakS3Hours < 0:
+		return nil, errors.New("--soak-s3-hours must not be negative")
 	case c.keep && c.dir == "":
 		return nil, errors.New("--keep needs --dir: the control plane is found there next time")
 	}

@@ -94,7 +94,11 @@ func storedHour(hour time.Time, s *sizeResult) *store.Hour {
 // storedShards encodes the n hours up to the one now is in, oldest first,
 // with the product's codec, and hands each hour's shards to write.
 func storedShards(s *sizeResult, n int, write func(shards []*storeio.Shard) error) error {
-	last := store.HourOf(time.Now())
+	return storedShardsUntil(s, store.HourOf(time.Now()), n, write)
+}
+
+// storedShardsUntil is storedShards of the n hours up to last.
+func storedShardsUntil(s *sizeResult, last time.Time, n int, write func(shards []*storeio.Shard) error) error {
 	for k := n - 1; k >= 0; k-- {
 		shards, err := store.Encode(storedHour(last.Add(-time.Duration(k)*time.Hour), s), 0)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/pod-ashiato/ashiato/e2e/faultproxy"
 	"github.com/pod-ashiato/ashiato/e2e/s3server"
 	"github.com/pod-ashiato/ashiato/src/s3store"
+	"github.com/pod-ashiato/ashiato/src/store"
 	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
@@ -105,8 +106,13 @@ func (x *s3Bucket) flags() []string {
 // one create, the highest first and shard 0 last, as the sink writes them,
 // and returns the objects written and the codec's and the PUTs' time.
 func (x *s3Bucket) seed(ctx context.Context, s *sizeResult, n int) (objects int, encode, write time.Duration, err error) {
+	return x.seedUntil(ctx, s, store.HourOf(time.Now()), n)
+}
+
+// seedUntil is seed of the n hours up to last.
+func (x *s3Bucket) seedUntil(ctx context.Context, s *sizeResult, last time.Time, n int) (objects int, encode, write time.Duration, err error) {
 	start := time.Now()
-	err = storedShards(s, n, func(shards []*storeio.Shard) error {
+	err = storedShardsUntil(s, last, n, func(shards []*storeio.Shard) error {
 		encode += time.Since(start)
 		put := time.Now()
 		defer func() { start = time.Now() }() // the next hour's encoding starts

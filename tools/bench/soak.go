@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -13,7 +14,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/pod-ashiato/ashiato/src/retry"
 	"github.com/pod-ashiato/ashiato/src/store"
+	"github.com/pod-ashiato/ashiato/src/storeio"
 )
 
 // The soak runs ashiato as k8s/base deploys it, over one long window with no
@@ -23,6 +26,14 @@ import (
 // which the Deployment passes on as GOMEMLIMIT. TestSoakMatchesTheDeployment
 // keeps both in step with k8s/base/deployment.yaml.
 var deployedArgs = []string{"--store-in-cm"}
+
+// s3DeployedArgs are the arguments k8s/components/s3 gives instead of the
+// base's first (its deployment-patch.yaml; TestSoakS3MatchesTheComponent),
+// for the bucket x.
+func s3DeployedArgs(x *s3Bucket) []string {
+	return []string{"--store=s3", "--s3-bucket=" + x.srv.Bucket, "--s3-region=" + x.srv.Region,
+		"--s3-prefix=pod-ashiato", "--s3-endpoint=" + x.proxy.URL(), "--cluster-name=" + s3Cluster}
+}
 
 const deployedMemoryLimit = "512Mi"
 
@@ -38,6 +49,9 @@ type soakSample struct {
 	CMReads  float64 `json:"cm_reads"`     // LIST and GET of configmaps at the API server
 	CMWrites float64 `json:"cm_writes"`    // ashiato_store_writes_total
 	CMBytes  float64 `json:"cm_bytes_written"`
+	// Tables is the Parquet files the recorder's compaction wrote
+	// (ashiato_compactions_total{result="written"}; --soak-store s3).
+	Tables float64 `json:"tables_written,omitempty"`
 	// ashiato's Go heap, from its own /metrics: the spans in use (live data
 	// and garbage not yet collected) and the next collection's target.
 	HeapInuseMiB float64 `json:"heap_inuse_mib"`
@@ -49,6 +63,8 @@ type soakSample struct {
 // soakResult is one soak: the samples, and the figures derived from them.
 type soakResult struct {
 	Command         string       `json:"command"`
+	Store           string       `json:"store,omitempty"` // configmap (empty in older files) or s3
+	SeededHours     int          `json:"seeded_closed_hours,omitempty"`
 	Pods            int          `json:"pods"`
 	DurationSeconds float64      `json:"duration_seconds"`
 	SampleSeconds   float64      `json:"sample_seconds"`
@@ -91,17 +107,53 @@ func (b *bench) measureSoak(ctx context.Context, s *sizeResult) error {
 	if err != nil {
 		return err
 	}
-	args := append(append([]string{}, deployedArgs...), "--cm-namespace", ns)
+	storeArgs, shown := deployedArgs, strings.Join(deployedArgs, " ")+" --cm-namespace NS"
+	var bucket *s3Bucket
+	if b.cfg.soakStore == "s3" {
+		if bucket, err = b.startS3(ctx, "soak-s3"); err != nil {
+			return err
+		}
+		defer bucket.close(b)
+		// Closed hours of every pod, as an earlier recorder left them: the
+		// first compaction pass catches up on them.
+		now := store.HourOf(time.Now())
+		if b.cfg.soakS3Hours > 0 {
+			objects, _, _, err := bucket.seedUntil(ctx, s, now.Add(-time.Hour), b.cfg.soakS3Hours)
+			if err != nil {
+				return err
+			}
+			b.log("  soak: %d closed hours of %d pods stored in the bucket (%d objects)", b.cfg.soakS3Hours, s.Pods, objects)
+		}
+		storeArgs = s3DeployedArgs(bucket)
+		shown = "--store=s3 --s3-bucket=B --s3-region=R --s3-prefix=pod-ashiato --s3-endpoint=E --cluster-name=C --cm-namespace NS"
+	}
+	args := append(append(slices.Clone(storeArgs), "--cm-namespace", ns), b.cfg.soakArgs...)
+	deployment := "k8s/base"
+	if bucket != nil {
+		deployment = "k8s/base with k8s/components/s3"
+	}
+	if len(b.cfg.soakArgs) > 0 {
+		shown += " " + strings.Join(b.cfg.soakArgs, " ")
+		deployment += ", plus --soak-args"
+	}
 	res := &soakResult{
-		Command: "GOMEMLIMIT=" + deployedMemoryLimit + " ashiato " + strings.Join(deployedArgs, " ") +
-			" --cm-namespace NS --metrics-addr 127.0.0.1:PORT (k8s/base; watch, --interval 30s, --cm-flush-interval 30s by default)",
-		Pods: s.Pods, SampleSeconds: b.cfg.soakSample.Seconds(),
+		Command: "GOMEMLIMIT=" + deployedMemoryLimit + " ashiato " + shown +
+			" --metrics-addr 127.0.0.1:PORT (" + deployment + "; watch, --interval 30s, --cm-flush-interval 30s by default)",
+		Store: b.cfg.soakStore, Pods: s.Pods, SampleSeconds: b.cfg.soakSample.Seconds(),
+	}
+	if bucket != nil {
+		res.SeededHours = b.cfg.soakS3Hours
 	}
 	b.log("  soak: %s for %s", res.Command, b.cfg.soakDuration)
 	if err := b.soak(ctx, args, res); err != nil {
 		return fmt.Errorf("soak: %w", err)
 	}
-	if err := b.readStoredHour(ctx, ns, res); err != nil {
+	if bucket != nil {
+		err = readStoredHourS3(ctx, bucket, res)
+	} else {
+		err = b.readStoredHour(ctx, ns, res)
+	}
+	if err != nil {
 		return err
 	}
 	res.derive()
@@ -199,6 +251,7 @@ func (b *bench) soak(ctx context.Context, args []string, res *soakResult) (err e
 		}
 		x.CMWrites = sum(own, "ashiato_store_writes_total", nil)
 		x.CMBytes = sum(own, "ashiato_store_written_bytes_total", nil)
+		x.Tables = sum(own, "ashiato_compactions_total", map[string]string{"result": "written"})
 		x.HeapInuseMiB = sum(own, "go_memstats_heap_inuse_bytes", nil) / mib
 		x.NextGCMiB = sum(own, "go_memstats_next_gc_bytes", nil) / mib
 		x.Load1, err = loadAverage()
@@ -291,6 +344,29 @@ func (b *bench) readStoredHour(ctx context.Context, ns string, res *soakResult) 
 			res.Shards++
 			res.StoredBytes += valueBytes(&cm)
 		}
+	}
+	return nil
+}
+
+// readStoredHourS3 is readStoredHour for the bucket: the newest hour's
+// objects and bytes.
+func readStoredHourS3(ctx context.Context, x *s3Bucket, res *soakResult) error {
+	var newest time.Time
+	err := x.store.ListRefs(ctx, time.Time{}, store.HourOf(time.Now()), retry.Policy{Backoff: retry.DefaultBackoff()}, "listing the soak's hours", func(r storeio.Ref) {
+		if hour, _, ok := store.ParseName(r.Name); ok && hour.After(newest) {
+			newest = hour
+		}
+	})
+	if err != nil {
+		return err
+	}
+	objs, err := x.store.ListHour(ctx, newest)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		res.Shards++
+		res.StoredBytes += o.Size()
 	}
 	return nil
 }
