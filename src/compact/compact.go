@@ -54,6 +54,7 @@
 package compact
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -115,6 +116,11 @@ type Options struct {
 	// recorder closes it at the sink's first flush, so a catch-up of closed
 	// hours does not decode them while the sync holds its own peak.
 	Ready <-chan struct{}
+	// Release, when set, is called before each hour is read and after the
+	// last: the recorder returns the heap it freed to the system then
+	// (debug.FreeOSMemory), so an hour's compaction adds to the steady heap,
+	// not to a transient's leftover, and leaves nothing behind.
+	Release func()
 	// Every is the time between passes; zero is DefaultEvery.
 	Every time.Duration
 	// MaxHours bounds the hours one pass compacts; zero is DefaultMaxHours.
@@ -137,6 +143,8 @@ type Compactor struct {
 	cluster string
 	// edge is the last stays of the hour compacted last, kept for the next.
 	edge *table.Edge
+	// partLines is partLines; tests make it small.
+	partLines int
 }
 
 // New checks opts: ErrNoFiles when the store cannot keep the tables.
@@ -173,7 +181,7 @@ func New(opts Options) (*Compactor, error) {
 		l.Out = io.Discard
 		opts.Log = l
 	}
-	return &Compactor{opts: opts, files: files, cluster: cluster}, nil
+	return &Compactor{opts: opts, files: files, cluster: cluster, partLines: partLines}, nil
 }
 
 // Result is what a pass did.
@@ -244,7 +252,13 @@ func (c *Compactor) window(ctx context.Context, first, last time.Time, done map[
 		res.Left = len(todo) - c.opts.MaxHours
 		todo = todo[:c.opts.MaxHours]
 	}
+	if c.opts.Release != nil && len(todo) > 0 {
+		defer c.opts.Release()
+	}
 	for _, hour := range todo {
+		if c.opts.Release != nil {
+			c.opts.Release()
+		}
 		written, err := c.hour(ctx, hour, done[hour])
 		res.Written = append(res.Written, written...)
 		if err != nil {
@@ -334,15 +348,28 @@ func (c *Compactor) hour(ctx context.Context, hour time.Time, have map[string]bo
 	if err != nil {
 		return nil, err
 	}
-	h, err := c.read(ctx, hour)
+	objs, err := c.objects(ctx, hour)
 	if err != nil {
 		return nil, err
 	}
-	files, err := table.Encode(h, prev)
-	if err != nil {
+	var placements, nodeEvents bytes.Buffer
+	pw := table.NewPlacementsWriter(&placements, hour, prev)
+	if err := c.parts(ctx, hour, objs, pw.Write); err != nil {
 		return nil, err
 	}
-	c.edge = table.EdgeOf(h)
+	if _, err := pw.Close(); err != nil {
+		return nil, err
+	}
+	// Node events come with every part; this decode keeps no pod.
+	nodes, _ := store.DecodePart(ctx, hour, objs, store.Only{Namespaces: func(string) bool { return false }})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := table.EncodeNodeEvents(&nodeEvents, nodes); err != nil {
+		return nil, err
+	}
+	files := table.Files{table.Placements: placements.Bytes(), table.NodeEvents: nodeEvents.Bytes()}
+	c.edge = pw.Edge()
 	var written []string
 	for _, t := range table.Tables {
 		if have[t] {
@@ -367,33 +394,85 @@ func (c *Compactor) hour(ctx context.Context, hour time.Time, have map[string]bo
 }
 
 // edgeBefore is the edge of the hour before hour: kept from the last hour
-// compacted, or read (nil when nothing is stored for it).
+// compacted, or read (empty when nothing is stored for it).
 func (c *Compactor) edgeBefore(ctx context.Context, hour time.Time) (*table.Edge, error) {
 	before := hour.Add(-time.Hour)
 	if c.edge != nil && c.edge.Hour().Equal(before) {
 		return c.edge, nil
 	}
-	h, err := c.read(ctx, before)
+	objs, err := c.objects(ctx, before)
 	if err != nil {
 		return nil, err
 	}
-	return table.EdgeOf(h), nil
+	return table.EdgeOfParts(before, func(add func(*store.Hour)) error {
+		return c.parts(ctx, before, objs, func(h *store.Hour) error { add(h); return nil })
+	})
 }
 
-// read reads and decodes one hour, logging what the codec warns of.
-func (c *Compactor) read(ctx context.Context, hour time.Time) (*store.Hour, error) {
+// objects reads the stored objects of an hour.
+func (c *Compactor) objects(ctx context.Context, hour time.Time) ([]storeio.Shard, error) {
 	objs, err := storeread.ReadHour(ctx, c.opts.Store, hour, c.opts.Retry)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", c.opts.Store.Location(store.NameFor(hour)), err)
 	}
-	h, _, warnings := store.Decode(ctx, hour, objs)
+	return objs, nil
+}
+
+// partLines bounds the lines (store.NamespaceLines) of one part of an hour:
+// about 10,000 pods, a placement line and an owner's mention each. An hour
+// is decoded a part at a time, a range of whole namespaces in order, so
+// compaction holds a part of a large hour decoded, not all of it (a
+// namespace larger than that is a part of its own). At 150,000 pods this
+// halves what a compaction adds to the recorder's heap, for a few more
+// passes over the hour's unpacked lines (docs/benchmarks.md).
+const partLines = 20_000
+
+// parts decodes the hour's objects in parts (see partLines) and hands them
+// to each in (namespace, pod) order, logging what the decoding warns of
+// once.
+func (c *Compactor) parts(ctx context.Context, hour time.Time, objs []storeio.Shard, each func(*store.Hour) error) error {
+	log := c.opts.Log.WithField("hour", hour.Format(time.RFC3339))
+	warned := map[store.Warning]bool{}
+	warn := func(ws []store.Warning) {
+		for _, w := range ws {
+			if !warned[w] {
+				warned[w] = true
+				log.Warn("compaction: " + w.String())
+			}
+		}
+	}
+	warn(store.MissingShards(hour, objs))
+	counts := store.NamespaceLines(ctx, hour, objs)
 	if err := ctx.Err(); err != nil {
-		return nil, err // Decode stopped part way: not the hour
+		return err // decoding stopped part way: not the hour
 	}
-	for _, w := range warnings {
-		c.opts.Log.WithField("hour", hour.Format(time.RFC3339)).Warn("compaction: " + w.String())
+	for _, set := range namespaceRanges(counts, c.partLines) {
+		h, warnings := store.DecodePart(ctx, hour, objs, store.Only{Namespaces: func(ns string) bool { return set[ns] }})
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		warn(warnings)
+		if err := each(h); err != nil {
+			return err
+		}
 	}
-	return h, nil
+	return nil
+}
+
+// namespaceRanges cuts the namespaces of counts, in order, into ranges of
+// at most limit lines each (a namespace of more is a range of its own).
+func namespaceRanges(counts map[string]int, limit int) []map[string]bool {
+	var out []map[string]bool
+	n := limit
+	for _, ns := range slices.Sorted(maps.Keys(counts)) {
+		if n+counts[ns] > limit {
+			out = append(out, map[string]bool{})
+			n = 0
+		}
+		out[len(out)-1][ns] = true
+		n += counts[ns]
+	}
+	return out
 }
 
 func (c *Compactor) observe(t, result string) {

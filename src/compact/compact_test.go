@@ -335,6 +335,52 @@ func TestWith(t *testing.T) {
 	}
 }
 
+// TestParts: an hour decoded a range of namespaces at a time gives the
+// same files as the hour decoded whole, with the edge read in parts or kept
+// from parts.
+func TestParts(t *testing.T) {
+	hourIn := func(start time.Time) *store.Hour {
+		h := store.NewHour(start)
+		for i := range 40 {
+			ref := store.PodRef{Namespace: fmt.Sprintf("ns-%d", i%7), Name: fmt.Sprintf("p%02d", i)}
+			h.Add(ref, fmt.Sprintf("n%d", i%3), start.Add(time.Duration(i)*time.Second))
+			h.Add(ref, fmt.Sprintf("n%d", i%3), start.Add(time.Hour-time.Duration(i)*time.Second))
+			h.SetOwner(ref, store.Owner{Kind: "ReplicaSet", Name: fmt.Sprintf("rs%d", i%4)})
+		}
+		h.AddNodeEvent(store.NodeEvent{Node: "n1", At: start.Add(time.Minute), Event: "node_ready"})
+		return h
+	}
+	for _, order := range []string{"edge read", "edge kept"} {
+		t.Run(order, func(t *testing.T) {
+			f := newFixture(t)
+			f.put(t, hourIn(h10))
+			f.put(t, hourIn(h10.Add(time.Hour)))
+			f.clk.SetTime(h10.Add(3 * time.Hour))
+			c := f.compactor(t, nil)
+			c.partLines = 9 // parts of a few namespaces
+			if order == "edge read" {
+				if _, err := c.Window(t.Context(), h10.Add(time.Hour), h10.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := c.Window(t.Context(), h10, h10.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			for _, hour := range []time.Time{h10, h10.Add(time.Hour)} {
+				want := f.want(t, hour)
+				for _, tb := range table.Tables {
+					if got := f.srv.Object(bucket, key(tb, hour)); !bytes.Equal(got, want[tb]) {
+						t.Errorf("%s of %s: %d bytes, not the %d of the hour encoded whole", tb, hour.Format("15h"), len(got), len(want[tb]))
+					}
+				}
+			}
+			if ranges := namespaceRanges(store.NamespaceLines(t.Context(), h10, nil), 9); len(ranges) != 0 {
+				t.Errorf("ranges of nothing: %v", ranges)
+			}
+		})
+	}
+}
+
 // TestReady: Run's first pass waits for Ready (the recorder's first
 // flush), then compacts at once, not a tick later.
 func TestReady(t *testing.T) {

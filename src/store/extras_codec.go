@@ -139,6 +139,9 @@ func (d *decoder) ownerLines(object, key, text string, sep byte) {
 			w.add("line %q: want 4 fields; skipped", line)
 			continue
 		}
+		if d.only.Namespaces != nil && !d.only.Namespaces(f[0]) {
+			continue
+		}
 		o := Owner{Kind: f[1], Name: f[2]}
 		if !validOwner(o) {
 			w.add("line %q: not an owner kind and name; skipped", line)

@@ -57,3 +57,44 @@ func TestDecodePartOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeNamespaces: Only.Namespaces decodes the pods of some namespaces,
+// with their owners, and every node event, in both forms; NamespaceLines
+// names every namespace without decoding it.
+func TestDecodeNamespaces(t *testing.T) {
+	h := NewHour(testHour)
+	for _, ns := range []string{"a", "b", "c"} {
+		for i := range 3 {
+			ref := PodRef{Namespace: ns, Name: fmt.Sprintf("web-%d", i)}
+			h.Add(ref, "n1", at(i))
+			h.Add(ref, "n2", at(100+i))
+			h.SetOwner(ref, Owner{Kind: "ReplicaSet", Name: "web"})
+		}
+	}
+	h.AddNodeEvent(NodeEvent{Node: "n1", At: at(50), Event: "node_not_ready"})
+	for _, tc := range []struct {
+		name       string
+		prevShards int
+	}{{"plain", 0}, {"packed", 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := values(roundTrip(t, h, tc.prevShards))
+			full, _, _ := Decode(t.Context(), testHour, objs)
+			want := NewHour(testHour)
+			for ref, seen := range full.Pods {
+				if ref.Namespace == "b" {
+					want.Pods[ref] = seen
+					want.SetOwner(ref, full.Owners[ref])
+				}
+			}
+			want.Nodes = full.Nodes
+			got, warnings := DecodePart(t.Context(), testHour, objs, Only{Namespaces: func(ns string) bool { return ns == "b" }})
+			if len(warnings) > 0 || dump(got) != dump(want) {
+				t.Errorf("namespace b: got\n%s\nwant\n%s\nwarnings %v", dump(got), dump(want), warnings)
+			}
+			counts := NamespaceLines(t.Context(), testHour, objs)
+			if len(counts) != 3 || counts["a"] < 3 || counts["b"] < 3 || counts["c"] < 3 {
+				t.Errorf("NamespaceLines = %v, want a, b and c, each with at least its 3 pods", counts)
+			}
+		})
+	}
+}

@@ -2,10 +2,12 @@ package table
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -56,6 +58,12 @@ func (e *Edge) Hour() time.Time { return e.hour }
 // EdgeOf is h's Edge.
 func EdgeOf(h *store.Hour) *Edge {
 	e := &Edge{hour: h.Start, stays: map[stay]struct{}{}}
+	e.add(h)
+	return e
+}
+
+// add adds the stays of h, the edge's hour or a part of it.
+func (e *Edge) add(h *store.Hour) {
 	edge := h.Start.Add(time.Hour - store.LastSeenStep)
 	for ref, seen := range h.Pods {
 		for _, s := range seen {
@@ -64,7 +72,14 @@ func EdgeOf(h *store.Hour) *Edge {
 			}
 		}
 	}
-	return e
+}
+
+// EdgeOfParts is the Edge of an hour read in parts (store.DecodePart with
+// Only.Namespaces), each handed to add by parts.
+func EdgeOfParts(hour time.Time, parts func(add func(*store.Hour)) error) (*Edge, error) {
+	e := &Edge{hour: hour, stays: map[stay]struct{}{}}
+	err := parts(e.add)
+	return e, err
 }
 
 // continues reports whether s, a placement of ref in hour, continues a stay
@@ -108,41 +123,90 @@ func writerOptions(table string) []parquet.WriterOption {
 // row count (a file without rows when the hour has none). prev is the Edge of the hour
 // before (nil: no row continues).
 func EncodePlacements(w io.Writer, h *store.Hour, prev *Edge) (int, error) {
-	refs := h.Refs()
-	pw := parquet.NewGenericWriter[Placement](w, writerOptions(Placements)...)
-	rows := make([]Placement, 0, batch)
-	n := 0
-	flush := func() error {
-		_, err := pw.Write(rows)
-		n += len(rows)
-		rows = rows[:0]
-		return err
+	pw := NewPlacementsWriter(w, h.Start, prev)
+	if err := pw.Write(h); err != nil {
+		return 0, err
 	}
+	return pw.Close()
+}
+
+// PlacementsWriter writes an hour's placements table from parts of the hour
+// (store.DecodePart with Only.Namespaces, a range of namespaces at a time,
+// in order), so that a large hour is never decoded whole: the file is the
+// same bytes as EncodePlacements of the whole hour. It takes the hour's
+// Edge as it goes.
+type PlacementsWriter struct {
+	hour time.Time
+	prev *Edge
+	edge *Edge
+	pw   *parquet.GenericWriter[Placement]
+	rows []Placement
+	n    int
+	last *store.PodRef // the last pod written: parts must come in order
+}
+
+// NewPlacementsWriter starts the placements table of hour on w; prev is
+// the Edge of the hour before (nil: no row continues).
+func NewPlacementsWriter(w io.Writer, hour time.Time, prev *Edge) *PlacementsWriter {
+	return &PlacementsWriter{hour: hour, prev: prev, edge: &Edge{hour: hour, stays: map[stay]struct{}{}},
+		pw: parquet.NewGenericWriter[Placement](w, writerOptions(Placements)...), rows: make([]Placement, 0, batch)}
+}
+
+// Write adds the placements of h, a part of the hour whose pods all sort
+// after those of the parts written before.
+func (p *PlacementsWriter) Write(h *store.Hour) error {
+	if !h.Start.Equal(p.hour) {
+		return fmt.Errorf("encoding the placements of %s: a part of %s", p.hour.Format(time.RFC3339), h.Start.Format(time.RFC3339))
+	}
+	refs := h.Refs()
+	if len(refs) > 0 && p.last != nil && cmp.Or(strings.Compare(p.last.Namespace, refs[0].Namespace), strings.Compare(p.last.Name, refs[0].Name)) >= 0 {
+		return fmt.Errorf("encoding the placements of %s: part out of order (%s after %s)", p.hour.Format(time.RFC3339), refs[0], *p.last)
+	}
+	p.edge.add(h)
 	for _, ref := range refs {
 		owner := h.Owners[ref]
 		for _, s := range h.Pods[ref] { // first seen, then node (store.Hour)
-			rows = append(rows, Placement{
+			p.rows = append(p.rows, Placement{
 				Namespace: ref.Namespace, Pod: ref.Name, Node: s.Node,
 				OwnerKind: owner.Kind, OwnerName: owner.Name,
 				FirstSeen: s.First, LastSeen: s.Last,
-				Continued: prev.continues(h.Start, ref, s),
+				Continued: p.prev.continues(h.Start, ref, s),
 				HourStart: h.Start,
 			})
-			if len(rows) == batch {
-				if err := flush(); err != nil {
-					return 0, fmt.Errorf("encoding the placements of %s: %w", h.Start.Format(time.RFC3339), err)
+			if len(p.rows) == batch {
+				if err := p.flush(); err != nil {
+					return err
 				}
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return 0, fmt.Errorf("encoding the placements of %s: %w", h.Start.Format(time.RFC3339), err)
+	if len(refs) > 0 {
+		p.last = &refs[len(refs)-1]
 	}
-	if err := pw.Close(); err != nil {
-		return 0, fmt.Errorf("encoding the placements of %s: %w", h.Start.Format(time.RFC3339), err)
-	}
-	return n, nil
+	return p.flush()
 }
+
+func (p *PlacementsWriter) flush() error {
+	_, err := p.pw.Write(p.rows)
+	p.n += len(p.rows)
+	clear(p.rows) // let the part's names go
+	p.rows = p.rows[:0]
+	if err != nil {
+		return fmt.Errorf("encoding the placements of %s: %w", p.hour.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// Close ends the file and returns its row count.
+func (p *PlacementsWriter) Close() (int, error) {
+	if err := p.pw.Close(); err != nil {
+		return 0, fmt.Errorf("encoding the placements of %s: %w", p.hour.Format(time.RFC3339), err)
+	}
+	return p.n, nil
+}
+
+// Edge is the Edge of the parts written: the hour's, once all are.
+func (p *PlacementsWriter) Edge() *Edge { return p.edge }
 
 // EncodeNodeEvents writes the hour's node_events table to w and returns its
 // row count (a file without rows when the hour has none).
