@@ -118,6 +118,9 @@ func (m *Metrics) Synced(at time.Time) {
 	m.ready.Store(true)
 }
 
+// Ready reports what /readyz answers.
+func (m *Metrics) Ready() bool { return m.ready.Load() }
+
 // SetReady sets /readyz directly (a standby replica is ready: it has nothing to sync).
 func (m *Metrics) SetReady(ready bool) { m.ready.Store(ready) }
 

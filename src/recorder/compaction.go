@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,19 +16,32 @@ import (
 )
 
 // stored is what the sink has stored, for compaction: the time of its last
-// successful flush, and a channel closed at the first.
+// successful flush, and a channel closed once the recorder has settled.
 type stored struct {
-	at    atomic.Int64 // unix nanoseconds; 0 before the first flush
-	first chan struct{}
-	once  sync.Once
+	at      atomic.Int64 // unix nanoseconds; 0 before the first flush
+	settled chan struct{}
+	once    sync.Once
+	// afterSync is the first successful flush that found the source
+	// synced (zero before it); only the flush loop touches it.
+	afterSync time.Time
 }
 
-func newStored() *stored { return &stored{first: make(chan struct{})} }
+func newStored() *stored { return &stored{settled: make(chan struct{})} }
 
-// flushed records a successful flush at at.
-func (s *stored) flushed(at time.Time) {
+// flushed records a successful flush at at; synced is whether the source had
+// its complete view then. The recorder has settled at the first flush a whole
+// interval (every) after the first that found the source synced: that one
+// may have come while the sink still took in the initial snapshot, and the
+// next writes the rest of it.
+func (s *stored) flushed(at time.Time, synced bool, every time.Duration) {
 	s.at.Store(at.UnixNano())
-	s.once.Do(func() { close(s.first) })
+	switch {
+	case !synced:
+	case s.afterSync.IsZero():
+		s.afterSync = at
+	case at.Sub(s.afterSync) >= every:
+		s.once.Do(func() { close(s.settled) })
+	}
 }
 
 // upTo is the time up to which the history is stored (zero: nothing yet).
@@ -44,9 +58,11 @@ func (s *stored) upTo() time.Time {
 // as work runs: under --leader-elect only the leader compacts. Compaction
 // never stops work; a store without files (ConfigMaps) runs work alone.
 // An hour is compacted once the sink has stored it, and the first pass waits
-// for the sink's first flush: the hours that ended before the recorder
-// started are compacted then, after the sync and its memory peak, not
-// during them.
+// until the recorder has settled (stored.flushed): the hours that ended
+// before it started are compacted then, after the sync, the initial
+// snapshot's writing and their memory peaks, not during them. Before each
+// hour the heap freed is returned to the system, so a compaction adds to
+// the steady heap only.
 func withCompaction(ctx context.Context, cfg *Config, log logrus.FieldLogger, m *metrics.Metrics, flushed *stored, work func(context.Context) error) error {
 	if cfg.Store == nil || cfg.Oneshot || !cfg.CompactTables {
 		return work(ctx)
@@ -56,7 +72,8 @@ func withCompaction(ctx context.Context, cfg *Config, log logrus.FieldLogger, m 
 		Keep:    cfg.Retention,
 		Grace:   max(compact.DefaultGrace, 2*cfg.FlushEvery),
 		Flushed: flushed.upTo,
-		Ready:   flushed.first,
+		Ready:   flushed.settled,
+		Release: debug.FreeOSMemory,
 		Retry:   retry.Policy{Backoff: retry.DefaultBackoff(), Log: log, OnFailure: m.APIError},
 		Log:     log,
 		Observe: m.Compaction,

@@ -182,7 +182,7 @@ func runPipeline(ctx context.Context, cfg *Config, client kubernetes.Interface, 
 		cms.OnFlush = func(at time.Time, err error) {
 			m.StoreFlushed(at, err, cms.Pending(), cms.Shards())
 			if err == nil {
-				flushed.flushed(at)
+				flushed.flushed(at, m.Ready(), cfg.FlushEvery)
 			}
 		}
 		m.StoreStarted(time.Now())
