@@ -105,6 +105,9 @@ func soakTable(r *soakResult) string {
 	fmt.Fprintf(&b, "| RSS at the end (MiB), bytes a pod | %.1f, %.0f |\n", r.SteadyRSSMiB, r.SteadyRSSMiB*mib/float64(r.Pods))
 	fmt.Fprintf(&b, "| machine load average (1 min): median, max | %.1f, %.1f |\n", r.Load1Median, r.Load1Max)
 	fmt.Fprintf(&b, "| VmHWM (MiB), bytes a pod | %.1f, %.0f |\n", r.PeakRSSMiB, r.PeakRSSMiB*mib/float64(r.Pods))
+	if r.HWMResetSeconds > 0 {
+		fmt.Fprintf(&b, "| VmHWM after the start-up (reset at %.0f s; turns, compactions): MiB, bytes a pod | %.1f, %.0f |\n", r.HWMResetSeconds, r.PeakAfterResetMiB, r.PeakAfterResetMiB*mib/float64(r.Pods))
+	}
 	fmt.Fprintf(&b, "| stored hour: shards, MiB of values | %d, %.2f |\n", r.Shards, float64(r.StoredBytes)/mib)
 	if r.Store == "s3" && len(r.Samples) > 0 {
 		fmt.Fprintf(&b, "| Parquet table files written by compaction (closed hours seeded before the start: %d) | %.0f |\n", r.SeededHours, r.Samples[len(r.Samples)-1].Tables)
