@@ -141,7 +141,10 @@ type Compactor struct {
 	opts    Options
 	files   storeio.Files
 	cluster string
-	// edge is the last stays of the hour compacted last, kept for the next.
+	// edge is the last stays of the hour compacted last, kept for the next
+	// hour of the same pass only: between passes (an hour in steady state)
+	// the recorder holds nothing of compaction, and the hour before is read
+	// again.
 	edge *table.Edge
 	// partLines is partLines; tests make it small.
 	partLines int
@@ -252,6 +255,7 @@ func (c *Compactor) window(ctx context.Context, first, last time.Time, done map[
 		res.Left = len(todo) - c.opts.MaxHours
 		todo = todo[:c.opts.MaxHours]
 	}
+	defer func() { c.edge = nil }()
 	if c.opts.Release != nil && len(todo) > 0 {
 		defer c.opts.Release()
 	}
@@ -393,8 +397,8 @@ func (c *Compactor) hour(ctx context.Context, hour time.Time, have map[string]bo
 	return written, nil
 }
 
-// edgeBefore is the edge of the hour before hour: kept from the last hour
-// compacted, or read (empty when nothing is stored for it).
+// edgeBefore is the edge of the hour before hour: kept from the hour the
+// pass compacted last, or read (empty when nothing is stored for it).
 func (c *Compactor) edgeBefore(ctx context.Context, hour time.Time) (*table.Edge, error) {
 	before := hour.Add(-time.Hour)
 	if c.edge != nil && c.edge.Hour().Equal(before) {

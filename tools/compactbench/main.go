@@ -35,18 +35,17 @@ import (
 func main() {
 	pods := flag.Int("pods", 150_000, "pods in the hour")
 	nodes := flag.Int("nodes", 5_000, "nodes they run on")
-	steady := flag.Bool("steady", false, "measure the recorder's steady state: the hour before compacted first, its edge kept")
 	flag.Parse()
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(25)
 	}
-	if err := run(*pods, *nodes, *steady); err != nil {
+	if err := run(*pods, *nodes); err != nil {
 		fmt.Fprintln(os.Stderr, "compactbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pods, nodes int, steady bool) error {
+func run(pods, nodes int) error {
 	ctx := context.Background()
 	hour := store.HourOf(time.Now()).Add(-3 * time.Hour)
 	st := &memStore{}
@@ -68,16 +67,9 @@ func run(pods, nodes int, steady bool) error {
 	if err != nil {
 		return err
 	}
-	what := "the hour, the hour before read for its edge (a first pass, a catch-up)"
-	if steady {
-		// The recorder's steady state: the pass an hour ago compacted the
-		// hour before and kept its edge.
-		if _, err := c.Window(ctx, hour.Add(-time.Hour), hour.Add(-time.Hour)); err != nil {
-			return err
-		}
-		what = "the hour, the edge kept from the pass before (steady state)"
-	}
-
+	// As in the recorder, where a pass keeps nothing for the next: the
+	// hour is compacted with the hour before read for its edge.
+	what := "the hour, the hour before read for its edge (every pass of the recorder)"
 	runtime.GC()
 	debug.FreeOSMemory()
 	baseHeap, baseRSS := heapBytes(), status("VmRSS")
