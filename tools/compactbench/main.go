@@ -8,7 +8,7 @@
 // as an upload would send them. The collector runs as the binary's default
 // (GOGC 25) unless GOGC is set. docs/s3.md ("Tables") holds the results.
 //
-//	cd tools && go run ./compactbench --pods 150000 --nodes 5000 [--steady]
+//	cd tools && go run ./compactbench --pods 150000 --nodes 5000
 package main
 
 import (
