@@ -113,8 +113,9 @@ type Options struct {
 	// compacted only once it ended at or before it. Zero: nothing yet.
 	Flushed func() time.Time
 	// Ready, when set, holds Run's first pass until it is closed: the
-	// recorder closes it at the sink's first flush, so a catch-up of closed
-	// hours does not decode them while the sync holds its own peak.
+	// recorder closes it once it has settled (its sync done and the
+	// snapshot stored), so a catch-up of closed hours is not decoded while
+	// the sync holds its own peak.
 	Ready <-chan struct{}
 	// Release, when set, is called before each hour is read and after the
 	// last: the recorder returns the heap it freed to the system then
