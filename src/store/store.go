@@ -53,6 +53,10 @@ type PodRef struct {
 
 func (r PodRef) String() string { return r.Namespace + "/" + r.Name }
 
+// Less reports whether r sorts before o: by namespace, then name (the order
+// of Hour.Refs).
+func (r PodRef) Less(o PodRef) bool { return r.compare(o) < 0 }
+
 func (r PodRef) compare(o PodRef) int {
 	return cmp.Or(strings.Compare(r.Namespace, o.Namespace), strings.Compare(r.Name, o.Name))
 }

@@ -2,12 +2,10 @@ package table
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -159,7 +157,7 @@ func (p *PlacementsWriter) Write(h *store.Hour) error {
 		return fmt.Errorf("encoding the placements of %s: a part of %s", p.hour.Format(time.RFC3339), h.Start.Format(time.RFC3339))
 	}
 	refs := h.Refs()
-	if len(refs) > 0 && p.last != nil && cmp.Or(strings.Compare(p.last.Namespace, refs[0].Namespace), strings.Compare(p.last.Name, refs[0].Name)) >= 0 {
+	if len(refs) > 0 && p.last != nil && !p.last.Less(refs[0]) {
 		return fmt.Errorf("encoding the placements of %s: part out of order (%s after %s)", p.hour.Format(time.RFC3339), refs[0], *p.last)
 	}
 	p.edge.add(h)
